@@ -1,0 +1,2 @@
+import { greet } from '#shared/hello';
+console.log(greet(process.argv[2] ?? 'x'));
