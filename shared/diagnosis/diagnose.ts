@@ -1,5 +1,15 @@
-// Interface first; the rules are being written.
+/**
+ * The diagnosis engine: reads a kubelet/runtime message and names one cause, the evidence
+ * that decided it, and the fix for this registry. Pure and linear in the message length.
+ */
+import { parseImageRef } from '../image-ref';
+import { type RegistryInfo, detectRegistry } from '../registry';
+import { CATALOGUE, type CauseRule, type Signal, ruleFor } from './catalogue';
 import type { CauseId } from './causes';
+import { excerpt, leadingLine } from './evidence';
+import type { Fix, FixContext } from './fix-context';
+import { hostInMessage, imageInMessage, secretsInMessage } from './message-parts';
+import { PhraseMatcher } from './phrase-matcher';
 
 export interface DiagnosisInput {
   /** The kubelet's waiting reason, e.g. ErrImagePull, ImagePullBackOff, InvalidImageName. */
@@ -8,10 +18,196 @@ export interface DiagnosisInput {
   message: string;
   /** The image reference from the pod spec, if known. */
   image?: string;
+  namespace?: string;
+  pod?: string;
+  container?: string;
+  node?: string;
+  serviceAccount?: string;
+  workload?: { kind: string; name: string };
+  pullSecrets?: readonly string[];
+  /** The kubelet's "Unable to retrieve some image pull secrets" warning, if the pod has one. */
+  pullSecretWarning?: string;
 }
 
 export interface Verdict {
   cause: CauseId;
+  /** The cause in plain words. */
+  title: string;
+  /** 0–1: how specific the deciding phrase is. */
+  confidence: number;
+  /** The exact excerpt of the message that decided the verdict. */
+  evidence: string;
+  image?: string;
+  registry: RegistryInfo;
+  summary: string;
+  /** What the cause means, in one sentence. */
+  explanation: string;
+  fix: Fix;
 }
 
-export const diagnose = (_input: DiagnosisInput): Verdict => ({ cause: 'unknown' });
+interface CauseSignal extends Signal {
+  cause: CauseId;
+}
+
+const MATCHER = new PhraseMatcher<CauseSignal>(
+  CATALOGUE.flatMap((rule) => rule.signals.map((signal) => ({ ...signal, cause: rule.id }))),
+);
+
+// Reasons that are a cause by themselves; the weight says how far they beat phrases.
+const REASON_SIGNALS: Record<string, { cause: CauseId; weight: number }> = {
+  errimageneverpull: { cause: 'never-pull', weight: 100 },
+  invalidimagename: { cause: 'invalid-image-name', weight: 96 },
+  signaturevalidationfailed: { cause: 'policy-rejected', weight: 92 },
+  registryunavailable: { cause: 'registry-unavailable', weight: 30 },
+};
+
+// Causes that a missing pull secret explains better than the registry's own refusal.
+const EXPLAINED_BY_MISSING_SECRET = new Set<CauseId>([
+  'registry-auth',
+  'repo-not-found-or-unauthorized',
+  'unknown',
+]);
+
+// How near (in characters) other phrases of the winning cause must be to join the evidence.
+const EVIDENCE_REACH = 200;
+
+interface Decision {
+  cause: CauseId;
+  weight: number;
+  /** Other phrases nearby that point to the same cause. */
+  corroboration: number;
+  evidence: string;
+}
+
+const decide = (input: DiagnosisInput, text: string): Decision => {
+  let best: { signal: CauseSignal; start: number; end: number } | undefined;
+  let secretSignal = false;
+  const hits = MATCHER.findAll(text);
+  for (const hit of hits) {
+    if (hit.phrase.cause === 'pull-secret-missing') secretSignal = true;
+    if (
+      !best ||
+      hit.phrase.weight > best.signal.weight ||
+      (hit.phrase.weight === best.signal.weight && hit.end >= best.end)
+    ) {
+      best = { signal: hit.phrase, start: hit.start, end: hit.end };
+    }
+  }
+
+  let decision: Decision = { cause: 'unknown', weight: 0, corroboration: 0, evidence: leadingLine(text) };
+  if (best) {
+    let first = best.start;
+    const corroborating = new Set<string>();
+    for (const hit of hits) {
+      if (hit.phrase.cause !== best.signal.cause || best.start - hit.start > EVIDENCE_REACH) continue;
+      if (hit.phrase.text !== best.signal.text) corroborating.add(hit.phrase.text);
+      if (hit.start < first && hit.phrase.weight >= best.signal.weight) first = hit.start;
+    }
+    decision = {
+      cause: best.signal.cause,
+      weight: best.signal.weight,
+      corroboration: corroborating.size,
+      evidence: excerpt(text, first, best.end),
+    };
+  }
+
+  const byReason = input.reason ? REASON_SIGNALS[input.reason.toLowerCase()] : undefined;
+  if (byReason && byReason.weight > decision.weight) {
+    decision = { ...byReason, corroboration: 0, evidence: decision.evidence || input.reason! };
+  }
+
+  // An unparseable image in the pod spec is the cause whatever the runtime said around it.
+  if (input.image !== undefined && decision.weight < 60 && !parseImageRef(input.image).ok) {
+    decision = {
+      cause: 'invalid-image-name',
+      weight: 60,
+      corroboration: 0,
+      evidence: decision.evidence || input.image,
+    };
+  }
+
+  if ((secretSignal || input.pullSecretWarning) && EXPLAINED_BY_MISSING_SECRET.has(decision.cause)) {
+    decision = {
+      ...decision,
+      cause: 'pull-secret-missing',
+      weight: Math.max(decision.weight, 72),
+      evidence: secretSignal ? decision.evidence : `${input.pullSecretWarning} / ${decision.evidence}`,
+    };
+  }
+  return decision;
+};
+
+const UNKNOWN_REGISTRY: RegistryInfo = { host: '<registry>', kind: 'other', displayName: 'the registry' };
+
+const registryFor = (image: string | undefined, text: string): RegistryInfo => {
+  if (image !== undefined) {
+    const parsed = parseImageRef(image);
+    if (parsed.ok) return detectRegistry(parsed.ref.registry, parsed.ref.path);
+  }
+  const host = hostInMessage(text);
+  return host ? detectRegistry(host) : UNKNOWN_REGISTRY;
+};
+
+const placeholder = (value: string | undefined, name: string): string =>
+  value !== undefined && value.length > 0 ? value : `<${name}>`;
+
+const contextFor = (input: DiagnosisInput, text: string, cause: CauseId): FixContext => {
+  const image = input.image ?? imageInMessage(text);
+  const parsed = image !== undefined ? parseImageRef(image) : undefined;
+  const registry = registryFor(image, text);
+  const warned = input.pullSecretWarning ? secretsInMessage(input.pullSecretWarning) : [];
+  const pullSecrets = input.pullSecrets?.length
+    ? input.pullSecrets
+    : warned.length
+      ? warned
+      : secretsInMessage(text);
+  const pod = placeholder(input.pod, 'pod');
+  return {
+    image: placeholder(image, 'image'),
+    ref: parsed?.ok ? parsed.ref : undefined,
+    refProblem: parsed && !parsed.ok ? parsed.problem : undefined,
+    registry,
+    namespace: placeholder(input.namespace, 'namespace'),
+    pod,
+    container: placeholder(input.container, 'container'),
+    node: placeholder(input.node, 'node'),
+    serviceAccount: placeholder(input.serviceAccount, 'service-account'),
+    workload: input.workload
+      ? `${input.workload.kind.toLowerCase()}/${input.workload.name}`
+      : input.pod
+        ? `pod/${input.pod}`
+        : '<workload>',
+    pullSecrets,
+    secret:
+      pullSecrets[0] ??
+      (cause === 'pull-secret-missing'
+        ? '<secret>'
+        : `${registry.kind === 'other' ? 'registry' : registry.kind}-pull`),
+    reason: input.reason,
+  };
+};
+
+/** Specific phrases earn high confidence; generic ones ("not found", "timeout") less; agreement adds a little. */
+const confidenceOf = ({ weight, corroboration }: Decision): number => {
+  if (weight === 0) return 0.3;
+  const base = weight >= 80 ? 0.9 : weight >= 60 ? 0.8 : weight >= 45 ? 0.65 : 0.5;
+  return Math.min(0.99, Math.round((base + 0.05 * Math.min(corroboration, 2)) * 100) / 100);
+};
+
+export const diagnose = (input: DiagnosisInput): Verdict => {
+  const text = input.message ?? '';
+  const decision = decide(input, text);
+  const rule: CauseRule = ruleFor(decision.cause);
+  const ctx = contextFor(input, text, decision.cause);
+  return {
+    cause: decision.cause,
+    title: rule.title,
+    confidence: confidenceOf(decision),
+    evidence: decision.evidence,
+    image: ctx.image === '<image>' ? undefined : ctx.image,
+    registry: ctx.registry,
+    summary: rule.summary(ctx),
+    explanation: rule.meaning,
+    fix: { steps: rule.fix(ctx), docs: rule.docs(ctx) },
+  };
+};

@@ -1,0 +1,658 @@
+/**
+ * The cause catalogue: for each cause, the phrases that reveal it (evidence), the explanation
+ * and the fix, kept together. The README's cause table is generated from this file.
+ *
+ * Signal weights decide between causes when a message holds several phrases: the most
+ * specific phrase wins (e.g. "TLS handshake timeout" over "tls:"), and among equals the
+ * one nearest the end, because Go wraps errors outside-in and the root cause comes last.
+ */
+import type { CauseId } from './causes';
+import {
+  type FixContext,
+  type FixStep,
+  nsFlag,
+  onNode,
+  repositoryOf,
+  shellQuote as q,
+  tagOf,
+} from './fix-context';
+import {
+  DOCS,
+  accessDocs,
+  grantPull,
+  inspectSecret,
+  listTags,
+  pullOnNode,
+  pullSecretSteps,
+} from './registry-steps';
+
+export interface Signal {
+  /** Matched case-insensitively anywhere in the message. */
+  text: string;
+  weight: number;
+  wholeWord?: boolean;
+}
+
+export interface CauseRule {
+  id: CauseId;
+  /** The cause in plain words, for a header. */
+  title: string;
+  /** What the cause means, for the catalogue. */
+  meaning: string;
+  signals: readonly Signal[];
+  /** One sentence a person reads first. */
+  summary: (ctx: FixContext) => string;
+  fix: (ctx: FixContext) => FixStep[];
+  docs: (ctx: FixContext) => string;
+}
+
+const s = (weight: number, ...texts: string[]): Signal[] => texts.map((text) => ({ text, weight }));
+const word = (weight: number, ...texts: string[]): Signal[] =>
+  texts.map((text) => ({ text, weight, wholeWord: true }));
+
+const describePod = (ctx: FixContext): FixStep => ({
+  text: 'Read the pod’s status and events for the full error text:',
+  command: `kubectl describe pod ${q(ctx.pod)} ${nsFlag(ctx)}`,
+});
+
+const egressCheck = (ctx: FixContext): FixStep => ({
+  text: `Test the registry endpoint from the node (pulls run on the node, not in the pod’s network namespace):`,
+  command: onNode(ctx, `wget -S -O- --timeout=10 https://${ctx.registry.host}/v2/ 2>&1 | head -n 5`),
+});
+
+const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
+  ctx.registry.kind === 'ecr'
+    ? [
+        {
+          text: 'In private subnets without NAT, ECR needs the com.amazonaws.<region>.ecr.api and .ecr.dkr interface endpoints and the S3 gateway endpoint (layers are served from S3):',
+          command: `aws ec2 describe-vpc-endpoints --filters Name=vpc-id,Values=<vpc-id> --query 'VpcEndpoints[].ServiceName'`,
+        },
+      ]
+    : [];
+
+const setImage = (ctx: FixContext, image: string): FixStep => ({
+  text: `Point the workload at an image that exists:`,
+  command: `kubectl set image ${ctx.workload} ${q(ctx.container)}=${q(image)} ${nsFlag(ctx)}`,
+});
+
+export const CATALOGUE: readonly CauseRule[] = [
+  {
+    id: 'never-pull',
+    title: 'Image not on the node and pull policy is Never',
+    meaning:
+      'imagePullPolicy is Never and the image is not in the node’s local store, so the kubelet will not pull it.',
+    signals: [...s(100, 'pull policy of never', 'errimageneverpull', 'imagepullpolicy: never')],
+    summary: (ctx) =>
+      `${ctx.image} is not present on node ${ctx.node} and the pull policy Never forbids pulling it.`,
+    fix: (ctx) => [
+      {
+        text: 'Let the kubelet pull it: set imagePullPolicy to IfNotPresent.',
+        command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} --type=json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"IfNotPresent"}]'`,
+      },
+      {
+        text: 'Or pre-load the image on every node that may run the pod, and check it is there:',
+        command: onNode(ctx, `crictl images | grep ${q(repositoryOf(ctx))}`),
+      },
+    ],
+    docs: () => DOCS.pullPolicy,
+  },
+  {
+    id: 'invalid-image-name',
+    title: 'Invalid image reference',
+    meaning: 'The image string does not follow the reference grammar, so nothing is pulled at all.',
+    signals: [
+      ...s(
+        95,
+        'invalid reference format',
+        "couldn't parse image",
+        'could not parse image',
+        'failed to apply default image tag',
+        'invalidimagename',
+        'must be lowercase',
+        'invalid image name',
+        'invalid repository name',
+        'invalid tag format',
+        'invalid checksum digest',
+        'failed to parse image',
+        'invalid reference',
+      ),
+    ],
+    summary: (ctx) =>
+      ctx.refProblem
+        ? `The image reference "${ctx.image}" is invalid: ${ctx.refProblem.message}.`
+        : `The image reference "${ctx.image}" is not a valid image name.`,
+    fix: (ctx) => [
+      {
+        text: ctx.refProblem
+          ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
+          : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
+      },
+      {
+        text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
+        command: `kubectl get ${ctx.workload} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
+      },
+      setImage(ctx, '<registry>/<repository>:<tag>'),
+    ],
+    docs: () => DOCS.referenceGrammar,
+  },
+  {
+    id: 'policy-rejected',
+    title: 'Image rejected by signature or policy',
+    meaning: 'A signature or image policy on the node or in the cluster refused the image.',
+    signals: [
+      ...s(
+        90,
+        'source image rejected',
+        'signaturevalidationfailed',
+        'signature validation failed',
+        'a signature was required',
+        'rejected by policy',
+        'no signature exists',
+        'not signed',
+        'signature verification failed',
+        'failed to verify signature',
+        'no matching signatures',
+        'image policy',
+        'policy denied',
+        'denied by policy',
+        'insecureacceptanything',
+      ),
+      ...word(45, 'signature', 'signatures', 'cosign', 'notation'),
+    ],
+    summary: (ctx) => `A signature or image policy rejected ${ctx.image}.`,
+    fix: (ctx) => [
+      {
+        text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
+        command: `cosign verify ${q(ctx.image)} --key <public-key>`,
+      },
+      {
+        text: 'Read the policy that applies: CRI-O/containers policy.json on the node, or the cluster’s admission policy (e.g. sigstore ClusterImagePolicy):',
+        command: onNode(ctx, 'cat /etc/containers/policy.json'),
+      },
+      { text: 'Sign the image in your pipeline, or deploy a signed digest instead of a tag.' },
+    ],
+    docs: () => DOCS.sigstorePolicy,
+  },
+  {
+    id: 'disk-pressure',
+    title: 'Node out of disk space for images',
+    meaning: 'The node has no room left to download or unpack the image layers.',
+    signals: [
+      ...s(
+        90,
+        'no space left on device',
+        'disk quota exceeded',
+        'diskpressure',
+        'disk pressure',
+        'failed to garbage collect',
+        'not enough space',
+        'insufficient disk',
+        'enospc',
+      ),
+    ],
+    summary: (ctx) => `Node ${ctx.node} ran out of disk space while pulling ${ctx.image}.`,
+    fix: (ctx) => [
+      {
+        text: 'Confirm the node’s DiskPressure condition and how full the runtime’s disk is:',
+        command: `kubectl describe node ${q(ctx.node)} | grep -A2 -i pressure; ${onNode(ctx, 'df -h /var/lib/containerd /var/lib/containers /var/lib/docker 2>/dev/null')}`,
+      },
+      {
+        text: 'Free space by removing unused images:',
+        command: onNode(ctx, 'crictl rmi --prune'),
+      },
+      {
+        text: 'Then give nodes bigger root volumes, or lower the kubelet’s imageGCHighThresholdPercent so images are collected earlier.',
+      },
+    ],
+    docs: () => DOCS.nodePressure,
+  },
+  {
+    id: 'platform-mismatch',
+    title: 'No image for this node’s platform',
+    meaning: 'The image exists, but not for the operating system or CPU architecture of the node.',
+    signals: [
+      ...s(
+        88,
+        'no match for platform',
+        'does not match the specified platform',
+        'no matching manifest',
+        'cannot be used on this platform',
+        'platform mismatch',
+        'not supported on this platform',
+        'does not provide the specified platform',
+        'choosing image instance',
+        'no image found in manifest list for architecture',
+        'no image found in image index for architecture',
+      ),
+    ],
+    summary: (ctx) => `${ctx.image} has no variant for the OS/architecture of node ${ctx.node}.`,
+    fix: (ctx) => [
+      {
+        text: 'See which platforms the image provides:',
+        command: `skopeo inspect --raw docker://${q(ctx.image)} | jq '.manifests[]?.platform'`,
+      },
+      {
+        text: 'Compare with the node’s platform:',
+        command: `kubectl get node ${q(ctx.node)} -o jsonpath='{.status.nodeInfo.operatingSystem}/{.status.nodeInfo.architecture}'`,
+      },
+      {
+        text: 'Build and push a multi-platform image, or pin the workload to nodes of a platform the image has (nodeSelector kubernetes.io/arch):',
+        command: `docker buildx build --platform linux/amd64,linux/arm64 -t ${q(ctx.image)} --push .`,
+      },
+    ],
+    docs: () => DOCS.multiPlatform,
+  },
+  {
+    id: 'rate-limited',
+    title: 'Registry rate limit reached',
+    meaning: 'The registry (or the kubelet’s own pull QPS limit) is throttling pulls.',
+    signals: [
+      ...s(
+        85,
+        'toomanyrequests',
+        'too many requests',
+        'rate limit',
+        'ratelimit',
+        'rate exceeded',
+        'rate-limit',
+        'throttl',
+        'qps exceeded',
+        'request limit exceeded',
+        'quota exceeded',
+      ),
+      ...word(80, '429'),
+    ],
+    summary: (ctx) =>
+      ctx.registry.kind === 'dockerhub'
+        ? `Docker Hub refused to serve ${ctx.image}: the pull rate limit for this node’s address or account is used up.`
+        : `${ctx.registry.displayName} is rate-limiting pulls of ${ctx.image}.`,
+    fix: (ctx) =>
+      ctx.registry.kind === 'dockerhub'
+        ? [
+            {
+              text: 'Check the remaining anonymous quota from the node’s egress address (Docker’s documented check):',
+              command: `TOKEN=$(curl -s "https://auth.docker.io/token?service=registry.docker.io&scope=repository:ratelimitpreview/test:pull" | jq -r .token) && curl -sI -H "Authorization: Bearer $TOKEN" https://registry-1.docker.io/v2/ratelimitpreview/test/manifests/latest | grep -i ratelimit`,
+            },
+            ...pullSecretSteps(
+              ctx,
+              'Authenticate pulls (authenticated accounts get a higher or no limit): create a pull secret with a Docker Hub access token.',
+            ),
+            {
+              text: 'For the whole fleet, pull through a cache instead, e.g. an ECR pull-through cache rule for Docker Hub, and use <account>.dkr.ecr.<region>.amazonaws.com/docker-hub/… images (or a containerd mirror in hosts.toml):',
+              command:
+                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn <secrets-manager-arn-of-docker-hub-token>',
+            },
+          ]
+        : [
+            {
+              text: `Spread or slow down pulls: stagger rollouts, use imagePullPolicy IfNotPresent with immutable tags, and check the kubelet's registryPullQPS/registryBurst if the text mentions QPS.`,
+            },
+            {
+              text: `Mirror or cache ${repositoryOf(ctx)} close to the cluster (a pull-through cache or a containerd mirror), or ask ${ctx.registry.displayName} for a higher quota.`,
+            },
+            pullOnNode(ctx),
+          ],
+    docs: (ctx) => (ctx.registry.kind === 'dockerhub' ? DOCS.dockerHubLimits : DOCS.ecrPullThroughCache),
+  },
+  {
+    id: 'repo-not-found-or-unauthorized',
+    title: 'Repository missing or access denied',
+    meaning:
+      'The registry answers the same way for a repository that does not exist and one you may not read (Docker Hub’s "may require authorization").',
+    signals: [
+      ...s(
+        80,
+        'repository does not exist or may require',
+        'does not exist or may require',
+        'pull access denied',
+        "may require 'docker login'",
+        'insufficient_scope',
+        'requested access to the resource is denied',
+      ),
+    ],
+    summary: (ctx) =>
+      `${ctx.registry.displayName} says ${repositoryOf(ctx)} does not exist or may not be read with the credentials the node used.`,
+    fix: (ctx) => [
+      {
+        text: `Check the repository name for typos (organisation, path, and the implicit docker.io/library/ prefix): the node asked for ${repositoryOf(ctx)}.`,
+      },
+      {
+        text: 'Try the pull with the credentials you expect the node to use:',
+        command: `skopeo inspect --creds <user>:<token> docker://${q(ctx.image)}`,
+      },
+      ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : pullSecretSteps(ctx)),
+    ],
+    docs: accessDocs,
+  },
+  {
+    id: 'pull-secret-missing',
+    title: 'Image pull secret missing',
+    meaning:
+      'The pod names an imagePullSecret that does not exist in its namespace, so the pull goes without credentials.',
+    signals: [
+      ...s(
+        72,
+        'unable to retrieve some image pull secrets',
+        'failedtoretrieveimagepullsecret',
+        'attempting to pull the image may not succeed',
+        'secrets "',
+      ),
+    ],
+    summary: (ctx) =>
+      `The pull secret ${ctx.secret} that the pod names does not exist in namespace ${ctx.namespace}, so ${ctx.image} is pulled without credentials.`,
+    fix: (ctx) => [
+      {
+        text: `Check that the secret exists in the pod’s namespace (secrets are not shared across namespaces):`,
+        command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
+      },
+      ...pullSecretSteps(ctx),
+    ],
+    docs: () => DOCS.pullSecret,
+  },
+  {
+    id: 'tls-error',
+    title: 'TLS failure talking to the registry',
+    meaning:
+      'The TLS connection to the registry failed: an untrusted, expired or mismatched certificate, or HTTP where HTTPS was expected.',
+    signals: [
+      ...s(
+        75,
+        'x509',
+        'certificate signed by unknown authority',
+        'certificate is valid for',
+        'certificate has expired',
+        'certificate is not valid',
+        'http response to https client',
+        'tls: failed to verify',
+        'does not look like a tls handshake',
+        'tls: handshake failure',
+        'unknown authority',
+        'self signed certificate',
+        'self-signed certificate',
+        'certificate verify failed',
+        'tls: ',
+        'ssl routines',
+        'bad certificate',
+        'certificate required',
+      ),
+      ...s(55, 'certificate'),
+    ],
+    summary: (ctx) =>
+      `The TLS connection to ${ctx.registry.host} failed, so ${ctx.image} could not be pulled.`,
+    fix: (ctx) => [
+      {
+        text: 'See the certificate the registry presents (issuer, names, dates):',
+        command: `openssl s_client -connect ${q(hostWithPort(ctx))} -servername ${q(ctx.registry.host.split(':')[0]!)} </dev/null 2>/dev/null | openssl x509 -noout -issuer -subject -ext subjectAltName -dates`,
+      },
+      {
+        text: `For a private CA, trust it for this registry in containerd (certs.d/${ctx.registry.host}/hosts.toml with ca = "/etc/containerd/certs.d/${ctx.registry.host}/ca.crt") or in the node's trust store; for a plain-HTTP registry, declare it there as http:// explicitly.`,
+        command: onNode(
+          ctx,
+          `ls /etc/containerd/certs.d/${ctx.registry.host}/ && cat /etc/containerd/certs.d/${ctx.registry.host}/hosts.toml`,
+        ),
+      },
+      {
+        text: 'If a proxy intercepts TLS, add its CA to the nodes or exempt the registry with NO_PROXY in the runtime’s environment.',
+      },
+    ],
+    docs: () => DOCS.containerdHosts,
+  },
+  {
+    id: 'dns-resolution',
+    title: 'Registry hostname does not resolve',
+    meaning: 'The node could not resolve the registry’s hostname.',
+    signals: [
+      ...s(
+        76,
+        'no such host',
+        'server misbehaving',
+        'temporary failure in name resolution',
+        'name or service not known',
+        'could not resolve host',
+        'enotfound',
+        'eai_again',
+        'nodename nor servname',
+        'name resolution',
+        'no address associated with hostname',
+      ),
+      ...s(74, 'dial tcp: lookup', ':53: '),
+    ],
+    summary: (ctx) => `Node ${ctx.node} could not resolve ${ctx.registry.host}.`,
+    fix: (ctx) => [
+      { text: `Check the hostname for typos: the image names registry ${ctx.registry.host}.` },
+      {
+        text: 'Resolve it on the node: the runtime uses the node’s resolver (/etc/resolv.conf), not cluster DNS.',
+        command: onNode(ctx, `nslookup ${ctx.registry.host.split(':')[0]!}`),
+      },
+      {
+        text: 'For private registries, check the private DNS zone is associated with the nodes’ VPC (Route 53 private hosted zone / VPC endpoint private DNS).',
+      },
+    ],
+    docs: () => DOCS.dnsDebugging,
+  },
+  {
+    id: 'connection-refused',
+    title: 'Connection to the registry refused or dropped',
+    meaning:
+      'The TCP connection to the registry was refused, reset or cut short (no route, unexpected EOF): nothing listens there, or a firewall or proxy dropped it.',
+    signals: [
+      ...s(
+        70,
+        'connection refused',
+        'connection reset',
+        'reset by peer',
+        'no route to host',
+        'network is unreachable',
+        'host is unreachable',
+        'unexpected eof',
+        'broken pipe',
+        'connection closed',
+        'server closed',
+        'goaway',
+        'forcibly closed',
+        'econnrefused',
+        'econnreset',
+        'ehostunreach',
+        'enetunreach',
+        'connection aborted',
+      ),
+      ...word(55, 'eof'),
+    ],
+    summary: (ctx) =>
+      `The connection to ${ctx.registry.host} was refused or dropped while pulling ${ctx.image}.`,
+    fix: (ctx) => [
+      egressCheck(ctx),
+      {
+        text: 'Check security groups / network ACLs / firewall egress to the registry on 443, and the HTTP(S)_PROXY and NO_PROXY settings of the runtime’s service:',
+        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
+      },
+      ...ecrNetworkHint(ctx),
+    ],
+    docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.containerdHosts),
+  },
+  {
+    id: 'registry-unavailable',
+    title: 'Registry error (5xx)',
+    meaning:
+      'The registry answered with a server error (5xx): the fault is on the registry’s side or a proxy in front of it.',
+    signals: [
+      ...s(
+        72,
+        '500 internal server error',
+        '502 bad gateway',
+        '503 service unavailable',
+        '504 gateway time',
+        'gateway timeout',
+        'gateway time-out',
+      ),
+      ...s(
+        68,
+        'internal server error',
+        'bad gateway',
+        'service unavailable',
+        'registryunavailable',
+        'server error',
+      ),
+      ...word(55, '500', '502', '503', '504'),
+    ],
+    summary: (ctx) =>
+      `${ctx.registry.displayName} (${ctx.registry.host}) answered with a server error while serving ${ctx.image}.`,
+    fix: (ctx) => [
+      {
+        text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
+      },
+      egressCheck(ctx),
+      {
+        text: 'If a proxy or pull-through cache sits in front of the registry, check its logs: it may be the one failing.',
+      },
+    ],
+    docs: () => DOCS.debugPods,
+  },
+  {
+    id: 'network-timeout',
+    title: 'Timed out reaching the registry',
+    meaning: 'The connection or the request to the registry timed out.',
+    signals: [
+      ...s(78, 'tls handshake timeout'),
+      ...s(
+        65,
+        'i/o timeout',
+        'deadline exceeded',
+        'timeout exceeded',
+        'awaiting headers',
+        'timed out',
+        'request canceled',
+        'no progress',
+        'etimedout',
+      ),
+      ...s(40, 'code = deadlineexceeded'),
+      ...s(45, 'timeout', 'context canceled'),
+    ],
+    summary: (ctx) => `Requests to ${ctx.registry.host} timed out while pulling ${ctx.image}.`,
+    fix: (ctx) => [
+      egressCheck(ctx),
+      {
+        text: 'Check the route out: NAT gateway or proxy for public registries, security groups allowing 443 egress, and the runtime’s proxy settings.',
+        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
+      },
+      ...ecrNetworkHint(ctx),
+      {
+        text: 'For very large images on slow links, containerd’s image_pull_progress_timeout (1.7+) or the kubelet’s runtime request timeout may need raising.',
+      },
+    ],
+    docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.debugPods),
+  },
+  {
+    id: 'registry-auth',
+    title: 'Registry refused the credentials',
+    meaning:
+      'The registry requires credentials the node did not have, or refused those it sent (401/403, expired token, missing permission).',
+    signals: [
+      ...s(
+        62,
+        '401 unauthorized',
+        '403 forbidden',
+        'authentication required',
+        'no basic auth credentials',
+        'token has expired',
+        'not authorized',
+        'access denied',
+        'invalid username/password',
+        'incorrect username or password',
+        'unauthorized',
+        'forbidden',
+        'unauthenticated',
+        'ecr:batchgetimage',
+        'ecr:getdownloadurlforlayer',
+        'ecr:getauthorizationtoken',
+        'artifactregistry.repositories.downloadartifacts',
+        'authentication failed',
+        'authorization failed',
+        'bad credentials',
+        'invalid credentials',
+        'login required',
+      ),
+      ...word(55, '401', '403', 'denied', 'permission denied'),
+      ...s(
+        40,
+        'code = permissiondenied',
+        'code = unauthenticated',
+        'failed to authorize',
+        'failed to fetch oauth token',
+        'failed to fetch anonymous token',
+      ),
+    ],
+    summary: (ctx) =>
+      `${ctx.registry.displayName} (${ctx.registry.host}) refused access to ${repositoryOf(ctx)}: the node has no valid credentials or permission for it.`,
+    fix: (ctx) => [
+      ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
+      ...grantPull(ctx),
+      pullOnNode(ctx),
+    ],
+    docs: accessDocs,
+  },
+  {
+    id: 'image-not-found',
+    title: 'Image tag or digest not found',
+    meaning: 'The registry has no manifest for this tag or digest (or no such repository).',
+    signals: [
+      ...s(
+        60,
+        'manifest unknown',
+        'manifest_unknown',
+        'name unknown',
+        'name_unknown',
+        'not known to registry',
+        'no such image',
+        'blob unknown',
+        'image not found',
+        'tag does not exist',
+      ),
+      ...s(50, 'not found'),
+      ...s(40, 'code = notfound'),
+      ...word(45, '404'),
+    ],
+    summary: (ctx) =>
+      ctx.ref?.digest
+        ? `The digest ${ctx.ref.digest} of ${repositoryOf(ctx)} does not exist in ${ctx.registry.displayName}.`
+        : `The tag "${tagOf(ctx)}" of ${repositoryOf(ctx)} does not exist in ${ctx.registry.displayName} (or the repository itself is missing).`,
+    fix: (ctx) => [
+      listTags(ctx),
+      {
+        text: 'Check whether the CI pipeline that builds this image pushed the tag (a failed or pending build is the usual reason).',
+      },
+      setImage(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
+    ],
+    docs: () => DOCS.images,
+  },
+  {
+    id: 'unknown',
+    title: 'Image pull failing, cause not stated',
+    meaning:
+      'The text does not say why (e.g. a bare "Back-off pulling image"); the registry’s answer is in an earlier event.',
+    signals: [],
+    summary: (ctx) =>
+      `The kubelet cannot pull ${ctx.image}, but this message does not say why; the registry's answer is in the pod's earlier events.`,
+    fix: (ctx) => [
+      { text: 'See the pod’s state:', command: `kubectl get pod ${q(ctx.pod)} ${nsFlag(ctx)} -o wide` },
+      describePod(ctx),
+      {
+        text: 'List the warning events for the pod, newest last; the "Failed to pull image" one carries the registry’s answer:',
+        command: `kubectl get events ${nsFlag(ctx)} --field-selector involvedObject.name=${q(ctx.pod)},type=Warning --sort-by=.lastTimestamp`,
+      },
+      pullOnNode(ctx),
+    ],
+    docs: () => DOCS.debugPods,
+  },
+];
+
+const hostWithPort = (ctx: FixContext): string =>
+  ctx.registry.host.includes(':') ? ctx.registry.host : `${ctx.registry.host}:443`;
+
+const BY_ID = new Map(CATALOGUE.map((rule) => [rule.id, rule]));
+
+export const ruleFor = (cause: CauseId): CauseRule => {
+  const rule = BY_ID.get(cause);
+  if (!rule) throw new Error(`no catalogue entry for cause ${cause}`);
+  return rule;
+};

@@ -1,0 +1,54 @@
+import type { ImageRefProblem, ImageReference } from '../image-ref';
+import type { RegistryInfo } from '../registry';
+
+/** Everything a fix step may name. Unknown names render as <placeholders> the reader fills in. */
+export interface FixContext {
+  /** The image as written in the pod spec (or the message). */
+  image: string;
+  ref?: ImageReference;
+  refProblem?: ImageRefProblem;
+  registry: RegistryInfo;
+  namespace: string;
+  pod: string;
+  container: string;
+  node: string;
+  serviceAccount: string;
+  /** `kind/name` for kubectl, e.g. deployment/web; the pod when the workload is unknown. */
+  workload: string;
+  pullSecrets: readonly string[];
+  /** The secret the steps should create or repair. */
+  secret: string;
+  /** The kubelet's reason, e.g. ErrImagePull. */
+  reason?: string;
+}
+
+export interface FixStep {
+  text: string;
+  command?: string;
+}
+
+export interface Fix {
+  steps: FixStep[];
+  docs: string;
+}
+
+const PLACEHOLDER = /^<[a-z-]+>$/;
+const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
+
+/** Wraps a value for a POSIX shell unless it is plainly safe (or a <placeholder> to fill in). */
+export const shellQuote = (value: string): string =>
+  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+
+export const nsFlag = (ctx: FixContext): string => `-n ${shellQuote(ctx.namespace)}`;
+
+/** Runs a shell command on the pod's node, where the runtime (not the pod) does the pull. */
+export const onNode = (ctx: FixContext, command: string): string =>
+  `kubectl debug node/${shellQuote(ctx.node)} -it --image=busybox:1.36 -- chroot /host sh -c ${shellQuote(command)}`;
+
+export const repositoryOf = (ctx: FixContext): string =>
+  ctx.ref ? ctx.ref.repository : ctx.image.split('@')[0]!.replace(/:[^/:]*$/, '');
+
+export const pathOf = (ctx: FixContext): string => ctx.ref?.path ?? '<repository>';
+
+export const tagOf = (ctx: FixContext): string =>
+  ctx.ref?.tag ?? (ctx.ref?.digest ? ctx.ref.digest : 'latest');

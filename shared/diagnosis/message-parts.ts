@@ -1,0 +1,82 @@
+/** Facts read from a message's wrapping: the image it names, a registry URL, a secret name. */
+
+const MAX_NAME = 512;
+
+const quotedAfter = (text: string, marker: string): string | undefined => {
+  const at = text.indexOf(marker);
+  if (at === -1) return undefined;
+  const from = at + marker.length;
+  const close = text.indexOf('"', from);
+  if (close === -1 || close - from > MAX_NAME) return undefined;
+  return text.slice(from, close);
+};
+
+// The kubelet, containerd and CRI-O all quote the image after one of these.
+const IMAGE_MARKERS = [
+  'pull image "',
+  'pulling image "',
+  'image "',
+  'reference "',
+  'Image "',
+  'image name "',
+] as const;
+
+/** The image the message is about, as the kubelet quoted it. */
+export const imageInMessage = (text: string): string | undefined => {
+  for (const marker of IMAGE_MARKERS) {
+    const image = quotedAfter(text, marker);
+    if (image !== undefined && image.length > 0) return image;
+  }
+  // docker: "pull access denied for foo/bar, repository does not exist…"
+  const denied = text.indexOf('pull access denied for ');
+  if (denied !== -1) {
+    const from = denied + 'pull access denied for '.length;
+    const comma = text.indexOf(',', from);
+    if (comma !== -1 && comma - from <= MAX_NAME) return text.slice(from, comma);
+  }
+  return undefined;
+};
+
+/** The host of the first https:// or http:// URL in the message (a registry endpoint). */
+export const hostInMessage = (text: string): string | undefined => {
+  let at = text.indexOf('https://');
+  let skip = 8;
+  if (at === -1) {
+    at = text.indexOf('http://');
+    skip = 7;
+  }
+  if (at === -1) return undefined;
+  const from = at + skip;
+  let end = from;
+  while (end < text.length && end - from < 255) {
+    const c = text.charCodeAt(end);
+    const ok =
+      (c >= 97 && c <= 122) ||
+      (c >= 65 && c <= 90) ||
+      (c >= 48 && c <= 57) ||
+      c === 46 ||
+      c === 45 ||
+      c === 58;
+    if (!ok) break;
+    end++;
+  }
+  return end > from ? text.slice(from, end).toLowerCase() : undefined;
+};
+
+/** Secret names from "Unable to retrieve some image pull secrets (a, b)" or `secrets "a" not found`. */
+export const secretsInMessage = (text: string): string[] => {
+  const list = text.indexOf('image pull secrets (');
+  if (list !== -1) {
+    const from = list + 'image pull secrets ('.length;
+    const close = text.indexOf(')', from);
+    if (close !== -1 && close - from <= MAX_NAME) {
+      return text
+        .slice(from, close)
+        .split(',')
+        .map((name) => name.trim())
+        .filter((name) => name.length > 0);
+    }
+  }
+  const single = quotedAfter(text, 'secrets "');
+  return single ? [single] : [];
+};

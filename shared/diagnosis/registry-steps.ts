@@ -1,0 +1,217 @@
+/**
+ * The registry-specific parts of fixes: how to list what exists, how to grant a node read
+ * access, how to build a pull secret. Each returns steps with the real names filled in.
+ */
+import {
+  type FixContext,
+  type FixStep,
+  nsFlag,
+  onNode,
+  pathOf,
+  repositoryOf,
+  shellQuote,
+} from './fix-context';
+
+const q = shellQuote;
+
+export const DOCS = {
+  images: 'https://kubernetes.io/docs/concepts/containers/images/',
+  pullPolicy: 'https://kubernetes.io/docs/concepts/containers/images/#image-pull-policy',
+  pullSecret: 'https://kubernetes.io/docs/tasks/configure-pod-container/pull-image-private-registry/',
+  debugPods: 'https://kubernetes.io/docs/tasks/debug/debug-application/debug-running-pod/',
+  nodePressure: 'https://kubernetes.io/docs/concepts/scheduling-eviction/node-pressure-eviction/',
+  containerdHosts: 'https://github.com/containerd/containerd/blob/main/docs/hosts.md',
+  referenceGrammar: 'https://github.com/distribution/reference/blob/main/reference.go',
+  multiPlatform: 'https://docs.docker.com/build/building/multi-platform/',
+  sigstorePolicy: 'https://docs.sigstore.dev/policy-controller/overview/',
+  containersPolicy: 'https://github.com/containers/image/blob/main/docs/containers-policy.json.5.md',
+  dockerHubLimits: 'https://docs.docker.com/docker-hub/usage/pulls/',
+  ecrOnEks: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/ECR_on_EKS.html',
+  ecrRepositoryPolicy: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/repository-policies.html',
+  ecrPullThroughCache: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-through-cache.html',
+  ecrVpcEndpoints: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html',
+  artifactRegistryAccess: 'https://cloud.google.com/artifact-registry/docs/access-control',
+  gcrTransition: 'https://cloud.google.com/artifact-registry/docs/transition/transition-from-gcr',
+  acrAks: 'https://learn.microsoft.com/azure/aks/cluster-container-registry-integration',
+  ghcr: 'https://docs.github.com/packages/working-with-a-github-packages-registry/working-with-the-container-registry',
+  quayRobots: 'https://docs.quay.io/glossary/robot-accounts.html',
+  harborRobots:
+    'https://goharbor.io/docs/main/working-with-projects/project-configuration/create-robot-accounts/',
+  gitlabDeployTokens: 'https://docs.gitlab.com/user/project/deploy_tokens/',
+  dnsDebugging: 'https://kubernetes.io/docs/tasks/administer-cluster/dns-debugging-resolution/',
+} as const;
+
+/** Where to read about access to this registry. */
+export const accessDocs = (ctx: FixContext): string => {
+  switch (ctx.registry.kind) {
+    case 'ecr':
+      return DOCS.ecrOnEks;
+    case 'artifact-registry':
+      return DOCS.artifactRegistryAccess;
+    case 'gcr':
+      return DOCS.gcrTransition;
+    case 'acr':
+      return DOCS.acrAks;
+    case 'ghcr':
+      return DOCS.ghcr;
+    case 'quay':
+      return DOCS.quayRobots;
+    case 'harbor':
+      return DOCS.harborRobots;
+    case 'gitlab':
+      return DOCS.gitlabDeployTokens;
+    default:
+      return DOCS.pullSecret;
+  }
+};
+
+const ecrNames = (ctx: FixContext) => ({
+  account: ctx.registry.ecr?.accountId ?? '<account-id>',
+  region: ctx.registry.ecr?.region ?? '<region>',
+  repo: pathOf(ctx),
+});
+
+/** A step that lists the tags the repository really has. */
+export const listTags = (ctx: FixContext): FixStep => {
+  const repository = repositoryOf(ctx);
+  switch (ctx.registry.kind) {
+    case 'ecr': {
+      if (!ctx.registry.ecr) break;
+      const { account, region, repo } = ecrNames(ctx);
+      return {
+        text: 'List the tags that exist in the ECR repository:',
+        command: `aws ecr describe-images --registry-id ${account} --region ${region} --repository-name ${q(repo)} --query 'sort_by(imageDetails,&imagePushedAt)[-20:].imageTags' --output text`,
+      };
+    }
+    case 'artifact-registry':
+      return {
+        text: 'List the tags that exist in Artifact Registry:',
+        command: `gcloud artifacts docker tags list ${q(repository)}`,
+      };
+    case 'gcr':
+      return {
+        text: 'List the tags that exist in Container Registry:',
+        command: `gcloud container images list-tags ${q(repository)}`,
+      };
+    case 'acr': {
+      const name = ctx.registry.acr?.name ?? '<registry-name>';
+      return {
+        text: 'List the tags that exist in the Azure Container Registry:',
+        command: `az acr repository show-tags --name ${q(name)} --repository ${q(pathOf(ctx))} --orderby time_desc --output table`,
+      };
+    }
+    default:
+      break;
+  }
+  return {
+    text: 'List the tags that exist in the repository (with the same credentials the node uses):',
+    command: `skopeo list-tags docker://${q(repository)}`,
+  };
+};
+
+// gcr.io hosts map to these Artifact Registry multi-regions.
+const GCR_LOCATION: Record<string, string> = { gcr: 'us', us: 'us', eu: 'europe', asia: 'asia' };
+
+/** Steps that give the node (the puller) read access to the repository. */
+export const grantPull = (ctx: FixContext): FixStep[] => {
+  const ns = nsFlag(ctx);
+  switch (ctx.registry.kind) {
+    case 'ecr': {
+      if (!ctx.registry.ecr) return pullSecretSteps(ctx);
+      const { account, region, repo } = ecrNames(ctx);
+      return [
+        {
+          text: 'On EKS the kubelet pulls with the node IAM role (on Fargate, the pod execution role); IRSA or Pod Identity of the pod is not used for pulls. Give that role ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, for example with the managed pull-only policy:',
+          command: `aws iam attach-role-policy --role-name <node-role> --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly`,
+        },
+        {
+          text: `If the nodes run in another account than ${account}, the repository policy must allow that account (or role) to pull:`,
+          command: `aws ecr get-repository-policy --registry-id ${account} --region ${region} --repository-name ${q(repo)}`,
+        },
+        {
+          text: 'Add a statement allowing ecr:BatchGetImage and ecr:GetDownloadUrlForLayer for the nodes’ account, then retry the pull:',
+          command: `aws ecr set-repository-policy --registry-id ${account} --region ${region} --repository-name ${q(repo)} --policy-text file://pull-policy.json`,
+        },
+      ];
+    }
+    case 'artifact-registry': {
+      const ar = ctx.registry.artifactRegistry;
+      return [
+        {
+          text: 'Grant the nodes’ service account roles/artifactregistry.reader on the repository (on GKE, the node pool’s service account):',
+          command: `gcloud artifacts repositories add-iam-policy-binding ${q(ar?.repository ?? '<repository>')} --location=${q(ar?.location ?? '<location>')} --project=${q(ar?.project ?? '<project>')} --member=serviceAccount:<node-service-account> --role=roles/artifactregistry.reader`,
+        },
+        {
+          text: 'Outside Google Cloud, use a pull secret with a service-account key instead:',
+          command: `kubectl create secret docker-registry ${q(ctx.secret)} ${ns} --docker-server=${q(ctx.registry.host)} --docker-username=_json_key --docker-password="$(cat key.json)"`,
+        },
+      ];
+    }
+    case 'gcr': {
+      const location = GCR_LOCATION[ctx.registry.host.split('.')[0]!] ?? 'us';
+      return [
+        {
+          text: 'Container Registry is served by Artifact Registry now: grant the nodes’ service account roles/artifactregistry.reader on the gcr.io repository of the project:',
+          command: `gcloud artifacts repositories add-iam-policy-binding ${q(ctx.registry.host)} --location=${location} --project=${q(ctx.registry.gcr?.project ?? '<project>')} --member=serviceAccount:<node-service-account> --role=roles/artifactregistry.reader`,
+        },
+      ];
+    }
+    case 'acr': {
+      const name = ctx.registry.acr?.name ?? '<registry-name>';
+      return [
+        {
+          text: 'On AKS, attach the registry to the cluster so the kubelet identity gets AcrPull:',
+          command: `az aks update --name <cluster> --resource-group <resource-group> --attach-acr ${q(name)}`,
+        },
+        {
+          text: 'Check that the cluster can reach and authenticate to it:',
+          command: `az aks check-acr --name <cluster> --resource-group <resource-group> --acr ${q(ctx.registry.host)}`,
+        },
+        ...pullSecretSteps(
+          ctx,
+          'Elsewhere, create a pull secret with a service principal or token that has AcrPull:',
+        ),
+      ];
+    }
+    default:
+      return pullSecretSteps(ctx);
+  }
+};
+
+const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
+  dockerhub: '<docker-hub-user> --docker-password=<access-token>',
+  ghcr: '<github-user> --docker-password=<token-with-read:packages>',
+  quay: "'<org>+<robot>' --docker-password=<robot-token>",
+  harbor: "'robot$<project>+<robot>' --docker-password=<robot-secret>",
+  gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read_registry>',
+};
+
+/** Create the pull secret and attach it where the pod will use it. */
+export const pullSecretSteps = (ctx: FixContext, intro?: string): FixStep[] => {
+  const server = ctx.registry.kind === 'dockerhub' ? 'https://index.docker.io/v1/' : ctx.registry.host;
+  const user = secretUser[ctx.registry.kind] ?? '<user> --docker-password=<password-or-token>';
+  return [
+    {
+      text:
+        intro ??
+        `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}:`,
+      command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
+    },
+    {
+      text: `Reference it from the pod’s service account (or the pod spec’s imagePullSecrets):`,
+      command: `kubectl patch serviceaccount ${q(ctx.serviceAccount)} ${nsFlag(ctx)} -p '{"imagePullSecrets":[{"name":${JSON.stringify(ctx.secret)}}]}'`,
+    },
+  ];
+};
+
+/** Check the secret the pod already names: does it hold credentials for this registry? */
+export const inspectSecret = (ctx: FixContext): FixStep => ({
+  text: `Check which registries the pull secret ${ctx.secret} holds credentials for (it must include ${ctx.registry.host}):`,
+  command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)} -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d | jq '.auths | keys'`,
+});
+
+/** Pull by hand from the node, with the runtime's own client, to confirm the fix. */
+export const pullOnNode = (ctx: FixContext): FixStep => ({
+  text: 'Confirm from the node itself, with the container runtime’s client:',
+  command: onNode(ctx, `crictl pull ${q(ctx.image)}`),
+});
