@@ -1,0 +1,78 @@
+/**
+ * `npm run bench`: classifier throughput over the fixture corpus on one core, and the
+ * worst case for adversarial 1 MiB inputs. Prints figures; asserts nothing.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
+
+const FIXTURES = ['test/fixtures/messages/corpus.jsonl', 'test/fixtures/runtime/captured.jsonl'];
+
+const loadCorpus = (): DiagnosisInput[] =>
+  FIXTURES.map((file) => join(__dirname, '..', file))
+    .filter((path) => existsSync(path))
+    .flatMap((path) => readFileSync(path, 'utf8').split('\n'))
+    .filter((line) => line.trim().length > 0)
+    .map((line) => {
+      const { message, reason, image } = JSON.parse(line) as DiagnosisInput;
+      return { message, reason, image };
+    });
+
+const throughput = (corpus: DiagnosisInput[], seconds: number): number => {
+  let count = 0;
+  const until = performance.now() + seconds * 1000;
+  while (performance.now() < until) {
+    for (const input of corpus) diagnose(input);
+    count += corpus.length;
+  }
+  return count / seconds;
+};
+
+const MIB = 1 << 20;
+const fill = (unit: string): string => unit.repeat(Math.ceil(MIB / unit.length)).slice(0, MIB);
+
+const ADVERSARIAL: Record<string, () => DiagnosisInput> = {
+  'one character': () => ({ message: fill('a') }),
+  'separators ": "': () => ({ message: fill(': ') }),
+  'near-miss phrases': () => ({ message: fill('not foun connection refuse x50 tls handshake timeou ') }),
+  'every phrase, repeated': () => ({
+    message: fill('not found; 401 Unauthorized; i/o timeout; no such host; x509: eof 429 503 '),
+  }),
+  'quotes and markers': () => ({ message: fill('pull image "image "reference "') }),
+  'unicode and control': () => ({ message: fill('\u0000\u202e\ud83d\ude00<!channel>&') }),
+  'huge image reference': () => ({ message: 'x', image: fill('a/') }),
+  'huge quoted image': () => ({ message: `Failed to pull image "${fill('a')}": not found` }),
+};
+
+const worstMs = (make: () => DiagnosisInput, runs: number): number => {
+  const input = make();
+  let worst = 0;
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    diagnose(input);
+    worst = Math.max(worst, performance.now() - start);
+  }
+  return worst;
+};
+
+const main = (): void => {
+  const corpus = loadCorpus();
+  if (corpus.length === 0) throw new Error(`no fixtures found in ${FIXTURES.join(', ')}`);
+  throughput(corpus, 0.5); // warm-up for the JIT
+  const rate = throughput(corpus, 3);
+  console.log(
+    `classifier throughput: ${Math.round(rate).toLocaleString('en')} messages/s on one core (${corpus.length} fixtures, target >= 100,000)`,
+  );
+  console.log('adversarial 1 MiB inputs, worst of 10 runs (target < 20 ms):');
+  let overall = 0;
+  for (const [name, make] of Object.entries(ADVERSARIAL)) {
+    worstMs(make, 2);
+    const ms = worstMs(make, 10);
+    overall = Math.max(overall, ms);
+    console.log(`  ${name.padEnd(24)} ${ms.toFixed(2)} ms`);
+  }
+  console.log(`worst case: ${overall.toFixed(2)} ms per 1 MiB input`);
+};
+
+main();
