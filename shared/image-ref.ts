@@ -191,8 +191,12 @@ const findWholeInputProblem = (input: string): ImageRefProblem | undefined => {
   return undefined;
 };
 
+// As distribution/reference's splitDockerDomain: an uppercase first component is a host, not a path.
 const looksLikeRegistry = (firstComponent: string): boolean =>
-  firstComponent === 'localhost' || firstComponent.includes('.') || firstComponent.includes(':');
+  firstComponent === 'localhost' ||
+  firstComponent.includes('.') ||
+  firstComponent.includes(':') ||
+  firstComponent !== firstComponent.toLowerCase();
 
 type ScannedRegistry = { host: string; port?: number } | { problem: ImageRefProblem };
 

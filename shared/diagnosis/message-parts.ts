@@ -19,6 +19,7 @@ const IMAGE_MARKERS = [
   'reference "',
   'Image "',
   'image name "',
+  'image="',
 ] as const;
 
 /** The image the message is about, as the kubelet quoted it. */

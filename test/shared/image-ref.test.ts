@@ -125,12 +125,14 @@ describe('parseImageRef on invalid references', () => {
     ['docker scheme', 'docker://nginx', 'registry', 0, undefined, /"docker:\/\/"/],
     [
       'uppercase repository',
-      'My/App',
+      'Nginx:1',
       'path',
       0,
-      'M',
-      /^repository path "My\/App" has uppercase letter "M" at position 0: repository names must be lowercase$/,
+      'N',
+      /^repository path "Nginx" has uppercase letter "N" at position 0: repository names must be lowercase$/,
     ],
+    // An uppercase first component names a registry host (as upstream), so the path is what fails.
+    ['uppercase host then path', 'My/App', 'path', 3, 'A', /uppercase letter "A"/],
     ['uppercase after registry', 'ghcr.io/org/MyApp', 'path', 12, 'M', /must be lowercase/],
     [
       'space in tag',
