@@ -314,8 +314,10 @@ export const CATALOGUE: readonly CauseRule[] = [
         'insufficient_scope',
         'requested access to the resource is denied',
         'no pull access',
-        'or it may not exist',
+        'exists and you have permission',
       ),
+      // The old kubelet's hint: it explains a bare "not found", but an explicit 401/403 or network error wins.
+      ...s(52, 'there are no credentials on this request'),
     ],
     summary: (ctx) =>
       `${ctx.registry.displayName} says ${repositoryOf(ctx)} does not exist or may not be read with the credentials the node used.`,
@@ -561,24 +563,29 @@ export const CATALOGUE: readonly CauseRule[] = [
     meaning:
       'The registry requires credentials the node did not have, or refused those it sent (401/403, expired token, missing permission).',
     signals: [
+      // Specific refusals outrank docker's generic "pull access denied … may require 'docker login'" wrapper.
+      ...s(
+        85,
+        'token has expired',
+        'no basic auth credentials',
+        'invalid username/password',
+        'incorrect username or password',
+        'ecr:batchgetimage',
+        'ecr:getdownloadurlforlayer',
+        'ecr:getauthorizationtoken',
+        'artifactregistry.repositories.downloadartifacts',
+      ),
       ...s(
         62,
         '401 unauthorized',
         '403 forbidden',
         'authentication required',
-        'no basic auth credentials',
-        'token has expired',
         'not authorized',
         'access denied',
-        'invalid username/password',
-        'incorrect username or password',
         'unauthorized',
         'forbidden',
         'unauthenticated',
-        'ecr:batchgetimage',
-        'ecr:getdownloadurlforlayer',
-        'ecr:getauthorizationtoken',
-        'artifactregistry.repositories.downloadartifacts',
+        'does not match bearer token',
         'authentication failed',
         'authorization failed',
         'bad credentials',
@@ -613,10 +620,10 @@ export const CATALOGUE: readonly CauseRule[] = [
     title: 'Image tag or digest not found',
     meaning: 'The registry has no manifest for this tag or digest (or no such repository).',
     signals: [
+      // A registry says "manifest unknown" only after accepting the credentials, so it outranks "unauthorized".
+      ...s(64, 'manifest unknown', 'manifest_unknown'),
       ...s(
         60,
-        'manifest unknown',
-        'manifest_unknown',
         'name unknown',
         'name_unknown',
         'not known to registry',
