@@ -2,7 +2,7 @@
  * The diagnosis engine: reads a kubelet/runtime message and names one cause, the evidence
  * that decided it, and the fix for this registry. Pure and linear in the message length.
  */
-import { parseImageRef } from '../image-ref';
+import { type ImageRefResult, parseImageRef } from '../image-ref';
 import { type RegistryInfo, detectRegistry } from '../registry';
 import { CATALOGUE, type CauseRule, type Signal, ruleFor } from './catalogue';
 import type { CauseId } from './causes';
@@ -79,35 +79,41 @@ interface Decision {
   evidence: string;
 }
 
-const decide = (input: DiagnosisInput, text: string): Decision => {
+const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decision => {
   let best: { signal: CauseSignal; start: number; end: number } | undefined;
   let secretSignal = false;
-  const hits = MATCHER.findAll(text);
-  for (const hit of hits) {
-    if (hit.phrase.cause === 'pull-secret-missing') secretSignal = true;
+  MATCHER.forEachLast(text, (signal, end) => {
+    if (signal.cause === 'pull-secret-missing') secretSignal = true;
     if (
       !best ||
-      hit.phrase.weight > best.signal.weight ||
-      (hit.phrase.weight === best.signal.weight && hit.end >= best.end)
+      signal.weight > best.signal.weight ||
+      (signal.weight === best.signal.weight && end > best.end)
     ) {
-      best = { signal: hit.phrase, start: hit.start, end: hit.end };
+      best = { signal, start: end - signal.text.length, end };
     }
-  }
+  });
 
   let decision: Decision = { cause: 'unknown', weight: 0, corroboration: 0, evidence: leadingLine(text) };
   if (best) {
-    let first = best.start;
+    // Look again just before the deciding phrase for others of the same cause, to widen the evidence.
+    const { signal: winner, start: winnerStart, end: winnerEnd } = best;
+    let first = winnerStart;
     const corroborating = new Set<string>();
-    for (const hit of hits) {
-      if (hit.phrase.cause !== best.signal.cause || best.start - hit.start > EVIDENCE_REACH) continue;
-      if (hit.phrase.text !== best.signal.text) corroborating.add(hit.phrase.text);
-      if (hit.start < first && hit.phrase.weight >= best.signal.weight) first = hit.start;
-    }
+    MATCHER.scan(
+      text,
+      (signal, start) => {
+        if (signal.cause !== winner.cause || start < winnerStart - EVIDENCE_REACH) return;
+        if (signal.text !== winner.text) corroborating.add(signal.text);
+        if (start < first && signal.weight >= winner.weight) first = start;
+      },
+      Math.max(0, winnerStart - EVIDENCE_REACH),
+      winnerEnd,
+    );
     decision = {
-      cause: best.signal.cause,
-      weight: best.signal.weight,
+      cause: winner.cause,
+      weight: winner.weight,
       corroboration: corroborating.size,
-      evidence: excerpt(text, first, best.end),
+      evidence: excerpt(text, first, winnerEnd),
     };
   }
 
@@ -117,12 +123,12 @@ const decide = (input: DiagnosisInput, text: string): Decision => {
   }
 
   // An unparseable image in the pod spec is the cause whatever the runtime said around it.
-  if (input.image !== undefined && decision.weight < 60 && !parseImageRef(input.image).ok) {
+  if (!imageValid && decision.weight < 60) {
     decision = {
       cause: 'invalid-image-name',
       weight: 60,
       corroboration: 0,
-      evidence: decision.evidence || input.image,
+      evidence: decision.evidence || (input.image ?? ''),
     };
   }
 
@@ -139,11 +145,8 @@ const decide = (input: DiagnosisInput, text: string): Decision => {
 
 const UNKNOWN_REGISTRY: RegistryInfo = { host: '<registry>', kind: 'other', displayName: 'the registry' };
 
-const registryFor = (image: string | undefined, text: string): RegistryInfo => {
-  if (image !== undefined) {
-    const parsed = parseImageRef(image);
-    if (parsed.ok) return detectRegistry(parsed.ref.registry, parsed.ref.path);
-  }
+const registryFor = (parsed: ImageRefResult | undefined, text: string): RegistryInfo => {
+  if (parsed?.ok) return detectRegistry(parsed.ref.registry, parsed.ref.path);
   const host = hostInMessage(text);
   return host ? detectRegistry(host) : UNKNOWN_REGISTRY;
 };
@@ -151,10 +154,21 @@ const registryFor = (image: string | undefined, text: string): RegistryInfo => {
 const placeholder = (value: string | undefined, name: string): string =>
   value !== undefined && value.length > 0 ? value : `<${name}>`;
 
-const contextFor = (input: DiagnosisInput, text: string, cause: CauseId): FixContext => {
-  const image = input.image ?? imageInMessage(text);
-  const parsed = image !== undefined ? parseImageRef(image) : undefined;
-  const registry = registryFor(image, text);
+// No valid reference is this long (name 255, tag 128, one digest); cut hostile ones before they reach every step.
+const MAX_SHOWN_IMAGE = 600;
+const shownImage = (image: string | undefined): string =>
+  image !== undefined && image.length > MAX_SHOWN_IMAGE
+    ? `${image.slice(0, MAX_SHOWN_IMAGE)}…`
+    : placeholder(image, 'image');
+
+const contextFor = (
+  input: DiagnosisInput,
+  text: string,
+  cause: CauseId,
+  image: string | undefined,
+  parsed: ImageRefResult | undefined,
+): FixContext => {
+  const registry = registryFor(parsed, text);
   const warned = input.pullSecretWarning ? secretsInMessage(input.pullSecretWarning) : [];
   const pullSecrets = input.pullSecrets?.length
     ? input.pullSecrets
@@ -163,7 +177,7 @@ const contextFor = (input: DiagnosisInput, text: string, cause: CauseId): FixCon
       : secretsInMessage(text);
   const pod = placeholder(input.pod, 'pod');
   return {
-    image: placeholder(image, 'image'),
+    image: shownImage(image),
     ref: parsed?.ok ? parsed.ref : undefined,
     refProblem: parsed && !parsed.ok ? parsed.problem : undefined,
     registry,
@@ -196,9 +210,12 @@ const confidenceOf = ({ weight, corroboration }: Decision): number => {
 
 export const diagnose = (input: DiagnosisInput): Verdict => {
   const text = input.message ?? '';
-  const decision = decide(input, text);
+  const image = input.image ?? imageInMessage(text);
+  const parsed = image !== undefined ? parseImageRef(image) : undefined;
+  // Only the pod spec's image can prove the reference invalid; one read from the text may be cut short.
+  const decision = decide(input, text, input.image === undefined || parsed?.ok !== false);
   const rule: CauseRule = ruleFor(decision.cause);
-  const ctx = contextFor(input, text, decision.cause);
+  const ctx = contextFor(input, text, decision.cause, image, parsed);
   return {
     cause: decision.cause,
     title: rule.title,

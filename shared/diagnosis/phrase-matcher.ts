@@ -4,13 +4,6 @@
  * the same as any other 1 MiB of text; there is no regular expression to backtrack.
  */
 
-export interface PhraseHit<T> {
-  phrase: T;
-  /** Offset of the first character of the match in the original text. */
-  start: number;
-  end: number;
-}
-
 export interface PhraseSpec {
   text: string;
   /** Require a non-alphanumeric character (or the text edge) on both sides. */
@@ -38,11 +31,17 @@ const isWordChar = (code: number): boolean =>
 
 export class PhraseMatcher<T extends PhraseSpec> {
   private readonly next: Int32Array;
+  private readonly accepting: Uint8Array;
   private readonly outputs: number[][];
   private readonly phrases: readonly T[];
+  // Scratch for forEachLast, reset after each use (the matcher is not re-entrant).
+  private readonly lastEnd: Int32Array;
+  private readonly seen: Int32Array;
 
   constructor(phrases: readonly T[]) {
     this.phrases = phrases;
+    this.lastEnd = new Int32Array(phrases.length).fill(-1);
+    this.seen = new Int32Array(phrases.length);
     const goto: Int32Array[] = [new Int32Array(SYMBOLS).fill(-1)];
     const outputs: number[][] = [[]];
     phrases.forEach((phrase, index) => {
@@ -86,27 +85,67 @@ export class PhraseMatcher<T extends PhraseSpec> {
       }
     }
 
+    // Rows are stored pre-multiplied by SYMBOLS so the hot loop is one add and one load per character.
     this.next = new Int32Array(goto.length * SYMBOLS);
-    goto.forEach((row, state) => this.next.set(row, state * SYMBOLS));
-    this.outputs = outputs;
+    this.accepting = new Uint8Array(goto.length * SYMBOLS);
+    this.outputs = [];
+    goto.forEach((row, state) => {
+      for (let s = 0; s < SYMBOLS; s++) this.next[state * SYMBOLS + s] = row[s]! * SYMBOLS;
+      if (outputs[state]!.length > 0) this.accepting[state * SYMBOLS] = 1;
+      this.outputs[state * SYMBOLS] = outputs[state]!;
+    });
   }
 
-  /** Every occurrence of every phrase, in order of where it ends. */
-  findAll(text: string): PhraseHit<T>[] {
-    const hits: PhraseHit<T>[] = [];
-    const { next, outputs, phrases } = this;
+  /** Calls `visit` for every occurrence of every phrase, in order of where it ends. No allocation per hit. */
+  scan(
+    text: string,
+    visit: (phrase: T, start: number, end: number) => void,
+    from = 0,
+    to = text.length,
+  ): void {
+    const { next, accepting, outputs, phrases } = this;
     let state = 0;
-    for (let i = 0; i < text.length; i++) {
-      state = next[state * SYMBOLS + symbolAt(text, i)]!;
+    for (let i = from; i < to; i++) {
+      const code = text.charCodeAt(i);
+      state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
+      if (accepting[state] === 0) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
         const phrase = phrases[found[k]!]!;
         const start = i + 1 - phrase.text.length;
         if (phrase.wholeWord && !isWholeWord(text, start, i + 1)) continue;
-        hits.push({ phrase, start, end: i + 1 });
+        visit(phrase, start, i + 1);
       }
     }
-    return hits;
+  }
+
+  /**
+   * Calls `visit` once per distinct phrase found, with where it last ends. The hot path for
+   * classification: the scan itself makes no call and no allocation per hit.
+   */
+  forEachLast(text: string, visit: (phrase: T, end: number) => void): void {
+    const { next, accepting, outputs, phrases, lastEnd, seen } = this;
+    let seenCount = 0;
+    let state = 0;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
+      if (accepting[state] === 0) continue;
+      const found = outputs[state]!;
+      for (let k = 0; k < found.length; k++) {
+        const index = found[k]!;
+        const phrase = phrases[index]!;
+        if (phrase.wholeWord && !isWholeWord(text, i + 1 - phrase.text.length, i + 1)) continue;
+        if (lastEnd[index] === -1) seen[seenCount++] = index;
+        lastEnd[index] = i + 1;
+      }
+    }
+    for (let k = 0; k < seenCount; k++) {
+      const index = seen[k]!;
+      const end = lastEnd[index]!;
+      lastEnd[index] = -1;
+      visit(phrases[index]!, end);
+    }
   }
 }
 
