@@ -119,7 +119,7 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
 
   const byReason = input.reason ? REASON_SIGNALS[input.reason.toLowerCase()] : undefined;
   if (byReason && byReason.weight > decision.weight) {
-    decision = { ...byReason, corroboration: 0, evidence: decision.evidence || input.reason! };
+    decision = { ...byReason, corroboration: 0, evidence: decision.evidence };
   }
 
   // An unparseable image in the pod spec is the cause whatever the runtime said around it.
@@ -128,7 +128,7 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
       cause: 'invalid-image-name',
       weight: 60,
       corroboration: 0,
-      evidence: decision.evidence || (input.image ?? ''),
+      evidence: decision.evidence,
     };
   }
 
@@ -137,7 +137,9 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
       ...decision,
       cause: 'pull-secret-missing',
       weight: Math.max(decision.weight, 72),
-      evidence: secretSignal ? decision.evidence : `${input.pullSecretWarning} / ${decision.evidence}`,
+      // The kubelet's warning is then the deciding text.
+      evidence:
+        secretSignal || !input.pullSecretWarning ? decision.evidence : leadingLine(input.pullSecretWarning),
     };
   }
   return decision;

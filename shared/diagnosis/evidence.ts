@@ -34,7 +34,7 @@ const lineEnd = (text: string, from: number, limit: number): number => {
  */
 export const excerpt = (text: string, first: number, last: number): string => {
   if (last - first > MAX_EVIDENCE) first = Math.max(first, last - MAX_EVIDENCE);
-  let start = clauseStart(text, first, MAX_EVIDENCE);
+  let start = Math.max(clauseStart(text, first, MAX_EVIDENCE), last - MAX_EVIDENCE);
   if (first - start < SHORT_CLAUSE && start > 0) {
     const earlier = clauseStart(text, Math.max(0, start - 2), MAX_EVIDENCE);
     if (last - earlier <= MAX_EVIDENCE) start = earlier;
