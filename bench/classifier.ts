@@ -7,7 +7,11 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
 
-const FIXTURES = ['test/fixtures/messages/corpus.jsonl', 'test/fixtures/runtime/captured.jsonl'];
+const FIXTURES = [
+  'test/fixtures/messages/corpus.jsonl',
+  'test/fixtures/messages/holdout.jsonl',
+  'test/fixtures/runtime/captured.jsonl',
+];
 
 const loadCorpus = (): DiagnosisInput[] =>
   FIXTURES.map((file) => join(__dirname, '..', file))
@@ -40,6 +44,9 @@ const ADVERSARIAL: Record<string, () => DiagnosisInput> = {
     message: fill('not found; 401 Unauthorized; i/o timeout; no such host; x509: eof 429 503 '),
   }),
   'quotes and markers': () => ({ message: fill('pull image "image "reference "') }),
+  'line breaks inside phrases': () => ({
+    message: `e${'\n'.repeat(MIB / 2)}of ${fill('e\n\n\no\n\nf no such\n\nhost ').slice(MIB / 2)}`,
+  }),
   'unicode and control': () => ({ message: fill('\u0000\u202e\ud83d\ude00<!channel>&') }),
   'huge image reference': () => ({ message: 'x', image: fill('a/') }),
   'huge quoted image': () => ({ message: `Failed to pull image "${fill('a')}": not found` }),

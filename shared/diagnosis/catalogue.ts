@@ -348,6 +348,8 @@ export const CATALOGUE: readonly CauseRule[] = [
         'unable to retrieve some image pull secrets',
         'failedtoretrieveimagepullsecret',
         'attempting to pull the image may not succeed',
+        'unable to retrieve pull secret',
+        'image pull may not succeed',
         'secrets "',
         'secret "',
       ),
@@ -506,14 +508,9 @@ export const CATALOGUE: readonly CauseRule[] = [
         'gateway timeout',
         'gateway time-out',
       ),
-      ...s(
-        68,
-        'internal server error',
-        'bad gateway',
-        'service unavailable',
-        'registryunavailable',
-        'server error',
-      ),
+      ...s(68, 'internal server error', 'bad gateway', 'service unavailable', 'registryunavailable'),
+      // docker's API says "(HTTP code 500) server error" around any registry refusal, so it stays weak.
+      ...s(50, 'server error'),
       ...word(55, '500', '502', '503', '504'),
     ],
     summary: (ctx) =>
@@ -582,6 +579,7 @@ export const CATALOGUE: readonly CauseRule[] = [
         'ecr:getdownloadurlforlayer',
         'ecr:getauthorizationtoken',
         'artifactregistry.repositories.downloadartifacts',
+        'permission_denied',
       ),
       ...s(
         62,

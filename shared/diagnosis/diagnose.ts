@@ -9,7 +9,7 @@ import type { CauseId } from './causes';
 import { excerpt, leadingLine } from './evidence';
 import type { Fix, FixContext } from './fix-context';
 import { hostInMessage, imageInMessage, secretsInMessage } from './message-parts';
-import { PhraseMatcher } from './phrase-matcher';
+import { PhraseMatcher, startOf } from './phrase-matcher';
 
 export interface DiagnosisInput {
   /** The kubelet's waiting reason, e.g. ErrImagePull, ImagePullBackOff, InvalidImageName. */
@@ -89,7 +89,7 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
       signal.weight > best.signal.weight ||
       (signal.weight === best.signal.weight && end > best.end)
     ) {
-      best = { signal, start: end - signal.text.length, end };
+      best = { signal, start: startOf(text, end, signal.text.length), end };
     }
   });
 

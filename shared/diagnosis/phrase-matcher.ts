@@ -18,8 +18,10 @@ const SYMBOLS = OTHER + 1;
 const SYMBOL_OF = new Uint8Array(128).fill(OTHER);
 for (let i = 0; i < ALPHABET.length; i++) SYMBOL_OF[ALPHABET.charCodeAt(i)] = i;
 for (let c = 65; c <= 90; c++) SYMBOL_OF[c] = SYMBOL_OF[c + 32]!;
-// Tabs and newlines read as spaces, so wrapped messages still match.
-SYMBOL_OF[9] = SYMBOL_OF[10] = SYMBOL_OF[13] = SYMBOL_OF[32]!;
+// Tabs read as spaces. Line breaks are skipped altogether: text copied from a terminal is wrapped at
+// any character ("no match fo\nr platform"), and a real line break almost always follows a separator.
+SYMBOL_OF[9] = SYMBOL_OF[32]!;
+const isLineBreak = (code: number): boolean => code === 10 || code === 13;
 
 const symbolAt = (text: string, i: number): number => {
   const code = text.charCodeAt(i);
@@ -107,12 +109,13 @@ export class PhraseMatcher<T extends PhraseSpec> {
     let state = 0;
     for (let i = from; i < to; i++) {
       const code = text.charCodeAt(i);
+      if (isLineBreak(code)) continue;
       state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
       if (accepting[state] === 0) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
         const phrase = phrases[found[k]!]!;
-        const start = i + 1 - phrase.text.length;
+        const start = startOf(text, i + 1, phrase.text.length);
         if (phrase.wholeWord && !isWholeWord(text, start, i + 1)) continue;
         visit(phrase, start, i + 1);
       }
@@ -129,13 +132,14 @@ export class PhraseMatcher<T extends PhraseSpec> {
     let state = 0;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
+      if (isLineBreak(code)) continue;
       state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
       if (accepting[state] === 0) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
         const index = found[k]!;
         const phrase = phrases[index]!;
-        if (phrase.wholeWord && !isWholeWord(text, i + 1 - phrase.text.length, i + 1)) continue;
+        if (phrase.wholeWord && !isWholeWord(text, startOf(text, i + 1, phrase.text.length), i + 1)) continue;
         if (lastEnd[index] === -1) seen[seenCount++] = index;
         lastEnd[index] = i + 1;
       }
@@ -152,3 +156,12 @@ export class PhraseMatcher<T extends PhraseSpec> {
 const isWholeWord = (text: string, start: number, end: number): boolean =>
   (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
   (end === text.length || !isWordChar(text.charCodeAt(end)));
+
+/** Where a match of `length` characters ending at `end` starts, counting back over skipped line breaks. */
+export const startOf = (text: string, end: number, length: number): number => {
+  let start = end;
+  for (let matched = 0; matched < length && start > 0; start--) {
+    if (!isLineBreak(text.charCodeAt(start - 1))) matched++;
+  }
+  return start;
+};

@@ -1,16 +1,24 @@
 import fc from 'fast-check';
 import { PhraseMatcher, type PhraseSpec } from '#shared/diagnosis/phrase-matcher';
 
-// The obvious quadratic reference: every start position, every phrase.
+// The obvious quadratic reference: every start position, every phrase, over the text with line
+// breaks removed (the matcher skips them), mapped back to positions in the original text.
 const naiveHits = (phrases: readonly PhraseSpec[], text: string): string[] => {
-  const lower = text.replace(/[A-Z]/g, (c) => c.toLowerCase()).replace(/[\t\n\r]/g, ' ');
+  const positions: number[] = [];
+  let visible = '';
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '\n' || text[i] === '\r') continue;
+    positions.push(i);
+    visible += text[i]!.toLowerCase().replace('\t', ' ');
+  }
   const word = (i: number) => i >= 0 && i < text.length && /[A-Za-z0-9]/.test(text[i]!);
   const hits: string[] = [];
   phrases.forEach((phrase, index) => {
-    for (let at = lower.indexOf(phrase.text); at !== -1; at = lower.indexOf(phrase.text, at + 1)) {
-      const end = at + phrase.text.length;
-      if (phrase.wholeWord && (word(at - 1) || word(end))) continue;
-      hits.push(`${index}@${at}-${end}`);
+    for (let at = visible.indexOf(phrase.text); at !== -1; at = visible.indexOf(phrase.text, at + 1)) {
+      const start = positions[at]!;
+      const end = positions[at + phrase.text.length - 1]! + 1;
+      if (phrase.wholeWord && (word(start - 1) || word(end))) continue;
+      hits.push(`${index}@${start}-${end}`);
     }
   });
   return hits.sort();
@@ -43,6 +51,15 @@ describe('PhraseMatcher', () => {
       ),
       { numRuns: 500 },
     );
+  });
+
+  it('matches across a line break that a terminal inserted mid-word', () => {
+    const hits: string[] = [];
+    new PhraseMatcher([{ text: 'no match for platform' }]).scan(
+      'x: no match fo\nr platform in manifest',
+      (phrase, start, end) => hits.push(`${start}-${end}`),
+    );
+    expect(hits).toEqual(['3-25']);
   });
 
   it('reports the last end of each phrase once', () => {
