@@ -99,6 +99,17 @@ export const buildProgram = (): Command => {
       },
     );
 
+  program
+    .command('forward')
+    .description(
+      'run the in-cluster forwarder: watch image-pull failures and ship them to EventBridge (config from the environment)',
+    )
+    .action(async () => {
+      // Loaded on demand: the AWS and Kubernetes clients take seconds to load and only this command needs them.
+      const { forwardMain } = require('../forwarder/main') as typeof import('../forwarder/main');
+      process.exitCode = await forwardMain();
+    });
+
   return program;
 };
 

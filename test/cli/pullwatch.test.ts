@@ -3,8 +3,13 @@ import { join } from 'node:path';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'pullwatch.js');
 
-const run = (args: string[], input?: string) => {
-  const result = spawnSync(process.execPath, [BIN, ...args], { input, encoding: 'utf8', timeout: 30_000 });
+const run = (args: string[], input?: string, env: NodeJS.ProcessEnv = process.env) => {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    input,
+    env,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 };
 
@@ -82,5 +87,14 @@ describe('pullwatch classify --jsonl', () => {
     const { status, stdout } = run(['classify', '--jsonl'], `${JSON.stringify({ message: NOT_FOUND })}\n`);
     expect(status).toBe(0);
     expect(JSON.parse(stdout).cause).toBe('image-not-found');
+  });
+});
+
+describe('pullwatch forward', () => {
+  it('exits 2 with one line naming a missing variable', () => {
+    const { PULLWATCH_CLUSTER: _cluster, ...env } = process.env;
+    const { status, stderr } = run(['forward'], undefined, env);
+    expect(status).toBe(2);
+    expect(stderr.trim().split('\n')).toEqual([expect.stringContaining('PULLWATCH_CLUSTER is not set')]);
   });
 });
