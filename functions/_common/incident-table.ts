@@ -1,0 +1,128 @@
+/**
+ * The incident table, as data: the tests create it in dynalite from this, and the CDK stack can
+ * build the same table from it.
+ *
+ * One item per incident (a key's generation):
+ *
+ * | attribute | value |
+ * |---|---|
+ * | `pk` | `INCIDENT#<keyId>` (keyId: the incident key's stable id, e.g. `pw-7k3m9q2xa4cd`) |
+ * | `sk` | `GEN#<generation, 6 digits>`: a key's incidents sort oldest to newest |
+ * | `incidentId`, `keyId`, `generation` | the ids (`incidentId` is `keyId`, or `keyId.<n>` from the 2nd generation) |
+ * | `version` | the incident's version: +1 on every change; dedupe's writes are conditional on it |
+ * | `incident` | the domain state (shared/incident.ts `Incident`: containers, latest verdict, status…) |
+ * | `status`, `cluster`, `namespace`, `workload`, `container`, `image`, `cause`, `title`, `registry`, `firstSeen`, `lastSeen`, `resolvedAt`, `occurrences`, `affectedPods`, `failingContainers`, `reopenCount` | a summary for queries (projected into the indexes) |
+ * | `gsi1pk` / `gsi1sk` | `CLUSTER#<cluster>` / `<firstSeen ISO>#<incidentId>` (index `byCluster`) |
+ * | `gsi2pk` / `gsi2sk` | `CAUSE#<cause>` / same (index `byCause`) |
+ * | `gsi3pk` / `gsi3sk` | `WORKLOAD#["cluster","namespace","kind","name"]` / same (index `byWorkload`: a workload's history) |
+ * | `duePk` / `dueAt` | `DUE` / epoch ms when the incident resolves unless something fails again; present only then (sparse index `dueForResolution`, read by the scheduled tick) |
+ * | `expiresAt` | epoch seconds, set when resolved (resolution + retention, default 90 days): the TTL attribute |
+ * | `outbox` | events written with a change and not yet published: `eventId → { detailType, detail }` |
+ * | `posts` | Slack posts: `postId → { state: claimed/posted/failed/uncertain, token, leaseUntil, channel, ts… }` |
+ * | `render` | what the Slack message last showed: `{ version, status, at }` (chat.update throttle) |
+ * | `renderDuePk` / `renderDueAt` | `RENDER` / epoch ms when a throttled chat.update may run; present only while one waits (sparse index `renderDue`, read by notify's tick) |
+ *
+ * And one item per container whose failures were seen, pointing at the incident key its newest
+ * failure belongs to (so a cause change can be recorded on the incident it leaves):
+ *
+ * | attribute | value |
+ * |---|---|
+ * | `pk` | `CONTAINER#["cluster","namespace","podUid","container"]` |
+ * | `sk` | `POINTER` |
+ * | `keyId`, `cause`, `incidentId`, `at` | the newest failure's key, cause, incident and observedAt |
+ * | `movedFrom` | the key id it failed under before (while that incident is being told) |
+ * | `expiresAt` | TTL: `at` + retention |
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const INCIDENT_TABLE = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  ttlAttribute: 'expiresAt',
+  indexes: {
+    byCluster: { partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+    byCause: { partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
+    byWorkload: { partitionKey: 'gsi3pk', sortKey: 'gsi3sk' },
+  },
+  dueIndex: { name: 'dueForResolution', partitionKey: 'duePk', sortKey: 'dueAt' },
+  renderIndex: { name: 'renderDue', partitionKey: 'renderDuePk', sortKey: 'renderDueAt' },
+  /** What history queries read, projected into the three query indexes (not the containers). */
+  summaryAttributes: [
+    'incidentId',
+    'keyId',
+    'generation',
+    'version',
+    'status',
+    'cluster',
+    'namespace',
+    'workload',
+    'container',
+    'image',
+    'cause',
+    'title',
+    'registry',
+    'firstSeen',
+    'lastSeen',
+    'resolvedAt',
+    'occurrences',
+    'affectedPods',
+    'failingContainers',
+    'reopenCount',
+  ],
+} as const;
+
+export const DUE_PARTITION = 'DUE';
+export const RENDER_PARTITION = 'RENDER';
+export const DEFAULT_RETENTION_DAYS = 90;
+
+export const incidentPk = (keyId: string): string => `INCIDENT#${keyId}`;
+export const generationSk = (generation: number): string => `GEN#${String(generation).padStart(6, '0')}`;
+export const containerPk = (cluster: string, namespace: string, podUid: string, container: string): string =>
+  `CONTAINER#${JSON.stringify([cluster, namespace, podUid, container])}`;
+export const POINTER_SK = 'POINTER';
+
+/** CreateTable input for this table (on-demand). TTL is enabled separately (UpdateTimeToLive). */
+export const incidentTableDefinition = (tableName: string): CreateTableCommandInput => {
+  const { indexes, dueIndex, renderIndex } = INCIDENT_TABLE;
+  const stringKeys = [
+    INCIDENT_TABLE.partitionKey,
+    INCIDENT_TABLE.sortKey,
+    ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+    dueIndex.partitionKey,
+    renderIndex.partitionKey,
+  ];
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      ...stringKeys.map((AttributeName) => ({ AttributeName, AttributeType: 'S' as const })),
+      { AttributeName: dueIndex.sortKey, AttributeType: 'N' },
+      { AttributeName: renderIndex.sortKey, AttributeType: 'N' },
+    ],
+    KeySchema: [
+      { AttributeName: INCIDENT_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: INCIDENT_TABLE.sortKey, KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      ...Object.entries(indexes).map(([IndexName, index]) => ({
+        IndexName,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: {
+          ProjectionType: 'INCLUDE' as const,
+          NonKeyAttributes: [...INCIDENT_TABLE.summaryAttributes],
+        },
+      })),
+      ...[dueIndex, renderIndex].map((index) => ({
+        IndexName: index.name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+          { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' as const },
+      })),
+    ],
+  };
+};

@@ -1,0 +1,66 @@
+/**
+ * Powertools Logger and Metrics for every function, behind two small interfaces so that handlers
+ * and tests do not depend on how they are emitted (EMF on stdout in Lambda).
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+export const METRIC = {
+  observationsClassified: 'ObservationsClassified',
+  incidentsOpened: 'IncidentsOpened',
+  incidentsUpdated: 'IncidentsUpdated',
+  incidentsReopened: 'IncidentsReopened',
+  incidentsResolved: 'IncidentsResolved',
+  duplicatesAbsorbed: 'DuplicatesAbsorbed',
+  staleObservations: 'StaleObservations',
+  causeChanges: 'CauseChanges',
+  writeConflicts: 'WriteConflicts',
+  invalidEvents: 'InvalidEvents',
+  eventsPublished: 'EventsPublished',
+  slackCalls: 'SlackCalls',
+  slackRetries: 'SlackRetries',
+  slackRateLimited: 'SlackRateLimited',
+  slackPosts: 'SlackPosts',
+  slackUpdates: 'SlackUpdates',
+  slackPostsRecovered: 'SlackPostsRecovered',
+  slackPostsUncertain: 'SlackPostsUncertain',
+  slackPostsFailed: 'SlackPostsFailed',
+} as const;
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+export interface PipelineMetrics {
+  count(metric: MetricName, value?: number): void;
+  /** Emits what was counted (once per invocation). */
+  flush(): void;
+}
+
+/** The logging surface the functions use (Powertools' Logger satisfies it). */
+export interface Log {
+  debug(message: string, ...extra: Array<Record<string, unknown> | Error | string>): void;
+  info(message: string, ...extra: Array<Record<string, unknown> | Error | string>): void;
+  warn(message: string, ...extra: Array<Record<string, unknown> | Error | string>): void;
+  error(message: string, ...extra: Array<Record<string, unknown> | Error | string>): void;
+}
+
+const NAMESPACE = 'pullwatch';
+
+export const createLogger = (serviceName: string): Logger => new Logger({ serviceName });
+
+export const createMetrics = (serviceName: string): PipelineMetrics => {
+  const metrics = new Metrics({
+    namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? NAMESPACE,
+    serviceName,
+  });
+  return {
+    count: (metric, value = 1) => {
+      if (value > 0) metrics.addMetric(metric, MetricUnit.Count, value);
+    },
+    flush: () => metrics.publishStoredMetrics(),
+  };
+};
+
+/** A short, loggable description of any thrown value. */
+export const describeError = (error: unknown): Record<string, unknown> =>
+  error instanceof Error
+    ? { errorName: error.name, errorMessage: error.message, ...('code' in error ? { code: error.code } : {}) }
+    : { errorMessage: String(error) };

@@ -1,0 +1,342 @@
+/**
+ * dedupe: ImagePullClassified (through a queue) → the incident table → incident events on the bus.
+ * Also the scheduled tick that resolves incidents whose quiet period has ended.
+ *
+ * For each incident key in a batch: read the key's latest incidents, fold the observations in
+ * (shared/incident.ts, pure), and write what changed with a condition on the version read. A
+ * concurrent writer makes the condition fail; then read again and fold again (the fold is
+ * idempotent, so an observation someone else already absorbed changes nothing the second time).
+ *
+ * The events describing a change are written in the same item (`outbox`) as the change itself, then
+ * published, then removed. A crash between the write and the publish leaves them in the item; the
+ * retry (SQS redelivers after the visibility timeout), or any later write to the key, publishes
+ * those older than a grace period (younger ones are still being published by their writer).
+ * Consumers drop repeats by `eventId`.
+ */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { CauseId } from '#shared/diagnosis/causes';
+import {
+  type ContainerMove,
+  type FoldOutcome,
+  type IncidentWindows,
+  type PullObservation,
+  changesBetween,
+  containerIdOf,
+  foldMove,
+  foldObservation,
+  incidentIdOfIncident,
+  keyState,
+  latestOfKey,
+  pendingWrites,
+  settleKey,
+} from '#shared/incident';
+import {
+  detailTypeOfChange,
+  incidentDetailOf,
+  observationOf,
+  parseClassifiedEvent,
+} from '#shared/incident-events';
+import { type IncidentKey, keyIdOf } from '#shared/incident-key';
+import { type Parsed, inParallel, processBatch } from '../_common/batch';
+import { type EventPublisher, publishAll } from '../_common/event-publisher';
+import {
+  type IncidentRef,
+  type IncidentStore,
+  IncidentWriteConflict,
+  type OutboxEntry,
+} from '../_common/incident-store';
+import {
+  type Log,
+  METRIC,
+  type MetricName,
+  type PipelineMetrics,
+  describeError,
+} from '../_common/observability';
+
+export interface DedupeDeps {
+  store: IncidentStore;
+  publisher: EventPublisher;
+  windows: IncidentWindows;
+  log: Log;
+  metrics: PipelineMetrics;
+  now: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Reads and folds again at most this often when concurrent writers keep winning. */
+  maxAttempts?: number;
+  /** Keys handled at once within one batch. */
+  concurrency?: number;
+  /** Outbox entries older than this are assumed abandoned by their writer and published (default 20 s). */
+  outboxGraceMs?: number;
+}
+
+const CHANGE_METRIC: Record<string, MetricName> = {
+  opened: METRIC.incidentsOpened,
+  updated: METRIC.incidentsUpdated,
+  reopened: METRIC.incidentsReopened,
+  resolved: METRIC.incidentsResolved,
+};
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Full-jitter exponential back-off: spreads contending writers apart. */
+const backoffMs = (attempt: number, random: () => number): number =>
+  Math.floor(random() * Math.min(1000, 10 * 2 ** attempt));
+
+export class TooManyConflicts extends Error {
+  override readonly name = 'TooManyConflicts';
+}
+
+export interface KeyWork {
+  key?: IncidentKey;
+  observations: readonly PullObservation[];
+  /** Cause changes of containers this key's incidents track. */
+  moves?: readonly ContainerMove[];
+  /** A scheduled tick's time: settle what is due. */
+  tickAt?: number;
+}
+
+/**
+ * Folds observations, cause changes and/or a tick into one key's incidents, writes, and publishes
+ * what changed. Returns the id of the key's latest incident (undefined if it has none).
+ */
+export const reconcileKey = async (
+  deps: DedupeDeps,
+  keyId: string,
+  work: KeyWork,
+): Promise<string | undefined> => {
+  const { store, windows, metrics } = deps;
+  const maxAttempts = deps.maxAttempts ?? 25;
+  for (let attempt = 1; ; attempt++) {
+    const stored = await store.loadKey(keyId);
+    const key = work.key ?? stored[0]?.incident.key;
+    if (key === undefined) return undefined;
+    const versions = new Map(stored.map((item) => [item.incident.generation, item.version]));
+    const state = keyState(
+      keyId,
+      key,
+      stored.map((item) => item.incident),
+    );
+    const outcomes: FoldOutcome[] = work.observations.map((observation) =>
+      foldObservation(state, observation, windows),
+    );
+    for (const move of work.moves ?? []) foldMove(state, move, windows);
+    if (work.tickAt !== undefined) settleKey(state, work.tickAt, windows);
+    const latest = latestOfKey(state);
+
+    // Events of earlier writes that were never published (a crash after the write): publish them too.
+    const now = deps.now().getTime();
+    const abandonedBefore = now - (deps.outboxGraceMs ?? 20_000);
+    const unpublished = new Map<number, OutboxEntry[]>(
+      stored.map((item) => [
+        item.incident.generation,
+        item.outbox.filter((entry) => entry.writtenAt <= abandonedBefore),
+      ]),
+    );
+    try {
+      for (const { before, after } of pendingWrites(state)) {
+        const expectedVersion = versions.get(after.generation) ?? 0;
+        const version = expectedVersion + 1;
+        const changes = changesBetween(before, after);
+        const outbox: OutboxEntry[] = changes.map((change) => {
+          const detail = incidentDetailOf(after, version, change, windows);
+          return { eventId: detail.eventId, detailType: detailTypeOfChange(change), detail, writtenAt: now };
+        });
+        await store.saveIncident({
+          keyId,
+          generation: after.generation,
+          expectedVersion,
+          incident: after,
+          outbox,
+        });
+        versions.set(after.generation, version);
+        unpublished.set(after.generation, [...(unpublished.get(after.generation) ?? []), ...outbox]);
+        for (const change of changes) metrics.count(CHANGE_METRIC[change]!);
+      }
+    } catch (error) {
+      if (!(error instanceof IncidentWriteConflict)) throw error;
+      metrics.count(METRIC.writeConflicts);
+      if (attempt >= maxAttempts)
+        throw new TooManyConflicts(`${keyId}: ${attempt} conflicting writes in a row`);
+      await (deps.sleep ?? defaultSleep)(backoffMs(attempt, deps.random ?? Math.random));
+      continue;
+    }
+    metrics.count(METRIC.duplicatesAbsorbed, outcomes.filter((outcome) => outcome === 'duplicate').length);
+    metrics.count(METRIC.staleObservations, outcomes.filter((outcome) => outcome === 'stale').length);
+
+    for (const [generation, entries] of unpublished) {
+      if (entries.length === 0) continue;
+      const ref: IncidentRef = { keyId, generation };
+      await publishAll(
+        deps.publisher,
+        entries.map(({ detailType, detail }) => ({ detailType, detail })),
+      );
+      metrics.count(METRIC.eventsPublished, entries.length);
+      await store.clearOutbox(
+        ref,
+        entries.map((entry) => entry.eventId),
+      );
+    }
+    return latest === undefined ? undefined : incidentIdOfIncident(latest);
+  }
+};
+
+/**
+ * Keeps each container's pointer at the key of its newest failure. When a container's newest
+ * failure is classified under another key than before (the registry's answer changed the cause),
+ * the incident it leaves records the move, so that it can resolve and its message says so. Crash
+ * safe: the pointer is written first and keeps `movedFrom`, so a retry of the same failure tells
+ * that incident again; recording a move is idempotent.
+ */
+export const trackCauseChanges = async (
+  deps: DedupeDeps,
+  keyId: string,
+  incidentId: string,
+  failures: readonly PullObservation[],
+): Promise<void> => {
+  const newest = new Map<string, PullObservation>();
+  for (const failure of failures) {
+    const id = containerIdOf(failure);
+    const seen = newest.get(id);
+    if (seen === undefined || failure.observedAt > seen.observedAt) newest.set(id, failure);
+  }
+  for (const [containerId, failure] of newest) {
+    const ref = {
+      cluster: failure.key.cluster,
+      namespace: failure.key.namespace,
+      podUid: failure.podUid,
+      container: failure.key.container,
+    };
+    const move = (cause: CauseId, toIncident: string, at: number): ContainerMove => ({
+      containerId,
+      at,
+      pod: failure.pod,
+      node: failure.node,
+      cause,
+      incidentId: toIncident,
+    });
+    for (let attempt = 1; ; attempt++) {
+      const pointer = await deps.store.getContainerPointer(ref);
+      // Newer: a later failure, or (same instant, another cause) the larger key id, so that both
+      // sides of a tie agree on one winner.
+      const newer =
+        pointer !== undefined &&
+        (pointer.at > failure.observedAt || (pointer.at === failure.observedAt && pointer.keyId > keyId));
+      if (pointer !== undefined && newer) {
+        // This failure is older than the container's newest one: if that was another cause, the
+        // container has already moved on from this key.
+        if (pointer.keyId !== keyId) {
+          await reconcileKey(deps, keyId, {
+            observations: [],
+            moves: [move(pointer.cause, pointer.incidentId, pointer.at)],
+          });
+        }
+        break;
+      }
+      const samePointer =
+        pointer !== undefined && pointer.at === failure.observedAt && pointer.keyId === keyId;
+      const movedFrom = samePointer
+        ? pointer.movedFrom
+        : pointer !== undefined && pointer.keyId !== keyId
+          ? pointer.keyId
+          : undefined;
+      if (!samePointer || pointer.incidentId !== incidentId) {
+        const written = await deps.store.putContainerPointer(
+          ref,
+          {
+            keyId,
+            cause: failure.key.cause,
+            incidentId,
+            at: failure.observedAt,
+            ...(movedFrom === undefined ? {} : { movedFrom }),
+          },
+          pointer?.at,
+        );
+        if (!written) {
+          if (attempt >= (deps.maxAttempts ?? 25)) throw new TooManyConflicts(`pointer of ${containerId}`);
+          continue;
+        }
+      }
+      if (movedFrom !== undefined) {
+        await reconcileKey(deps, movedFrom, {
+          observations: [],
+          moves: [move(failure.key.cause, incidentId, failure.observedAt)],
+        });
+        if (!samePointer) deps.metrics.count(METRIC.causeChanges);
+      }
+      break;
+    }
+  }
+};
+
+/** The queue-fed handler: a batch of ImagePullClassified events. */
+export const createDedupeHandler =
+  (deps: DedupeDeps) =>
+  async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    try {
+      return await processBatch(event, {
+        stage: 'dedupe',
+        parse: (input) => observationOf(parseClassifiedEvent(input).detail),
+        handle: async (items) => {
+          const byKey = new Map<string, Array<Parsed<PullObservation>>>();
+          for (const parsed of items) {
+            const keyId = keyIdOf(parsed.item.key);
+            byKey.set(keyId, [...(byKey.get(keyId) ?? []), parsed]);
+          }
+          const failed = new Set<string>();
+          await inParallel([...byKey], deps.concurrency ?? 4, async ([keyId, group]) => {
+            try {
+              const observations = group.map(({ item }) => item);
+              const incidentId = await reconcileKey(deps, keyId, { key: group[0]!.item.key, observations });
+              const failures = observations.filter((observation) => observation.kind === 'failed');
+              if (incidentId !== undefined && failures.length > 0) {
+                await trackCauseChanges(deps, keyId, incidentId, failures);
+              }
+            } catch (error) {
+              deps.log.warn('incident not updated; the records will be retried', {
+                keyId,
+                records: group.length,
+                ...describeError(error),
+              });
+              for (const { record } of group) failed.add(record.messageId);
+            }
+          });
+          return failed;
+        },
+        ...deps,
+      });
+    } finally {
+      deps.metrics.flush();
+    }
+  };
+
+export interface TickResult {
+  due: number;
+  failed: number;
+}
+
+/**
+ * The scheduled tick (every minute): resolves incidents whose quiet period has ended. A failure is
+ * thrown after every due incident was tried, so the schedule's retry comes back for it.
+ */
+export const createTickHandler =
+  (deps: DedupeDeps & { tickLimit?: number }) => async (): Promise<TickResult> => {
+    try {
+      const now = deps.now().getTime();
+      const due = await deps.store.dueForResolution(now, deps.tickLimit ?? 500);
+      const keyIds = [...new Set(due.map((ref) => ref.keyId))];
+      let failed = 0;
+      await inParallel(keyIds, deps.concurrency ?? 4, async (keyId) => {
+        try {
+          await reconcileKey(deps, keyId, { observations: [], tickAt: now });
+        } catch (error) {
+          failed++;
+          deps.log.warn('due incident not settled', { keyId, ...describeError(error) });
+        }
+      });
+      if (failed > 0) throw new Error(`${failed} of ${keyIds.length} due incidents not settled`);
+      return { due: keyIds.length, failed };
+    } finally {
+      deps.metrics.flush();
+    }
+  };

@@ -1,0 +1,396 @@
+/**
+ * The events the pipeline puts on the bus, defined once: the classify → dedupe hop
+ * (`ImagePullClassified`), what other teams subscribe to (`IncidentOpened` / `IncidentUpdated` /
+ * `IncidentReopened` / `IncidentResolved`), and the dead-letter path for input that breaks the
+ * contract (`PipelineEventRejected`).
+ *
+ * They carry their own source, `pullwatch.pipeline`, not the forwarder's `pullwatch`: the forwarder's
+ * IAM role can then be limited to `events:source = pullwatch`, so a cluster cannot forge incidents.
+ *
+ * Pure: no AWS, Kubernetes or Slack imports.
+ */
+import { z } from 'zod';
+import {
+  ContractViolation,
+  DETAIL_TYPE,
+  type PullwatchEvent,
+  type RecoveredDetail,
+  failedDetailSchema,
+  recoveredDetailSchema,
+  workloadSchema,
+} from '#shared/contract';
+import { CAUSE_IDS } from '#shared/diagnosis/causes';
+import { ruleFor } from '#shared/diagnosis/catalogue';
+import { type Verdict, diagnose } from '#shared/diagnosis/diagnose';
+import {
+  type Incident,
+  type IncidentChange,
+  type IncidentWindows,
+  type PullObservation,
+  figuresOf,
+  incidentIdOfIncident,
+} from '#shared/incident';
+import { incidentKeyOf } from '#shared/incident-key';
+import { REGISTRY_KINDS } from '#shared/registry';
+
+export const PIPELINE_SOURCE = 'pullwatch.pipeline' as const;
+
+export const PIPELINE_DETAIL_TYPE = {
+  classified: 'ImagePullClassified',
+  opened: 'IncidentOpened',
+  updated: 'IncidentUpdated',
+  reopened: 'IncidentReopened',
+  resolved: 'IncidentResolved',
+  rejected: 'PipelineEventRejected',
+} as const;
+export type PipelineDetailType = (typeof PIPELINE_DETAIL_TYPE)[keyof typeof PIPELINE_DETAIL_TYPE];
+
+export const INCIDENT_DETAIL_TYPES = [
+  PIPELINE_DETAIL_TYPE.opened,
+  PIPELINE_DETAIL_TYPE.updated,
+  PIPELINE_DETAIL_TYPE.reopened,
+  PIPELINE_DETAIL_TYPE.resolved,
+] as const;
+export type IncidentDetailType = (typeof INCIDENT_DETAIL_TYPES)[number];
+
+/** Bumped only for breaking changes; additive fields keep the version. */
+export const PIPELINE_SCHEMA_VERSION = 1 as const;
+
+const timestamp = z.iso.datetime({ offset: true });
+const name = z.string().min(1);
+const count = z.int().min(0);
+
+// ---------------------------------------------------------------------------------------------
+// The verdict, as shared/diagnosis produces it (a test checks that the types agree).
+
+export const registryInfoSchema = z.object({
+  host: z.string(),
+  kind: z.enum(REGISTRY_KINDS),
+  displayName: z.string(),
+  ecr: z.object({ accountId: z.string(), region: z.string(), fips: z.boolean() }).optional(),
+  artifactRegistry: z
+    .object({ location: z.string(), project: z.string().optional(), repository: z.string().optional() })
+    .optional(),
+  gcr: z.object({ project: z.string().optional() }).optional(),
+  acr: z.object({ name: z.string() }).optional(),
+});
+
+export const verdictSchema = z.object({
+  cause: z.enum(CAUSE_IDS),
+  title: z.string(),
+  confidence: z.number().min(0).max(1),
+  evidence: z.string(),
+  image: z.string().optional(),
+  registry: registryInfoSchema,
+  summary: z.string(),
+  explanation: z.string(),
+  fix: z.object({
+    steps: z.array(z.object({ text: z.string(), command: z.string().optional() })),
+    docs: z.string(),
+  }),
+});
+
+// ---------------------------------------------------------------------------------------------
+// classify → dedupe
+
+export const classifiedDetailSchema = z.discriminatedUnion('kind', [
+  z.object({
+    schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+    kind: z.literal('failed'),
+    observation: failedDetailSchema,
+    verdict: verdictSchema,
+  }),
+  z.object({
+    schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+    kind: z.literal('recovered'),
+    observation: recoveredDetailSchema,
+    verdict: verdictSchema,
+  }),
+]);
+export type ClassifiedDetail = z.infer<typeof classifiedDetailSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Incident events (for other teams: PagerDuty, Teams, dashboards)
+
+export const incidentDetailSchema = z.object({
+  schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+  /** Unique per incident state: consumers drop repeats of the same id (delivery is at-least-once). */
+  eventId: name,
+  incidentId: name,
+  keyId: name,
+  generation: z.int().min(1),
+  /** Grows with every change; a consumer keeps the highest it has seen (delivery is unordered). */
+  version: z.int().min(1),
+  status: z.enum(['open', 'resolved']),
+  cluster: name,
+  namespace: name,
+  workload: workloadSchema,
+  container: name,
+  image: z.string(),
+  cause: z.enum(CAUSE_IDS),
+  title: z.string(),
+  summary: z.string(),
+  registry: z.object({ host: z.string(), kind: z.enum(REGISTRY_KINDS), displayName: z.string() }),
+  occurrences: count,
+  affectedPods: count,
+  failingContainers: count,
+  firstSeen: timestamp.optional(),
+  lastSeen: timestamp.optional(),
+  resolvedAt: timestamp.optional(),
+  reopenCount: count,
+  /** Other causes the containers moved to (the registry's answer changed). */
+  causeChanges: z.array(z.object({ cause: z.enum(CAUSE_IDS), incidentId: name, at: timestamp })),
+});
+export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// The dead-letter path
+
+export const PIPELINE_STAGES = ['classify', 'dedupe', 'notify'] as const;
+export type PipelineStage = (typeof PIPELINE_STAGES)[number];
+
+/** How much of a rejected input travels with the rejection (EventBridge entries are at most 256 KiB). */
+export const REJECTED_ORIGINAL_LIMIT = 64 * 1024;
+
+export const rejectedDetailSchema = z.object({
+  schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+  stage: z.enum(PIPELINE_STAGES),
+  reason: z.string(),
+  /** `path: message` for each problem the schema found. */
+  issues: z.array(z.string()),
+  /** The first offending field, e.g. `workload.kind` (inside the detail) or `source` (the envelope). */
+  field: z.string().optional(),
+  /** The queue message id, when the input came through a queue. */
+  messageId: z.string().optional(),
+  rejectedAt: timestamp,
+  original: z.string(),
+  originalTruncated: z.boolean(),
+});
+export type RejectedDetail = z.infer<typeof rejectedDetailSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Envelopes and parsing
+
+export const pipelineDetailSchemas = {
+  [PIPELINE_DETAIL_TYPE.classified]: classifiedDetailSchema,
+  [PIPELINE_DETAIL_TYPE.opened]: incidentDetailSchema,
+  [PIPELINE_DETAIL_TYPE.updated]: incidentDetailSchema,
+  [PIPELINE_DETAIL_TYPE.reopened]: incidentDetailSchema,
+  [PIPELINE_DETAIL_TYPE.resolved]: incidentDetailSchema,
+  [PIPELINE_DETAIL_TYPE.rejected]: rejectedDetailSchema,
+} as const;
+
+export interface ClassifiedEvent {
+  source: typeof PIPELINE_SOURCE;
+  'detail-type': typeof PIPELINE_DETAIL_TYPE.classified;
+  detail: ClassifiedDetail;
+}
+
+export interface IncidentEvent {
+  source: typeof PIPELINE_SOURCE;
+  'detail-type': IncidentDetailType;
+  detail: IncidentDetail;
+}
+
+/** `path: message` per issue; paths inside `detail` are relative to it, as shared/contract reports them. */
+const describeIssues = (error: z.ZodError): string[] =>
+  error.issues.map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`);
+
+const envelope = <T extends readonly [string, ...string[]]>(detailTypes: T) =>
+  z.object({ source: z.literal(PIPELINE_SOURCE), 'detail-type': z.enum(detailTypes), detail: z.unknown() });
+
+const classifiedEnvelope = envelope([PIPELINE_DETAIL_TYPE.classified]);
+const incidentEnvelope = envelope(INCIDENT_DETAIL_TYPES);
+
+/** Validates an `ImagePullClassified` event as a rule target receives it; throws ContractViolation. */
+export const parseClassifiedEvent = (input: unknown): ClassifiedEvent => {
+  const outer = classifiedEnvelope.safeParse(input);
+  if (!outer.success)
+    throw new ContractViolation('not an ImagePullClassified event', describeIssues(outer.error));
+  const detail = classifiedDetailSchema.safeParse(outer.data.detail);
+  if (!detail.success) {
+    throw new ContractViolation('invalid ImagePullClassified detail', describeIssues(detail.error));
+  }
+  return { source: PIPELINE_SOURCE, 'detail-type': PIPELINE_DETAIL_TYPE.classified, detail: detail.data };
+};
+
+/** Validates an incident event (opened, updated, reopened, resolved); throws ContractViolation. */
+export const parseIncidentEvent = (input: unknown): IncidentEvent => {
+  const outer = incidentEnvelope.safeParse(input);
+  if (!outer.success) throw new ContractViolation('not an incident event', describeIssues(outer.error));
+  const detail = incidentDetailSchema.safeParse(outer.data.detail);
+  if (!detail.success) {
+    throw new ContractViolation(`invalid ${outer.data['detail-type']} detail`, describeIssues(detail.error));
+  }
+  return { source: PIPELINE_SOURCE, 'detail-type': outer.data['detail-type'], detail: detail.data };
+};
+
+/** The first field a ContractViolation names (`workload.kind: …` → `workload.kind`). */
+export const offendingField = (issues: readonly string[]): string | undefined => {
+  const first = issues[0];
+  if (first === undefined) return undefined;
+  const colon = first.indexOf(': ');
+  return colon > 0 ? first.slice(0, colon) : undefined;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Rule patterns, in the shape CDK's `EventPattern` takes (as shared/contract does).
+
+export interface PipelinePattern {
+  readonly source: readonly [typeof PIPELINE_SOURCE];
+  readonly detailType: readonly PipelineDetailType[];
+}
+
+export const classifiedPattern: PipelinePattern = {
+  source: [PIPELINE_SOURCE],
+  detailType: [PIPELINE_DETAIL_TYPE.classified],
+};
+/** Every incident change: what notify and other teams consume. */
+export const incidentEventsPattern: PipelinePattern = {
+  source: [PIPELINE_SOURCE],
+  detailType: [...INCIDENT_DETAIL_TYPES],
+};
+export const rejectedPattern: PipelinePattern = {
+  source: [PIPELINE_SOURCE],
+  detailType: [PIPELINE_DETAIL_TYPE.rejected],
+};
+
+export const toPipelineRulePattern = (
+  pattern: PipelinePattern,
+): { source: string[]; 'detail-type': string[] } => ({
+  source: [...pattern.source],
+  'detail-type': [...pattern.detailType],
+});
+
+export const matchesPipelinePattern = (
+  pattern: PipelinePattern,
+  event: { source?: unknown; 'detail-type'?: unknown },
+): boolean =>
+  pattern.source.includes(event.source as typeof PIPELINE_SOURCE) &&
+  pattern.detailType.includes(event['detail-type'] as PipelineDetailType);
+
+// The schema and the engine's type must agree both ways; this fails to compile if they drift.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const verdictsAgree: Same<z.infer<typeof verdictSchema>, Verdict> = true;
+void verdictsAgree;
+
+// ---------------------------------------------------------------------------------------------
+// classify: a failure or recovery with the diagnosis engine's verdict
+
+/** Applies the diagnosis engine to a failure (or to the failure a recovery repeats). */
+export const classifyPullEvent = (
+  event: Extract<PullwatchEvent, { 'detail-type': 'ImagePullFailed' | 'ImagePullRecovered' }>,
+): ClassifiedDetail => {
+  const observation = event.detail;
+  const verdict = diagnose({
+    reason: observation.reason,
+    message: observation.message,
+    image: observation.image,
+    namespace: observation.namespace,
+    pod: observation.pod,
+    container: observation.container,
+    node: observation.node,
+    serviceAccount: observation.serviceAccount,
+    workload: observation.workload,
+    pullSecrets: observation.pullSecrets,
+    ...(observation.pullSecretWarning === undefined
+      ? {}
+      : { pullSecretWarning: observation.pullSecretWarning }),
+  });
+  return event['detail-type'] === DETAIL_TYPE.failed
+    ? { schemaVersion: PIPELINE_SCHEMA_VERSION, kind: 'failed', observation: event.detail, verdict }
+    : {
+        schemaVersion: PIPELINE_SCHEMA_VERSION,
+        kind: 'recovered',
+        observation: event.detail as RecoveredDetail,
+        verdict,
+      };
+};
+
+// ---------------------------------------------------------------------------------------------
+// dedupe: classified events in, incident events out
+
+/** The observation an incident absorbs, from a classified event (times become epoch milliseconds). */
+export const observationOf = (classified: ClassifiedDetail): PullObservation => {
+  const { observation, verdict } = classified;
+  return {
+    kind: classified.kind,
+    key: incidentKeyOf(observation, verdict.cause),
+    podUid: observation.podUid,
+    pod: observation.pod,
+    node: observation.node,
+    containerType: observation.containerType,
+    reason: observation.reason,
+    message: observation.message,
+    firstSeen: Date.parse(observation.firstSeen),
+    lastSeen: Date.parse(observation.lastSeen),
+    count: observation.count,
+    observedAt: Date.parse(observation.observedAt),
+    ...(classified.kind === 'recovered' ? { recovery: classified.observation.recovery } : {}),
+    annotations: observation.annotations,
+    verdict,
+  };
+};
+
+const CHANGE_DETAIL_TYPE: Record<IncidentChange, IncidentDetailType> = {
+  opened: PIPELINE_DETAIL_TYPE.opened,
+  updated: PIPELINE_DETAIL_TYPE.updated,
+  reopened: PIPELINE_DETAIL_TYPE.reopened,
+  resolved: PIPELINE_DETAIL_TYPE.resolved,
+};
+
+export const detailTypeOfChange = (change: IncidentChange): IncidentDetailType => CHANGE_DETAIL_TYPE[change];
+
+const isoOf = (ms: number | undefined): string | undefined =>
+  ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
+
+/** The detail of an incident event: the incident as of `version` (after the change). */
+export const incidentDetailOf = (
+  incident: Incident,
+  version: number,
+  change: IncidentChange,
+  windows: IncidentWindows,
+): IncidentDetail => {
+  const figures = figuresOf(incident, windows);
+  const verdict = incident.latest?.verdict;
+  const incidentId = incidentIdOfIncident(incident);
+  const firstSeen = isoOf(figures.firstSeen);
+  const lastSeen = isoOf(figures.lastSeen);
+  const resolvedAt = incident.status === 'resolved' ? isoOf(incident.resolvedAt) : undefined;
+  return {
+    schemaVersion: PIPELINE_SCHEMA_VERSION,
+    eventId: `${incidentId}@${version}:${change}`,
+    incidentId,
+    keyId: incident.keyId,
+    generation: incident.generation,
+    version,
+    status: incident.status === 'resolved' ? 'resolved' : 'open',
+    cluster: incident.key.cluster,
+    namespace: incident.key.namespace,
+    workload: incident.key.workload,
+    container: incident.key.container,
+    image: incident.key.image,
+    cause: incident.key.cause,
+    title: verdict?.title ?? ruleFor(incident.key.cause).title,
+    summary: verdict?.summary ?? ruleFor(incident.key.cause).meaning,
+    registry: verdict
+      ? {
+          host: verdict.registry.host,
+          kind: verdict.registry.kind,
+          displayName: verdict.registry.displayName,
+        }
+      : { host: '', kind: 'other', displayName: 'the registry' },
+    occurrences: figures.occurrences,
+    affectedPods: figures.affectedPods,
+    failingContainers: figures.failingContainers,
+    ...(firstSeen === undefined ? {} : { firstSeen }),
+    ...(lastSeen === undefined ? {} : { lastSeen }),
+    ...(resolvedAt === undefined ? {} : { resolvedAt }),
+    reopenCount: incident.reopenCount,
+    causeChanges: figures.causeChanges.map((move) => ({
+      cause: move.cause,
+      incidentId: move.incidentId,
+      at: new Date(move.at).toISOString(),
+    })),
+  };
+};

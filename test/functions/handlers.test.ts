@@ -1,0 +1,99 @@
+/**
+ * The Lambda entry points themselves (functions/<name>/handler.ts), configured only through the
+ * environment, as Lambda runs them: config fails fast naming the variable; wired to the local peers
+ * through the SDK's endpoint variables, one failure becomes one Slack post.
+ */
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
+import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/dynalite';
+import { type Pipeline, SLACK_TOKEN, delivered, deliver, failed, startPipeline } from './support/pipeline';
+
+type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+
+const saved = { ...process.env };
+afterEach(() => {
+  process.env = { ...saved };
+});
+
+const load = <T>(path: string): T => {
+  let loaded: T | undefined;
+  jest.isolateModules(() => {
+    loaded = require(path) as T;
+  });
+  return loaded!;
+};
+
+describe('configuration', () => {
+  it.each([
+    ['classify', {}, 'PULLWATCH_EVENT_BUS is not set: name of the EventBridge bus the pipeline publishes to'],
+    [
+      'dedupe',
+      { PULLWATCH_EVENT_BUS: 'bus' },
+      'PULLWATCH_TABLE is not set: name of the DynamoDB incident table',
+    ],
+    [
+      'notify',
+      { PULLWATCH_EVENT_BUS: 'bus', PULLWATCH_TABLE: 'table', PULLWATCH_SLACK_CHANNEL: '#alerts' },
+      'PULLWATCH_SLACK_TOKEN_SECRET is not set: Secrets Manager id or ARN of the Slack bot token',
+    ],
+    [
+      'notify',
+      { PULLWATCH_SLACK_CHANNEL: '#alerts', PULLWATCH_SLACK_ROUTES: '{"channel":"x"}' },
+      'PULLWATCH_SLACK_ROUTES is invalid: routes must be a JSON array',
+    ],
+    [
+      'dedupe',
+      { PULLWATCH_EVENT_BUS: 'bus', PULLWATCH_TABLE: 'table', PULLWATCH_QUIET_PERIOD_SECONDS: 'soon' },
+      'PULLWATCH_QUIET_PERIOD_SECONDS must be a non-negative',
+    ],
+  ])('%s fails at load when the environment is incomplete', (name, env, message) => {
+    process.env = { ...saved, ...env };
+    for (const variable of ['PULLWATCH_EVENT_BUS', 'PULLWATCH_TABLE', 'PULLWATCH_SLACK_TOKEN_SECRET']) {
+      if (!(variable in env)) delete process.env[variable];
+    }
+    expect(() => load(`../../functions/${name}/handler`)).toThrow(message);
+  });
+});
+
+describe('wired through the environment', () => {
+  let pipeline: Pipeline;
+  beforeAll(async () => {
+    pipeline = await startPipeline();
+  });
+  afterAll(async () => {
+    await pipeline.stop();
+  });
+
+  it('turns one failure into one incident and one Slack post', async () => {
+    process.env = {
+      ...saved,
+      AWS_REGION: TEST_REGION,
+      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+      AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
+      AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
+      SLACK_API_URL: pipeline.slack.apiUrl,
+      PULLWATCH_EVENT_BUS: 'pullwatch-test',
+      PULLWATCH_TABLE: pipeline.dynamo.tableName,
+      PULLWATCH_SLACK_CHANNEL: '#alerts',
+      PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
+      POWERTOOLS_LOG_LEVEL: 'SILENT',
+      POWERTOOLS_METRICS_DISABLED: 'true',
+    };
+    const classify = load<{ handler: QueueHandler }>('../../functions/classify/handler').handler;
+    const dedupe = load<{ handler: QueueHandler }>('../../functions/dedupe/handler').handler;
+    const notify = load<{ handler: QueueHandler }>('../../functions/notify/handler').handler;
+
+    expect(await deliver(classify, [failed({ pod: 1, at: 0 })])).toEqual([]);
+    const classified = pipeline.bus.ofType(PIPELINE_DETAIL_TYPE.classified).map(delivered);
+    expect(await deliver(dedupe, classified)).toEqual([]);
+    const opened = pipeline.bus.ofType(PIPELINE_DETAIL_TYPE.opened).map(delivered);
+    expect(opened).toHaveLength(1);
+    expect(await deliver(notify, opened)).toEqual([]);
+
+    expect(pipeline.slack.topLevel()).toHaveLength(1);
+    expect(pipeline.slack.calls[0]?.token).toBe(SLACK_TOKEN);
+    expect(pipeline.secrets.reads).toBe(1);
+  });
+});

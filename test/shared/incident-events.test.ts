@@ -1,0 +1,140 @@
+import { ContractViolation, DETAIL_TYPE, type FailedDetail, SCHEMA_VERSION, SOURCE } from '#shared/contract';
+import { DEFAULT_WINDOWS, absorb, newIncident } from '#shared/incident';
+import {
+  INCIDENT_DETAIL_TYPES,
+  PIPELINE_DETAIL_TYPE,
+  PIPELINE_SOURCE,
+  classifiedPattern,
+  classifyPullEvent,
+  incidentDetailOf,
+  incidentDetailSchema,
+  incidentEventsPattern,
+  matchesPipelinePattern,
+  observationOf,
+  offendingField,
+  parseClassifiedEvent,
+  parseIncidentEvent,
+  rejectedPattern,
+  toPipelineRulePattern,
+} from '#shared/incident-events';
+import { keyIdOf } from '#shared/incident-key';
+
+const failure: FailedDetail = {
+  schemaVersion: SCHEMA_VERSION,
+  cluster: 'prod-eu',
+  namespace: 'shop',
+  pod: 'web-7d9c6b5f4-x2x9z',
+  podUid: '0b6f4a52-4a4e-4c5f-9f1e-6f0e0c1a2b3c',
+  container: 'web',
+  containerType: 'regular',
+  image: 'nginx:1.27-alpin',
+  reason: 'ErrImagePull',
+  message: 'Failed to pull image "nginx:1.27-alpin": toomanyrequests: You have reached your pull rate limit.',
+  messageTruncated: false,
+  node: 'ip-10-0-1-23',
+  workload: { kind: 'Deployment', name: 'web' },
+  pullSecrets: [],
+  serviceAccount: 'default',
+  annotations: {},
+  firstSeen: '2026-03-01T11:00:00+01:00',
+  lastSeen: '2026-03-01T10:05:00Z',
+  count: 4,
+  observedAt: '2026-03-01T10:05:01.000Z',
+};
+
+describe('pipeline events', () => {
+  it('have their own source, so the forwarder cannot forge them', () => {
+    expect(PIPELINE_SOURCE).toBe('pullwatch.pipeline');
+    expect(PIPELINE_SOURCE).not.toBe(SOURCE);
+    expect(toPipelineRulePattern(incidentEventsPattern)).toEqual({
+      source: ['pullwatch.pipeline'],
+      'detail-type': ['IncidentOpened', 'IncidentUpdated', 'IncidentReopened', 'IncidentResolved'],
+    });
+    expect(
+      matchesPipelinePattern(classifiedPattern, {
+        source: PIPELINE_SOURCE,
+        'detail-type': 'ImagePullClassified',
+      }),
+    ).toBe(true);
+    expect(
+      matchesPipelinePattern(classifiedPattern, { source: SOURCE, 'detail-type': 'ImagePullClassified' }),
+    ).toBe(false);
+    expect(
+      matchesPipelinePattern(rejectedPattern, { source: PIPELINE_SOURCE, 'detail-type': 'IncidentOpened' }),
+    ).toBe(false);
+  });
+
+  it('classify a failure with the engine, and round-trip through the schema', () => {
+    const detail = classifyPullEvent({ source: SOURCE, 'detail-type': DETAIL_TYPE.failed, detail: failure });
+    expect(detail).toMatchObject({ kind: 'failed', verdict: { cause: 'rate-limited' } });
+    const event = { source: PIPELINE_SOURCE, 'detail-type': PIPELINE_DETAIL_TYPE.classified, detail };
+    expect(parseClassifiedEvent(JSON.parse(JSON.stringify(event))).detail).toEqual(detail);
+  });
+
+  it('turn a classified event into an observation in epoch milliseconds', () => {
+    const detail = classifyPullEvent({
+      source: SOURCE,
+      'detail-type': DETAIL_TYPE.recovered,
+      detail: { ...failure, recovery: 'pod-deleted' },
+    });
+    const observation = observationOf(detail);
+    expect(observation).toMatchObject({
+      kind: 'recovered',
+      recovery: 'pod-deleted',
+      firstSeen: Date.parse('2026-03-01T10:00:00Z'),
+      observedAt: Date.parse('2026-03-01T10:05:01Z'),
+      key: { cluster: 'prod-eu', cause: 'rate-limited' },
+    });
+  });
+
+  it('describe an incident for other teams, with an id that names the state', () => {
+    const classified = classifyPullEvent({
+      source: SOURCE,
+      'detail-type': DETAIL_TYPE.failed,
+      detail: failure,
+    });
+    const observation = observationOf(classified);
+    const incident = absorb(
+      newIncident(keyIdOf(observation.key), 1, observation.key),
+      observation,
+      DEFAULT_WINDOWS,
+    );
+    const detail = incidentDetailOf(incident, 1, 'opened', DEFAULT_WINDOWS);
+    expect(incidentDetailSchema.parse(detail)).toEqual(detail);
+    expect(detail).toMatchObject({
+      eventId: `${incident.keyId}@1:opened`,
+      incidentId: incident.keyId,
+      status: 'open',
+      cause: 'rate-limited',
+      title: 'Registry rate limit reached',
+      registry: { kind: 'dockerhub', displayName: 'Docker Hub' },
+      occurrences: 4,
+      affectedPods: 1,
+      firstSeen: '2026-03-01T10:00:00.000Z',
+      lastSeen: '2026-03-01T10:05:00.000Z',
+    });
+    for (const detailType of INCIDENT_DETAIL_TYPES) {
+      expect(
+        parseIncidentEvent({ source: PIPELINE_SOURCE, 'detail-type': detailType, detail }).detail,
+      ).toEqual(detail);
+    }
+  });
+
+  it('reject what breaks the schema, naming the field', () => {
+    try {
+      parseIncidentEvent({
+        source: PIPELINE_SOURCE,
+        'detail-type': 'IncidentOpened',
+        detail: { schemaVersion: 1 },
+      });
+      throw new Error('accepted');
+    } catch (error) {
+      expect(error).toBeInstanceOf(ContractViolation);
+      expect(offendingField((error as ContractViolation).issues)).toBe('eventId');
+    }
+    expect(() =>
+      parseClassifiedEvent({ source: SOURCE, 'detail-type': 'ImagePullClassified', detail: {} }),
+    ).toThrow('not an ImagePullClassified event: source');
+    expect(offendingField([])).toBeUndefined();
+  });
+});
