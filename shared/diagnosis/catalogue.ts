@@ -83,7 +83,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       'imagePullPolicy is Never and the image is not in the node’s local store, so the kubelet will not pull it.',
     signals: [...s(100, 'pull policy of never', 'errimageneverpull', 'imagepullpolicy: never')],
     summary: (ctx) =>
-      `${ctx.image} is not present on node ${ctx.node} and the pull policy Never forbids pulling it.`,
+      `${ctx.say.image} is not present on ${ctx.say.node} and the pull policy Never forbids pulling it.`,
     fix: (ctx) => [
       {
         text: 'Let the kubelet pull it: set imagePullPolicy to IfNotPresent.',
@@ -121,8 +121,8 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       ctx.refProblem
-        ? `The image reference "${ctx.image}" is invalid: ${ctx.refProblem.message}.`
-        : `The image reference "${ctx.image}" is not a valid image name.`,
+        ? `The image reference ${ctx.say.image} is invalid: ${ctx.refProblem.message}.`
+        : `The image reference ${ctx.say.image} is not a valid image name.`,
     fix: (ctx) => [
       {
         text: ctx.refProblem
@@ -166,7 +166,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...word(80, 'unsigned'),
       ...word(45, 'signature', 'signatures', 'cosign', 'notation'),
     ],
-    summary: (ctx) => `A signature or image policy rejected ${ctx.image}.`,
+    summary: (ctx) => `A signature or image policy rejected ${ctx.say.image}.`,
     fix: (ctx) => [
       {
         text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
@@ -198,7 +198,7 @@ export const CATALOGUE: readonly CauseRule[] = [
         'low on resource: ephemeral-storage',
       ),
     ],
-    summary: (ctx) => `Node ${ctx.node} ran out of disk space while pulling ${ctx.image}.`,
+    summary: (ctx) => `${ctx.say.node} ran out of disk space while pulling ${ctx.say.image}.`,
     fix: (ctx) => [
       {
         text: 'Confirm the node’s DiskPressure condition and how full the runtime’s disk is:',
@@ -234,7 +234,7 @@ export const CATALOGUE: readonly CauseRule[] = [
         'does not match the host operating system',
       ),
     ],
-    summary: (ctx) => `${ctx.image} has no variant for the OS/architecture of node ${ctx.node}.`,
+    summary: (ctx) => `${ctx.say.image} has no variant for the OS/architecture of ${ctx.say.node}.`,
     fix: (ctx) => [
       {
         text: 'See which platforms the image provides:',
@@ -273,8 +273,8 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       ctx.registry.kind === 'dockerhub'
-        ? `Docker Hub refused to serve ${ctx.image}: the pull rate limit for this node’s address or account is used up.`
-        : `${ctx.registry.displayName} is rate-limiting pulls of ${ctx.image}.`,
+        ? `Docker Hub refused to serve ${ctx.say.image}: the pull rate limit for this node’s address or account is used up.`
+        : `${ctx.say.registry} is rate-limiting pulls of ${ctx.say.image}.`,
     fix: (ctx) =>
       ctx.registry.kind === 'dockerhub'
         ? [
@@ -324,7 +324,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(52, 'there are no credentials on this request'),
     ],
     summary: (ctx) =>
-      `${ctx.registry.displayName} says ${repositoryOf(ctx)} does not exist or may not be read with the credentials the node used.`,
+      `${ctx.say.registry} says ${ctx.say.repository} does not exist or may not be read with the credentials the node used.`,
     fix: (ctx) => [
       {
         text: `Check the repository name for typos (organisation, path, and the implicit docker.io/library/ prefix): the node asked for ${repositoryOf(ctx)}.`,
@@ -355,7 +355,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ),
     ],
     summary: (ctx) =>
-      `The pull secret ${ctx.secret} that the pod names does not exist in namespace ${ctx.namespace}, so ${ctx.image} is pulled without credentials.`,
+      `The pull secret ${ctx.secret} that the pod names does not exist in ${ctx.say.namespace}, so ${ctx.say.image} is pulled without credentials.`,
     fix: (ctx) => [
       {
         text: `Check that the secret exists in the pod’s namespace (secrets are not shared across namespaces):`,
@@ -394,7 +394,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(55, 'certificate'),
     ],
     summary: (ctx) =>
-      `The TLS connection to ${ctx.registry.host} failed, so ${ctx.image} could not be pulled.`,
+      `The TLS connection to ${ctx.say.host} failed, so ${ctx.say.image} could not be pulled.`,
     fix: (ctx) => [
       {
         text: 'See the certificate the registry presents (issuer, names, dates):',
@@ -435,7 +435,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ),
       ...s(74, 'dial tcp: lookup', ':53: '),
     ],
-    summary: (ctx) => `Node ${ctx.node} could not resolve ${ctx.registry.host}.`,
+    summary: (ctx) => `${ctx.say.node} could not resolve ${ctx.say.host}.`,
     fix: (ctx) => [
       { text: `Check the hostname for typos: the image names registry ${ctx.registry.host}.` },
       {
@@ -482,7 +482,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...word(55, 'eof'),
     ],
     summary: (ctx) =>
-      `The connection to ${ctx.registry.host} was refused or dropped while pulling ${ctx.image}.`,
+      `The connection to ${ctx.say.host} was refused or dropped while pulling ${ctx.say.image}.`,
     fix: (ctx) => [
       egressCheck(ctx),
       {
@@ -513,8 +513,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(50, 'server error'),
       ...word(55, '500', '502', '503', '504'),
     ],
-    summary: (ctx) =>
-      `${ctx.registry.displayName} (${ctx.registry.host}) answered with a server error while serving ${ctx.image}.`,
+    summary: (ctx) => `${ctx.say.registry} answered with a server error while serving ${ctx.say.image}.`,
     fix: (ctx) => [
       {
         text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
@@ -548,7 +547,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(40, 'code = deadlineexceeded'),
       ...s(45, 'timeout', 'context canceled'),
     ],
-    summary: (ctx) => `Requests to ${ctx.registry.host} timed out while pulling ${ctx.image}.`,
+    summary: (ctx) => `Requests to ${ctx.say.host} timed out while pulling ${ctx.say.image}.`,
     fix: (ctx) => [
       egressCheck(ctx),
       {
@@ -617,7 +616,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       ),
     ],
     summary: (ctx) =>
-      `${ctx.registry.displayName} (${ctx.registry.host}) refused access to ${repositoryOf(ctx)}: the node has no valid credentials or permission for it.`,
+      `${ctx.say.registry} refused access to ${ctx.say.repository}: the node has no valid credentials or permission for it.`,
     fix: (ctx) => [
       ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
       ...grantPull(ctx),
@@ -657,8 +656,8 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       ctx.ref?.digest
-        ? `The digest ${ctx.ref.digest} of ${repositoryOf(ctx)} does not exist in ${ctx.registry.displayName}.`
-        : `The tag "${tagOf(ctx)}" of ${repositoryOf(ctx)} does not exist in ${ctx.registry.displayName} (or the repository itself is missing).`,
+        ? `The digest ${ctx.ref.digest} of ${ctx.say.repository} does not exist in ${ctx.say.registryName}.`
+        : `The tag "${tagOf(ctx)}" of ${ctx.say.repository} does not exist in ${ctx.say.registryName} (or the repository itself is missing).`,
     fix: (ctx) => [
       listTags(ctx),
       {
@@ -675,7 +674,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       'The text does not say why (e.g. a bare "Back-off pulling image"); the registry’s answer is in an earlier event.',
     signals: [],
     summary: (ctx) =>
-      `The kubelet cannot pull ${ctx.image}, but this message does not say why; the registry's answer is in the pod's earlier events.`,
+      `The kubelet cannot pull ${ctx.say.image}, but this message does not say why; the registry's answer is in the pod's earlier events.`,
     fix: (ctx) => [
       { text: 'See the pod’s state:', command: `kubectl get pod ${q(ctx.pod)} ${nsFlag(ctx)} -o wide` },
       describePod(ctx),

@@ -194,6 +194,20 @@ const contextFor = (
         ? `pod/${input.pod}`
         : '<workload>',
     pullSecrets,
+    say: {
+      image: image !== undefined && image.length > 0 ? shownImage(image) : 'the image',
+      repository: parsed?.ok ? parsed.ref.repository : image ? shownImage(image) : 'the image',
+      registry:
+        registry === UNKNOWN_REGISTRY
+          ? 'the registry'
+          : registry.displayName === registry.host
+            ? registry.host
+            : `${registry.displayName} (${registry.host})`,
+      registryName: registry === UNKNOWN_REGISTRY ? 'the registry' : registry.displayName,
+      host: registry === UNKNOWN_REGISTRY ? 'the registry' : registry.host,
+      node: input.node ? `node ${input.node}` : 'the node',
+      namespace: input.namespace ? `namespace ${input.namespace}` : 'the pod’s namespace',
+    },
     secret:
       pullSecrets[0] ??
       (cause === 'pull-secret-missing'
@@ -204,6 +218,8 @@ const contextFor = (
 };
 
 /** Specific phrases earn high confidence; generic ones ("not found", "timeout") less; agreement adds a little. */
+const sentence = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+
 const confidenceOf = ({ weight, corroboration }: Decision): number => {
   if (weight === 0) return 0.3;
   const base = weight >= 80 ? 0.9 : weight >= 60 ? 0.8 : weight >= 45 ? 0.65 : 0.5;
@@ -225,7 +241,7 @@ export const diagnose = (input: DiagnosisInput): Verdict => {
     evidence: decision.evidence,
     image: ctx.image === '<image>' ? undefined : ctx.image,
     registry: ctx.registry,
-    summary: rule.summary(ctx),
+    summary: sentence(rule.summary(ctx)),
     explanation: rule.meaning,
     fix: { steps: rule.fix(ctx), docs: rule.docs(ctx) },
   };

@@ -20,6 +20,18 @@ export interface FixContext {
   secret: string;
   /** The kubelet's reason, e.g. ErrImagePull. */
   reason?: string;
+  /** The same names for sentences: real ones, or plain words ("the image") where unknown. */
+  say: {
+    image: string;
+    repository: string;
+    /** "Docker Hub (docker.io)" */
+    registry: string;
+    /** "Docker Hub" */
+    registryName: string;
+    host: string;
+    node: string;
+    namespace: string;
+  };
 }
 
 export interface FixStep {

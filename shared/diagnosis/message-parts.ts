@@ -38,31 +38,30 @@ export const imageInMessage = (text: string): string | undefined => {
   return undefined;
 };
 
-/** The host of the first https:// or http:// URL in the message (a registry endpoint). */
-export const hostInMessage = (text: string): string | undefined => {
-  let at = text.indexOf('https://');
-  let skip = 8;
-  if (at === -1) {
-    at = text.indexOf('http://');
-    skip = 7;
-  }
+const isHostChar = (c: number): boolean =>
+  (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 || c === 45 || c === 58;
+
+/** The host[:port] right after `marker`, e.g. after "https://" or "lookup ". */
+const hostAfter = (text: string, marker: string): string | undefined => {
+  const at = text.indexOf(marker);
   if (at === -1) return undefined;
-  const from = at + skip;
+  const from = at + marker.length;
   let end = from;
-  while (end < text.length && end - from < 255) {
-    const c = text.charCodeAt(end);
-    const ok =
-      (c >= 97 && c <= 122) ||
-      (c >= 65 && c <= 90) ||
-      (c >= 48 && c <= 57) ||
-      c === 46 ||
-      c === 45 ||
-      c === 58;
-    if (!ok) break;
-    end++;
-  }
-  return end > from ? text.slice(from, end).toLowerCase() : undefined;
+  while (end < text.length && end - from < 255 && isHostChar(text.charCodeAt(end))) end++;
+  const host = text.slice(from, end).replace(/:+$/, '');
+  return host.length > 0 ? host.toLowerCase() : undefined;
 };
+
+/**
+ * The registry host the message talks to: a request URL first, then a DNS lookup, then a TCP dial
+ * (which may be only an address).
+ */
+export const hostInMessage = (text: string): string | undefined =>
+  hostAfter(text, 'https://') ??
+  hostAfter(text, 'http://') ??
+  hostAfter(text, 'lookup ') ??
+  hostAfter(text, 'pinging container registry ') ??
+  hostAfter(text, 'dial tcp ');
 
 /** Secret names from "Unable to retrieve some image pull secrets (a, b)" or `secrets "a" not found`. */
 export const secretsInMessage = (text: string): string[] => {

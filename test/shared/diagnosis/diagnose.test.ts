@@ -130,6 +130,16 @@ describe('diagnose', () => {
     expect(verdict.summary).toMatch(/lowercase/);
   });
 
+  it('finds the registry in the message when the image is unknown, and writes plain words otherwise', () => {
+    const dns = diagnose({ message: 'dial tcp: lookup registry-1.docker.io on 10.0.0.2:53: no such host' });
+    expect(dns.registry).toMatchObject({ host: 'registry-1.docker.io', kind: 'dockerhub' });
+    expect(dns.summary).toBe('The node could not resolve registry-1.docker.io.');
+    const bare = diagnose({ message: 'unauthorized: authentication required' });
+    expect(bare.summary).toBe(
+      'The registry refused access to the image: the node has no valid credentials or permission for it.',
+    );
+  });
+
   it('handles empty and whitespace input', () => {
     expect(diagnose({ message: '' }).cause).toBe('unknown');
     expect(diagnose({ message: '   \n\t' }).evidence).toBe('');
