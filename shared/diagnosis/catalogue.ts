@@ -604,6 +604,8 @@ export const CATALOGUE: readonly CauseRule[] = [
         'does not have permission',
         'token exchange failed',
         'is not allowed access',
+        'unable to parse json key',
+        'invalid_token',
       ),
       ...word(55, '401', '403', 'denied', 'permission denied'),
       ...s(
