@@ -10,29 +10,56 @@ export interface PhraseSpec {
   wholeWord?: boolean;
 }
 
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789 :/.-_\'"()=@,;[]{}<>*+!?#%&|\\';
-const OTHER = ALPHABET.length;
-const SYMBOLS = OTHER + 1;
+// Symbol 0 is every character no phrase uses; symbol 1 is a line break, which leaves the state as it
+// is: text copied from a terminal is wrapped at any character ("no match fo\nr platform"), and a real
+// line break almost always follows a separator anyway. Phrase characters get 2, 3, …
+const OTHER = 0;
+const LINE_BREAK = 1;
 
-// Folds ASCII to lower case; every other character becomes OTHER, which no phrase contains.
-const SYMBOL_OF = new Uint8Array(128).fill(OTHER);
-for (let i = 0; i < ALPHABET.length; i++) SYMBOL_OF[ALPHABET.charCodeAt(i)] = i;
-for (let c = 65; c <= 90; c++) SYMBOL_OF[c] = SYMBOL_OF[c + 32]!;
-// Tabs read as spaces. Line breaks are skipped altogether: text copied from a terminal is wrapped at
-// any character ("no match fo\nr platform"), and a real line break almost always follows a separator.
-SYMBOL_OF[9] = SYMBOL_OF[32]!;
 const isLineBreak = (code: number): boolean => code === 10 || code === 13;
-
-const symbolAt = (text: string, i: number): number => {
-  const code = text.charCodeAt(i);
-  return code < 128 ? SYMBOL_OF[code]! : OTHER;
-};
 
 const isWordChar = (code: number): boolean =>
   (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 
+const isWholeWord = (text: string, start: number, end: number): boolean =>
+  (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
+  (end === text.length || !isWordChar(text.charCodeAt(end)));
+
+/** Where a match of `length` characters ending at `end` starts, counting back over skipped line breaks. */
+export const startOf = (text: string, end: number, length: number): number => {
+  let start = end;
+  for (let matched = 0; matched < length && start > 0; start--) {
+    if (!isLineBreak(text.charCodeAt(start - 1))) matched++;
+  }
+  return start;
+};
+
+/** The alphabet of exactly the characters the phrases use keeps the transition table small and cache-hot. */
+const buildAlphabet = (phrases: readonly PhraseSpec[]): { symbolOf: Uint8Array; symbols: number } => {
+  const symbolOf = new Uint8Array(128);
+  symbolOf[10] = symbolOf[13] = LINE_BREAK;
+  let symbols = 2;
+  for (const phrase of phrases) {
+    if (phrase.text.length === 0) throw new Error('empty phrase');
+    for (let i = 0; i < phrase.text.length; i++) {
+      const code = phrase.text.charCodeAt(i);
+      if (code >= 128 || code < 32 || (code >= 65 && code <= 90)) {
+        throw new Error(
+          `phrase ${JSON.stringify(phrase.text)} uses an unsupported character (lowercase ASCII only)`,
+        );
+      }
+      if (symbolOf[code] === OTHER) symbolOf[code] = symbols++;
+    }
+  }
+  for (let c = 65; c <= 90; c++) symbolOf[c] = symbolOf[c + 32]!;
+  symbolOf[9] = symbolOf[32]!; // a tab reads as a space
+  return { symbolOf, symbols };
+};
+
 export class PhraseMatcher<T extends PhraseSpec> {
-  private readonly next: Int32Array;
+  private readonly symbolOf: Uint8Array;
+  private readonly symbols: number;
+  private readonly next: Uint16Array | Uint32Array;
   private readonly accepting: Uint8Array;
   private readonly outputs: number[][];
   private readonly phrases: readonly T[];
@@ -44,19 +71,21 @@ export class PhraseMatcher<T extends PhraseSpec> {
     this.phrases = phrases;
     this.lastEnd = new Int32Array(phrases.length).fill(-1);
     this.seen = new Int32Array(phrases.length);
-    const goto: Int32Array[] = [new Int32Array(SYMBOLS).fill(-1)];
+    const { symbolOf, symbols } = buildAlphabet(phrases);
+    this.symbolOf = symbolOf;
+    this.symbols = symbols;
+
+    // The trie.
+    const goto: Int32Array[] = [new Int32Array(symbols).fill(-1)];
     const outputs: number[][] = [[]];
     phrases.forEach((phrase, index) => {
-      if (phrase.text.length === 0) throw new Error('empty phrase');
       let state = 0;
       for (let i = 0; i < phrase.text.length; i++) {
-        const symbol = symbolAt(phrase.text, i);
-        if (symbol === OTHER)
-          throw new Error(`phrase ${JSON.stringify(phrase.text)} uses an unsupported character`);
+        const symbol = symbolOf[phrase.text.charCodeAt(i)]!;
         let target = goto[state]![symbol]!;
         if (target === -1) {
           target = goto.length;
-          goto.push(new Int32Array(SYMBOLS).fill(-1));
+          goto.push(new Int32Array(symbols).fill(-1));
           outputs.push([]);
           goto[state]![symbol] = target;
         }
@@ -68,14 +97,14 @@ export class PhraseMatcher<T extends PhraseSpec> {
     // Breadth-first failure links, folded into a dense transition table.
     const fail = new Int32Array(goto.length);
     const queue: number[] = [];
-    for (let s = 0; s < SYMBOLS; s++) {
+    for (let s = 0; s < symbols; s++) {
       const target = goto[0]![s]!;
       if (target === -1) goto[0]![s] = 0;
       else queue.push(target);
     }
     for (let head = 0; head < queue.length; head++) {
       const state = queue[head]!;
-      for (let s = 0; s < SYMBOLS; s++) {
+      for (let s = 0; s < symbols; s++) {
         const target = goto[state]![s]!;
         if (target === -1) {
           goto[state]![s] = goto[fail[state]!]![s]!;
@@ -87,31 +116,32 @@ export class PhraseMatcher<T extends PhraseSpec> {
       }
     }
 
-    // Rows are stored pre-multiplied by SYMBOLS so the hot loop is one add and one load per character.
-    this.next = new Int32Array(goto.length * SYMBOLS);
-    this.accepting = new Uint8Array(goto.length * SYMBOLS);
-    this.outputs = [];
+    this.next =
+      goto.length <= 0xffff ? new Uint16Array(goto.length * symbols) : new Uint32Array(goto.length * symbols);
+    this.accepting = new Uint8Array(goto.length);
     goto.forEach((row, state) => {
-      for (let s = 0; s < SYMBOLS; s++) this.next[state * SYMBOLS + s] = row[s]! * SYMBOLS;
-      if (outputs[state]!.length > 0) this.accepting[state * SYMBOLS] = 1;
-      this.outputs[state * SYMBOLS] = outputs[state]!;
+      this.next.set(row, state * symbols);
+      this.next[state * symbols + LINE_BREAK] = state;
+      if (outputs[state]!.length > 0) this.accepting[state] = 1;
     });
+    this.outputs = outputs;
   }
 
-  /** Calls `visit` for every occurrence of every phrase, in order of where it ends. No allocation per hit. */
+  /** Calls `visit` for every occurrence of every phrase, in order of where it ends. */
   scan(
     text: string,
     visit: (phrase: T, start: number, end: number) => void,
     from = 0,
     to = text.length,
   ): void {
-    const { next, accepting, outputs, phrases } = this;
+    const { next, accepting, outputs, phrases, symbolOf, symbols } = this;
     let state = 0;
     for (let i = from; i < to; i++) {
       const code = text.charCodeAt(i);
-      if (isLineBreak(code)) continue;
-      state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
-      if (accepting[state] === 0) continue;
+      const symbol = code < 128 ? symbolOf[code]! : OTHER;
+      state = next[state * symbols + symbol]!;
+      // A line break keeps the state, so it must not report the match that ended before it again.
+      if (accepting[state] === 0 || symbol === LINE_BREAK) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
         const phrase = phrases[found[k]!]!;
@@ -127,14 +157,15 @@ export class PhraseMatcher<T extends PhraseSpec> {
    * classification: the scan itself makes no call and no allocation per hit.
    */
   forEachLast(text: string, visit: (phrase: T, end: number) => void): void {
-    const { next, accepting, outputs, phrases, lastEnd, seen } = this;
+    const { next, accepting, outputs, phrases, symbolOf, symbols, lastEnd, seen } = this;
     let seenCount = 0;
     let state = 0;
     for (let i = 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
-      if (isLineBreak(code)) continue;
-      state = next[state + (code < 128 ? SYMBOL_OF[code]! : OTHER)]!;
-      if (accepting[state] === 0) continue;
+      const symbol = code < 128 ? symbolOf[code]! : OTHER;
+      state = next[state * symbols + symbol]!;
+      // A line break keeps the state, so it must not report the match that ended before it again.
+      if (accepting[state] === 0 || symbol === LINE_BREAK) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
         const index = found[k]!;
@@ -152,16 +183,3 @@ export class PhraseMatcher<T extends PhraseSpec> {
     }
   }
 }
-
-const isWholeWord = (text: string, start: number, end: number): boolean =>
-  (start === 0 || !isWordChar(text.charCodeAt(start - 1))) &&
-  (end === text.length || !isWordChar(text.charCodeAt(end)));
-
-/** Where a match of `length` characters ending at `end` starts, counting back over skipped line breaks. */
-export const startOf = (text: string, end: number, length: number): number => {
-  let start = end;
-  for (let matched = 0; matched < length && start > 0; start--) {
-    if (!isLineBreak(text.charCodeAt(start - 1))) matched++;
-  }
-  return start;
-};
