@@ -1,8 +1,8 @@
 /**
  * The events the pipeline puts on the bus, defined once: the classify → dedupe hop
  * (`ImagePullClassified`), what other teams subscribe to (`IncidentOpened` / `IncidentUpdated` /
- * `IncidentReopened` / `IncidentResolved`), and the dead-letter path for input that breaks the
- * contract (`PipelineEventRejected`).
+ * `IncidentReopened` / `IncidentResolved`, and the watchdog's `ForwarderSilent` / `ForwarderBack`),
+ * and the dead-letter path for input that breaks the contract (`PipelineEventRejected`).
  *
  * They carry their own source, `pullwatch.pipeline`, not the forwarder's `pullwatch`: the forwarder's
  * IAM role can then be limited to `events:source = pullwatch`, so a cluster cannot forge incidents.
@@ -32,6 +32,7 @@ import {
 } from '#shared/incident';
 import { incidentKeyOf } from '#shared/incident-key';
 import { REGISTRY_KINDS } from '#shared/registry';
+import type { ForwarderChange, ForwarderState } from '#shared/watchdog';
 
 export const PIPELINE_SOURCE = 'pullwatch.pipeline' as const;
 
@@ -42,6 +43,8 @@ export const PIPELINE_DETAIL_TYPE = {
   reopened: 'IncidentReopened',
   resolved: 'IncidentResolved',
   rejected: 'PipelineEventRejected',
+  forwarderSilent: 'ForwarderSilent',
+  forwarderBack: 'ForwarderBack',
 } as const;
 export type PipelineDetailType = (typeof PIPELINE_DETAIL_TYPE)[keyof typeof PIPELINE_DETAIL_TYPE];
 
@@ -144,9 +147,59 @@ export const incidentDetailSchema = z.object({
 export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// The watchdog's events (for other teams: a cluster's forwarder went silent, or is back)
+
+export const WATCHDOG_DETAIL_TYPES = [
+  PIPELINE_DETAIL_TYPE.forwarderSilent,
+  PIPELINE_DETAIL_TYPE.forwarderBack,
+] as const;
+export type WatchdogDetailType = (typeof WATCHDOG_DETAIL_TYPES)[number];
+
+export const forwarderDetailSchema = z.object({
+  schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+  /** `<cluster>@silent-<n>` or `<cluster>@back-<n>`: consumers drop repeats of the same id. */
+  eventId: name,
+  cluster: name,
+  /** The cluster's n-th silence (a ForwarderBack ends the silence with the same number). */
+  silence: z.int().min(1),
+  /** The last heartbeat before the silence. */
+  silentSince: timestamp,
+  /** When the watchdog noticed. */
+  declaredAt: timestamp,
+  /** ForwarderBack: when heartbeats returned. */
+  backAt: timestamp.optional(),
+  /** The silence window (PULLWATCH_SILENCE_AFTER), in milliseconds. */
+  silenceAfterMs: count,
+  forwarderVersion: z.string(),
+});
+export type ForwarderDetail = z.infer<typeof forwarderDetailSchema>;
+
+export const detailTypeOfForwarderChange = (change: ForwarderChange): WatchdogDetailType =>
+  change === 'silent' ? PIPELINE_DETAIL_TYPE.forwarderSilent : PIPELINE_DETAIL_TYPE.forwarderBack;
+
+/** The detail of a watchdog event, for the state right after the change. */
+export const forwarderDetailOf = (
+  state: ForwarderState,
+  change: ForwarderChange,
+  silenceMs: number,
+): ForwarderDetail => ({
+  schemaVersion: PIPELINE_SCHEMA_VERSION,
+  eventId: `${state.cluster}@${change}-${state.silences}`,
+  cluster: state.cluster,
+  silence: state.silences,
+  silentSince: new Date(state.silentSince ?? state.lastHeartbeatAt).toISOString(),
+  declaredAt: new Date(state.declaredAt ?? state.lastHeartbeatAt).toISOString(),
+  ...(change === 'back' && state.backAt !== undefined
+    ? { backAt: new Date(state.backAt).toISOString() }
+    : {}),
+  silenceAfterMs: silenceMs,
+  forwarderVersion: state.forwarderVersion,
+});
+
+// ---------------------------------------------------------------------------------------------
 // The dead-letter path
 
-export const PIPELINE_STAGES = ['classify', 'dedupe', 'notify'] as const;
+export const PIPELINE_STAGES = ['classify', 'dedupe', 'notify', 'watchdog'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /** How much of a rejected input travels with the rejection (EventBridge entries are at most 256 KiB). */
@@ -178,6 +231,8 @@ export const pipelineDetailSchemas = {
   [PIPELINE_DETAIL_TYPE.reopened]: incidentDetailSchema,
   [PIPELINE_DETAIL_TYPE.resolved]: incidentDetailSchema,
   [PIPELINE_DETAIL_TYPE.rejected]: rejectedDetailSchema,
+  [PIPELINE_DETAIL_TYPE.forwarderSilent]: forwarderDetailSchema,
+  [PIPELINE_DETAIL_TYPE.forwarderBack]: forwarderDetailSchema,
 } as const;
 
 export interface ClassifiedEvent {
@@ -253,6 +308,11 @@ export const incidentEventsPattern: PipelinePattern = {
 export const rejectedPattern: PipelinePattern = {
   source: [PIPELINE_SOURCE],
   detailType: [PIPELINE_DETAIL_TYPE.rejected],
+};
+/** The watchdog's events: for other teams (nothing in the pipeline consumes them). */
+export const watchdogEventsPattern: PipelinePattern = {
+  source: [PIPELINE_SOURCE],
+  detailType: [...WATCHDOG_DETAIL_TYPES],
 };
 
 export const toPipelineRulePattern = (

@@ -78,9 +78,12 @@ const base32 = (bytes: Uint8Array, chars: number): string => {
   return out;
 };
 
+/** 12 base32 characters of a SHA-256 of `text`: a short id that the same text always gives. */
+export const shortHashOf = (text: string): string =>
+  base32(createHash('sha256').update(text).digest(), KEY_ID_CHARS);
+
 /** The key's stable id, e.g. `pw-7k3m9q2xa4cd`: the same key always gives the same id. */
-export const keyIdOf = (key: IncidentKey): string =>
-  `pw-${base32(createHash('sha256').update(canonicalKey(key)).digest(), KEY_ID_CHARS)}`;
+export const keyIdOf = (key: IncidentKey): string => `pw-${shortHashOf(canonicalKey(key))}`;
 
 const KEY_ID = /^pw-[0-9a-hjkmnp-tv-z]{12}$/;
 export const isKeyId = (value: string): boolean => KEY_ID.test(value);

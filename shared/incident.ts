@@ -37,6 +37,12 @@ export interface IncidentWindows {
   stormThreshold: number;
   /** …when they open within this window. */
   stormWindowMs: number;
+  /**
+   * How long a new incident's first Slack post waits to learn whether it is part of a storm (and is
+   * then threaded under the storm's roll-up instead of posted at the top level). See
+   * shared/incident-storm.ts for the trade-off.
+   */
+  stormHoldMs: number;
   /** A cluster whose forwarder sends no heartbeat for this long is reported silent. */
   silenceMs: number;
 }
@@ -49,6 +55,7 @@ export const DEFAULT_WINDOWS: Readonly<IncidentWindows> = Object.freeze({
   reopenWindowMs: 30 * MINUTE,
   stormThreshold: 5,
   stormWindowMs: 2 * MINUTE,
+  stormHoldMs: 30_000,
   silenceMs: 10 * MINUTE,
 });
 

@@ -26,6 +26,8 @@ import {
   incidentIdOfIncident,
 } from '#shared/incident';
 import { type IncidentKey, workloadRef } from '#shared/incident-key';
+import type { StormMember, StormView } from '#shared/incident-storm';
+import type { ForwarderView } from '#shared/watchdog';
 
 // ---------------------------------------------------------------------------------------------
 // Block Kit (the subset used here)
@@ -228,6 +230,9 @@ export const incidentView = (
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
+const fitHeader = (title: string): string =>
+  title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title;
+
 const header = (view: IncidentView): HeaderBlock => {
   const prefix = view.status === 'resolved' ? 'Resolved: ' : '';
   const title = `${prefix}${view.verdict.title}`;
@@ -368,8 +373,19 @@ const capBlocks = (blocks: Block[]): Block[] =>
     ? blocks
     : [...blocks.slice(0, SLACK_LIMITS.blocks - 1), blocks[blocks.length - 1]!];
 
+/** Names the incident's workload, for replies in a storm's thread (shared by many incidents). */
+const namedPrefix = (view: IncidentView, named: boolean): string =>
+  named
+    ? `${code(view.key.namespace, 120)} ${code(workloadRef(view.key.workload), 200)} (container ${code(view.key.container, 120)}): `
+    : '';
+
+export interface ReplyOptions {
+  /** Say which incident it is about (the reply is in a storm's thread, not the incident's own). */
+  named?: boolean;
+}
+
 /** The thread reply posted when an incident resolves: how long it lasted. */
-export const renderResolutionReply = (view: IncidentView): SlackMessage => {
+export const renderResolutionReply = (view: IncidentView, options: ReplyOptions = {}): SlackMessage => {
   const lasted =
     view.firstSeen !== undefined && view.endedAt !== undefined
       ? `after ${formatDuration(view.endedAt - view.firstSeen)}`
@@ -380,14 +396,191 @@ export const renderResolutionReply = (view: IncidentView): SlackMessage => {
       : '';
   const again = view.resolutions > 1 ? ` This is resolution number ${view.resolutions}.` : '';
   const text = fit(
-    `:white_check_mark: Resolved ${lasted}${span}: ${plural(view.affectedPods, 'pod')} affected, ${plural(view.occurrences, 'failed pull')}. Every affected container recovered or is gone.${again}`,
+    `${namedPrefix(view, options.named ?? false)}:white_check_mark: Resolved ${lasted}${span}: ${plural(view.affectedPods, 'pod')} affected, ${plural(view.occurrences, 'failed pull')}. Every affected container recovered or is gone.${again}`,
     SLACK_LIMITS.sectionText,
   );
   return { text, blocks: [section(text)] };
 };
 
 /** The thread reply posted when an incident reopens. */
-export const renderReopenReply = (view: IncidentView): SlackMessage => {
-  const text = `:red_circle: Failing again: reopened (${plural(view.reopenCount, 'time')}). ${plural(view.failingContainers, 'container')} cannot pull the image.`;
+export const renderReopenReply = (view: IncidentView, options: ReplyOptions = {}): SlackMessage => {
+  const text = fit(
+    `${namedPrefix(view, options.named ?? false)}:red_circle: Failing again: reopened (${plural(view.reopenCount, 'time')}). ${plural(view.failingContainers, 'container')} cannot pull the image.`,
+    SLACK_LIMITS.sectionText,
+  );
+  return { text, blocks: [section(text)] };
+};
+
+// ---------------------------------------------------------------------------------------------
+// The storm roll-up
+
+/** Members listed by name in the roll-up; the rest are counted. */
+export const MAX_STORM_MEMBERS_SHOWN = 40;
+
+/**
+ * Untrusted text for a plain_text header: one line, no invisible characters, and nothing that could
+ * read as a mention, link or entity if a client parsed it anyway (`<` `>` `&` become ‹ › ＆;
+ * broadcasts defused).
+ */
+const plainLine = (untrusted: string): string =>
+  oneLine(untrusted)
+    .replace(INVISIBLE, '')
+    .replace(/&/g, '＆')
+    .replace(/</g, '‹')
+    .replace(/>/g, '›')
+    .replace(BROADCAST, '@\u200b$1');
+
+const stormHeader = (view: StormView): HeaderBlock => {
+  const prefix = view.status === 'resolved' ? 'Resolved: ' : '';
+  const title = plainLine(
+    `${prefix}${view.title} (${view.registryName}): ${plural(view.workloads, 'workload')} in ${view.group.cluster}`,
+  );
+  return {
+    type: 'header',
+    text: {
+      type: 'plain_text',
+      text:
+        title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title,
+      emoji: true,
+    },
+  };
+};
+
+const stormStatusLine = (view: StormView): string => {
+  const where = `${code(view.group.cluster)} (${escapeClip(oneLine(view.registryName), 200)})`;
+  if (view.status === 'resolved') {
+    return `:white_check_mark: *Over*: all ${plural(view.incidents, 'incident')} of this storm in ${where} resolved.`;
+  }
+  const states = [
+    view.failing > 0 ? `${view.failing} failing` : undefined,
+    view.recovering > 0 ? `${view.recovering} recovering` : undefined,
+    view.resolved > 0 ? `${view.resolved} resolved` : undefined,
+  ].filter((part) => part !== undefined);
+  return `:rotating_light: *Storm*: ${plural(view.incidents, 'new incident')} with the same cause in ${where} since ${slackDate(view.openedAt)} (${states.join(', ')}). Each incident, with the fix for its workload, is in this thread.`;
+};
+
+const MEMBER_EMOJI = [':red_circle:', ':large_yellow_circle:', ':white_check_mark:'] as const;
+
+const memberLine = (member: StormMember): string => {
+  const rank = member.status === 'resolved' ? 2 : member.failingContainers > 0 ? 0 : 1;
+  return `${MEMBER_EMOJI[rank]} ${code(member.namespace, 120)} ${code(workloadRef(member.workload), 200)} (container ${code(member.container, 120)}): ${plural(member.affectedPods, 'pod')}`;
+};
+
+/** The member list, split into sections that each fit Slack's limit. */
+const memberSections = (view: StormView): SectionBlock[] => {
+  const shown = view.members.slice(0, MAX_STORM_MEMBERS_SHOWN).map(memberLine);
+  const hidden = view.members.length - shown.length;
+  if (hidden > 0) shown.push(`…and ${plural(hidden, 'more incident')}.`);
+  const sections: string[] = [];
+  let current = '*Workloads*';
+  for (const line of shown) {
+    if (current.length + 1 + line.length > SLACK_LIMITS.sectionText) {
+      sections.push(current);
+      current = line;
+    } else {
+      current = `${current}\n${line}`;
+    }
+  }
+  sections.push(current);
+  return sections.map(section);
+};
+
+/** A storm's roll-up: one top-level message for many incidents with one cause (see incident-storm.ts). */
+export const renderStormMessage = (view: StormView): SlackMessage => {
+  const blocks: Block[] = [
+    stormHeader(view),
+    section(stormStatusLine(view)),
+    ...(view.explanation.trim() === '' ? [] : [section(`*Why*: ${escapeClip(view.explanation, 1200)}`)]),
+    {
+      type: 'section',
+      fields: [
+        field('Cluster', code(view.group.cluster)),
+        field('Registry', escapeClip(oneLine(view.registryName), 200)),
+        field('Cause', code(view.group.cause)),
+        field('Affected', `${plural(view.workloads, 'workload')}, ${plural(view.affectedPods, 'pod')}`),
+      ],
+    },
+    ...memberSections(view),
+    { type: 'divider' },
+    {
+      type: 'context',
+      elements: [
+        `*Storm:* \`${escapeMrkdwn(view.stormId)}\`  ·  *First:* ${slackDate(view.openedAt)}  ·  *Latest:* ${slackDate(view.lastJoinAt)}${view.docs === '' ? '' : `  ·  ${link(view.docs, 'Docs')}`}`,
+      ].map((text) => ({ type: 'mrkdwn' as const, text: fit(text, SLACK_LIMITS.fieldText), verbatim: true })),
+    },
+  ];
+  const state = view.status === 'resolved' ? 'Resolved storm' : 'Storm';
+  const text = fit(
+    `${state}: ${escapeMrkdwn(oneLine(view.title))} (${escapeClip(oneLine(view.registryName), 200)}): ${plural(view.workloads, 'workload')} in ${escapeClip(oneLine(view.group.cluster), 200)} [${escapeMrkdwn(view.stormId)}]`,
+    SLACK_LIMITS.fallbackText,
+  );
+  return { text, blocks: capBlocks(blocks) };
+};
+
+// ---------------------------------------------------------------------------------------------
+// The watchdog
+
+/** Where the forwarder runs (infra/k8s/forwarder): what the warning tells people to look at. */
+export const FORWARDER_WORKLOAD = { namespace: 'pullwatch', deployment: 'pullwatch-forwarder' } as const;
+
+/**
+ * The warning posted when a cluster's forwarder goes silent; updated in place when it is back (the
+ * thread reply says so too).
+ */
+export const renderSilenceWarning = (view: ForwarderView): SlackMessage => {
+  const cluster = code(view.cluster);
+  const { namespace, deployment } = FORWARDER_WORKLOAD;
+  const back = view.backAt;
+  const headline =
+    back === undefined
+      ? `:warning: *No heartbeat from pullwatch's forwarder in ${cluster}* since ${slackDate(view.silentSince)} (silent for more than ${formatDuration(view.silenceMs)}). Image pull failures in this cluster are not being reported until it is back.`
+      : `:white_check_mark: *pullwatch's forwarder in ${cluster} is back* since ${slackDate(back)}, after ${formatDuration(back - view.silentSince)} without a heartbeat. Failures from that time are reported as the forwarder sees them again.`;
+  const blocks: Block[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: fitHeader(
+          `${back === undefined ? 'Forwarder silent' : 'Resolved: forwarder silent'}: ${plainLine(view.cluster)}`,
+        ),
+        emoji: true,
+      },
+    },
+    section(headline),
+  ];
+  if (back === undefined) {
+    blocks.push(
+      section(
+        `*Check it* (with a kubeconfig for ${cluster}):\n${codeBlock(`kubectl -n ${namespace} get pods -l app.kubernetes.io/name=${deployment}`, 400)}\n${codeBlock(`kubectl -n ${namespace} logs deploy/${deployment} --tail=100`, 400)}\nA forwarder that runs but cannot reach EventBridge logs \`PutEvents failed\` (its IAM role, the bus, the network); \`kubectl -n ${namespace} describe pods -l app.kubernetes.io/name=${deployment}\` says why one does not run.`,
+      ),
+    );
+  }
+  blocks.push({
+    type: 'context',
+    elements: [
+      {
+        type: 'mrkdwn',
+        text: fit(
+          `*Cluster:* ${cluster}  ·  *Silence:* #${view.silence}  ·  *Noticed:* ${slackDate(view.declaredAt)}  ·  *Forwarder:* ${code(view.forwarderVersion || 'unknown', 60)}`,
+          SLACK_LIMITS.fieldText,
+        ),
+        verbatim: true,
+      },
+    ],
+  });
+  const text =
+    back === undefined
+      ? `Forwarder silent: no heartbeat from ${escapeClip(oneLine(view.cluster), 200)} for more than ${formatDuration(view.silenceMs)}; its image pull failures are not being reported.`
+      : `Forwarder back: ${escapeClip(oneLine(view.cluster), 200)} sends heartbeats again, after ${formatDuration(back - view.silentSince)}.`;
+  return { text, blocks };
+};
+
+/** The thread reply posted (once) when a silent cluster's heartbeats return. */
+export const renderForwarderBackReply = (view: ForwarderView): SlackMessage => {
+  const back = view.backAt ?? view.declaredAt;
+  const text = fit(
+    `:white_check_mark: Back: heartbeats from ${code(view.cluster)} returned at ${slackDate(back)}, after ${formatDuration(back - view.silentSince)} of silence.`,
+    SLACK_LIMITS.sectionText,
+  );
   return { text, blocks: [section(text)] };
 };

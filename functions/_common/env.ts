@@ -2,7 +2,12 @@
  * Configuration from the environment, read once when a function's module loads. A missing or
  * malformed variable fails the cold start at once, naming the variable and what it is for.
  */
-import { type IncidentWindows, incidentWindows } from '#shared/incident';
+import type { IncidentWindows } from '#shared/incident';
+import {
+  type WindowName,
+  WindowConfigError,
+  windowsFromEnv as sharedWindowsFromEnv,
+} from '#shared/incident-windows';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -44,42 +49,16 @@ export const integerEnv = (env: Env, name: string, purpose: string, fallback: nu
 };
 
 /**
- * The incident windows, each overridable in seconds:
- * PULLWATCH_UPDATE_INTERVAL_SECONDS, PULLWATCH_QUIET_PERIOD_SECONDS, PULLWATCH_REOPEN_WINDOW_SECONDS,
- * PULLWATCH_STORM_THRESHOLD, PULLWATCH_STORM_WINDOW_SECONDS, PULLWATCH_SILENCE_SECONDS.
+ * The windows, from the environment (names and defaults: shared/incident-windows.ts, e.g.
+ * PULLWATCH_QUIET_PERIOD=2m); a malformed value is a ConfigError naming the variable. Only the
+ * listed windows' variables are read (all of them by default), so a function's recorded environment
+ * names exactly the windows it uses.
  */
-export const windowsFromEnv = (env: Env): IncidentWindows => {
-  const defaults = incidentWindows();
-  const ms = (name: string, purpose: string, fallbackMs: number) =>
-    Math.round(secondsEnv(env, name, purpose, fallbackMs / 1000) * 1000);
-  return incidentWindows({
-    updateIntervalMs: ms(
-      'PULLWATCH_UPDATE_INTERVAL_SECONDS',
-      'least time between Slack updates',
-      defaults.updateIntervalMs,
-    ),
-    quietPeriodMs: ms(
-      'PULLWATCH_QUIET_PERIOD_SECONDS',
-      'quiet time before an incident resolves',
-      defaults.quietPeriodMs,
-    ),
-    reopenWindowMs: ms(
-      'PULLWATCH_REOPEN_WINDOW_SECONDS',
-      'how long a resolved incident can reopen',
-      defaults.reopenWindowMs,
-    ),
-    stormThreshold: integerEnv(
-      env,
-      'PULLWATCH_STORM_THRESHOLD',
-      'incidents that make a storm',
-      defaults.stormThreshold,
-      2,
-    ),
-    stormWindowMs: ms(
-      'PULLWATCH_STORM_WINDOW_SECONDS',
-      'window in which a storm opens',
-      defaults.stormWindowMs,
-    ),
-    silenceMs: ms('PULLWATCH_SILENCE_SECONDS', 'heartbeat silence before a warning', defaults.silenceMs),
-  });
+export const windowsFromEnv = (env: Env, windows?: readonly WindowName[]): IncidentWindows => {
+  try {
+    return sharedWindowsFromEnv(env, windows);
+  } catch (error) {
+    if (error instanceof WindowConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
 };

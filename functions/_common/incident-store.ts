@@ -9,19 +9,20 @@
  * dedupe writes only the incident's attributes and notify only the Slack ones, so neither
  * overwrites the other.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
 import { type Incident, type IncidentWindows, figuresOf, incidentIdOfIncident } from '#shared/incident';
 import type { IncidentDetail, IncidentDetailType } from '#shared/incident-events';
 import { workloadRef } from '#shared/incident-key';
+import {
+  MAX_STORM_MEMBERS,
+  type StormBucket,
+  type StormMember,
+  type StormRef,
+  stormIdOf,
+} from '#shared/incident-storm';
 import {
   DEFAULT_RETENTION_DAYS,
   DUE_PARTITION,
@@ -31,7 +32,18 @@ import {
   containerPk,
   generationSk,
   incidentPk,
+  STORM_PREFIX,
+  stormBucketSk,
+  stormPk,
 } from './incident-table';
+import {
+  DynamoPostStore,
+  type ItemKey,
+  type PostRecord,
+  type PostStore,
+  type RenderRecord,
+  isConditionFailure,
+} from './post-store';
 
 // ---------------------------------------------------------------------------------------------
 // What the store holds
@@ -44,33 +56,7 @@ export interface OutboxEntry {
   writtenAt: number;
 }
 
-export type PostState = 'claimed' | 'posted' | 'failed' | 'uncertain';
-
-/** One Slack post of an incident (the top-level message, or a thread reply), claimed before it is sent. */
-export interface PostRecord {
-  state: PostState;
-  /** Unique per attempt: only the holder of the claim records its result. */
-  token: string;
-  /** The channel asked for (an id or a name). */
-  channel: string;
-  /** When the first attempt claimed the post: a search for a lost post starts here. */
-  firstClaimedAt: number;
-  claimedAt: number;
-  /** Until then, nobody else may take the claim (longer than the function's timeout). */
-  leaseUntil: number;
-  attempts: number;
-  ts?: string;
-  /** The channel id Slack answered with. */
-  channelId?: string;
-  error?: string;
-}
-
-/** What the top-level message last showed, for the chat.update throttle. */
-export interface RenderRecord {
-  version: number;
-  status: string;
-  at: number;
-}
+export type { PostRecord, PostState, PostStore, RenderRecord } from './post-store';
 
 export interface StoredIncident {
   incident: Incident;
@@ -78,12 +64,29 @@ export interface StoredIncident {
   outbox: OutboxEntry[];
   posts: Record<string, PostRecord>;
   render?: RenderRecord;
+  /** The storm bucket the incident joined (notify records it). */
+  storm?: StormRef;
 }
 
 export interface IncidentRef {
   keyId: string;
   generation: number;
 }
+
+/** A storm bucket and its roll-up post. */
+export interface StoredStorm {
+  bucket: StormBucket;
+  posts: Record<string, PostRecord>;
+  render?: RenderRecord;
+}
+
+/** An item that can own Slack posts: an incident, a storm bucket (more kinds may follow). */
+export type PostOwnerRef = IncidentRef | StormRef;
+
+export const isStormRef = (ref: PostOwnerRef): ref is StormRef => 'groupId' in ref;
+
+/** An item with a timer in the `renderDue` index: a throttled update, or a held first post. */
+export type RenderDueRef = PostOwnerRef & { dueAt: number };
 
 /** One container of one pod, across incidents (a pod UID is unique within its cluster). */
 export interface ContainerRef {
@@ -120,7 +123,7 @@ export class IncidentWriteConflict extends Error {
   override readonly name = 'IncidentWriteConflict';
 }
 
-export interface IncidentStore {
+export interface IncidentStore extends PostStore<PostOwnerRef> {
   /** The key's latest incidents (at most two), newest first, read consistently. */
   loadKey(keyId: string): Promise<StoredIncident[]>;
   /** Creates or updates an incident; throws IncidentWriteConflict if it changed since it was read. */
@@ -130,37 +133,27 @@ export interface IncidentStore {
   /** Incidents whose quiet period has ended by `now` (they may resolve). */
   dueForResolution(now: number, limit: number): Promise<IncidentRef[]>;
   getIncident(ref: IncidentRef): Promise<StoredIncident | undefined>;
+  /** Incidents and storms whose timer (throttled update, held post) is due by `now`, with the time seen. */
+  renderDue(now: number, limit: number): Promise<RenderDueRef[]>;
+  /** Records which storm bucket an incident joined. */
+  setIncidentStorm(ref: IncidentRef, storm: StormRef): Promise<void>;
+  /** A group's latest buckets, newest first, read consistently. */
+  latestStorms(groupId: string, limit: number): Promise<StoredStorm[]>;
+  getStorm(ref: StormRef): Promise<StoredStorm | undefined>;
+  /** Creates a bucket (with its first member) unless the group already has one with its `seq`. */
+  createStorm(bucket: StormBucket): Promise<boolean>;
   /**
-   * Claims a post: only if nobody has (no `replacing`), or only if the claim is still the one with
-   * token `replacing` (taking over an expired claim). False if someone else got there first.
+   * Adds a member if it is not one yet and the bucket still takes members at `now` (see
+   * shared/incident-storm.ts `acceptsJoins`); returns the bucket after the join, or undefined.
    */
-  claimPost(ref: IncidentRef, postId: string, claim: PostRecord, replacing?: string): Promise<boolean>;
-  /** Records the posted message (and what it shows) if the claim is still `token`'s. */
-  completePost(
-    ref: IncidentRef,
-    postId: string,
-    token: string,
-    posted: { ts: string; channelId: string },
-    render?: RenderRecord,
-  ): Promise<boolean>;
-  /** Gives the claim up (the post certainly did not happen). */
-  releasePost(ref: IncidentRef, postId: string, token: string): Promise<void>;
-  /** Marks the claim failed (permanently) or uncertain (sent, outcome unknown). */
-  markPost(
-    ref: IncidentRef,
-    postId: string,
-    token: string,
-    state: 'failed' | 'uncertain',
-    error: string,
-  ): Promise<void>;
-  /** Takes the chat.update slot if the last render is still `previousAt` (undefined: none yet). */
-  claimRender(ref: IncidentRef, next: RenderRecord, previousAt: number | undefined): Promise<boolean>;
-  /** Notes that a throttled chat.update may run at `dueAt`. */
-  markRenderDue(ref: IncidentRef, dueAt: number): Promise<void>;
-  /** Forgets the note if it is still the one seen (a newer note stays). */
-  clearRenderDue(ref: IncidentRef, seenDueAt: number): Promise<void>;
-  /** Incidents with a throttled update due by `now`, with the due time seen. */
-  renderDue(now: number, limit: number): Promise<Array<IncidentRef & { dueAt: number }>>;
+  joinStorm(
+    ref: StormRef,
+    member: StormMember,
+    now: number,
+    windowMs: number,
+  ): Promise<StoredStorm | undefined>;
+  /** Replaces a member's entry if `member` reflects a newer incident version; false if not. */
+  updateStormMember(ref: StormRef, member: StormMember): Promise<boolean>;
   getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined>;
   /** Writes the pointer if it is still the one read (`expectedAt`; undefined: none). */
   putContainerPointer(
@@ -179,16 +172,13 @@ export interface DynamoIncidentStoreOptions {
   retentionDays?: number;
 }
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
-
 interface IncidentItem {
   incident: Incident;
   version: number;
   outbox?: Record<string, Omit<OutboxEntry, 'eventId'>>;
   posts?: Record<string, PostRecord>;
   render?: RenderRecord;
+  storm?: StormRef;
 }
 
 const fromItem = (item: Record<string, unknown>): StoredIncident => {
@@ -199,30 +189,63 @@ const fromItem = (item: Record<string, unknown>): StoredIncident => {
     outbox: Object.entries(typed.outbox ?? {}).map(([eventId, entry]) => ({ eventId, ...entry })),
     posts: typed.posts ?? {},
     ...(typed.render === undefined ? {} : { render: typed.render }),
+    ...(typed.storm === undefined ? {} : { storm: { groupId: typed.storm.groupId, seq: typed.storm.seq } }),
+  };
+};
+
+/** The attributes of a storm bucket item that are not the domain's StormBucket. */
+const STORM_ITEM_ONLY = new Set([
+  INCIDENT_TABLE.partitionKey,
+  INCIDENT_TABLE.sortKey,
+  INCIDENT_TABLE.ttlAttribute,
+  INCIDENT_TABLE.renderIndex.partitionKey,
+  INCIDENT_TABLE.renderIndex.sortKey,
+  'posts',
+  'render',
+  'openUntil',
+  'stormUntil',
+  'cluster',
+  'cause',
+]);
+
+const fromStormItem = (item: Record<string, unknown>): StoredStorm => {
+  const bucket = Object.fromEntries(
+    Object.entries(item).filter(([attribute]) => !STORM_ITEM_ONLY.has(attribute)),
+  ) as unknown as StormBucket;
+  return {
+    bucket: { ...bucket, members: bucket.members ?? {} },
+    posts: (item.posts as Record<string, PostRecord> | undefined) ?? {},
+    ...(item.render === undefined ? {} : { render: item.render as RenderRecord }),
   };
 };
 
 const DAY_SECONDS = 86_400;
 
-export class DynamoIncidentStore implements IncidentStore {
-  private readonly documents: DynamoDBDocumentClient;
-  private readonly tableName: string;
+export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implements IncidentStore {
   private readonly windows: IncidentWindows;
   private readonly retentionSeconds: number;
 
   constructor(client: DynamoDBClient, options: DynamoIncidentStoreOptions) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-    });
-    this.tableName = options.tableName;
+    super(client, options.tableName);
     this.windows = options.windows;
     this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_SECONDS;
   }
 
-  private key(ref: IncidentRef) {
+  protected keyOf(ref: PostOwnerRef): ItemKey {
+    return isStormRef(ref) ? this.stormKey(ref) : this.key(ref);
+  }
+
+  private key(ref: IncidentRef): ItemKey {
     return {
       [INCIDENT_TABLE.partitionKey]: incidentPk(ref.keyId),
       [INCIDENT_TABLE.sortKey]: generationSk(ref.generation),
+    };
+  }
+
+  private stormKey(ref: StormRef): ItemKey {
+    return {
+      [INCIDENT_TABLE.partitionKey]: stormPk(ref.groupId),
+      [INCIDENT_TABLE.sortKey]: stormBucketSk(ref.seq),
     };
   }
 
@@ -378,85 +401,79 @@ export class DynamoIncidentStore implements IncidentStore {
     );
   }
 
-  /** Items of a sparse index whose due time has come. */
-  private async dueIn(
-    index: { name: string; partitionKey: string; sortKey: string },
-    partition: string,
-    now: number,
-    limit: number,
-  ): Promise<Array<IncidentRef & { dueAt: number }>> {
-    const refs: Array<IncidentRef & { dueAt: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#due = :due AND #at <= :now',
-          ExpressionAttributeNames: { '#due': index.partitionKey, '#at': index.sortKey },
-          ExpressionAttributeValues: { ':due': partition, ':now': now },
-          Limit: Math.min(100, limit - refs.length),
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const pk = String(item[INCIDENT_TABLE.partitionKey]);
-        const sk = String(item[INCIDENT_TABLE.sortKey]);
-        refs.push({
-          keyId: pk.slice('INCIDENT#'.length),
-          generation: Number(sk.slice('GEN#'.length)),
-          dueAt: Number(item[index.sortKey]),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && refs.length < limit);
-    return refs;
-  }
-
   async dueForResolution(now: number, limit: number): Promise<IncidentRef[]> {
     const due = await this.dueIn(INCIDENT_TABLE.dueIndex, DUE_PARTITION, now, limit);
-    return due.map(({ keyId, generation }) => ({ keyId, generation }));
+    return due.map(({ pk, sk }) => ({
+      keyId: pk.slice('INCIDENT#'.length),
+      generation: Number(sk.slice('GEN#'.length)),
+    }));
   }
 
-  renderDue(now: number, limit: number): Promise<Array<IncidentRef & { dueAt: number }>> {
-    return this.dueIn(INCIDENT_TABLE.renderIndex, RENDER_PARTITION, now, limit);
+  async renderDue(now: number, limit: number): Promise<RenderDueRef[]> {
+    const due = await this.dueIn(INCIDENT_TABLE.renderIndex, RENDER_PARTITION, now, limit);
+    return due.map(({ pk, sk, dueAt }): RenderDueRef =>
+      pk.startsWith(STORM_PREFIX)
+        ? { groupId: pk.slice(STORM_PREFIX.length), seq: Number(sk.slice('BUCKET#'.length)), dueAt }
+        : { keyId: pk.slice('INCIDENT#'.length), generation: Number(sk.slice('GEN#'.length)), dueAt },
+    );
   }
 
-  async markRenderDue(ref: IncidentRef, dueAt: number): Promise<void> {
-    const { renderIndex } = INCIDENT_TABLE;
+  async setIncidentStorm(ref: IncidentRef, storm: StormRef): Promise<void> {
     await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
         Key: this.key(ref),
-        UpdateExpression: 'SET #pk2 = :partition, #at = :dueAt',
+        UpdateExpression: 'SET #storm = :storm',
         ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: {
-          '#pk': INCIDENT_TABLE.partitionKey,
-          '#pk2': renderIndex.partitionKey,
-          '#at': renderIndex.sortKey,
-        },
-        ExpressionAttributeValues: { ':partition': RENDER_PARTITION, ':dueAt': dueAt },
+        ExpressionAttributeNames: { '#storm': 'storm', '#pk': INCIDENT_TABLE.partitionKey },
+        ExpressionAttributeValues: { ':storm': { groupId: storm.groupId, seq: storm.seq } },
       }),
     );
   }
 
-  async clearRenderDue(ref: IncidentRef, seenDueAt: number): Promise<void> {
-    const { renderIndex } = INCIDENT_TABLE;
-    await this.conditional(
-      new UpdateCommand({
+  async latestStorms(groupId: string, limit: number): Promise<StoredStorm[]> {
+    const result = await this.documents.send(
+      new QueryCommand({
         TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: 'REMOVE #pk2, #at',
-        ConditionExpression: '#at = :seen',
-        ExpressionAttributeNames: { '#pk2': renderIndex.partitionKey, '#at': renderIndex.sortKey },
-        ExpressionAttributeValues: { ':seen': seenDueAt },
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+        ExpressionAttributeValues: { ':pk': stormPk(groupId) },
+        ScanIndexForward: false,
+        Limit: limit,
+        ConsistentRead: true,
       }),
     );
+    return (result.Items ?? []).map(fromStormItem);
   }
 
-  private async conditional(command: UpdateCommand): Promise<boolean> {
+  async getStorm(ref: StormRef): Promise<StoredStorm | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: this.stormKey(ref), ConsistentRead: true }),
+    );
+    return result.Item === undefined ? undefined : fromStormItem(result.Item);
+  }
+
+  async createStorm(bucket: StormBucket): Promise<boolean> {
     try {
-      await this.documents.send(command);
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...this.stormKey(bucket.ref),
+            ...bucket,
+            stormId: stormIdOf(bucket.ref),
+            cluster: bucket.group.cluster,
+            cause: bucket.group.cause,
+            // The join condition's deadlines (see shared/incident-storm.ts `joinsUntil`).
+            openUntil: bucket.openedAt + bucket.windowMs,
+            stormUntil: bucket.lastJoinAt + bucket.windowMs,
+            posts: {},
+            [INCIDENT_TABLE.ttlAttribute]: Math.floor(bucket.openedAt / 1000) + this.retentionSeconds,
+          },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+        }),
+      );
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -464,121 +481,74 @@ export class DynamoIncidentStore implements IncidentStore {
     }
   }
 
-  claimPost(ref: IncidentRef, postId: string, claim: PostRecord, replacing?: string): Promise<boolean> {
+  async joinStorm(
+    ref: StormRef,
+    member: StormMember,
+    now: number,
+    windowMs: number,
+  ): Promise<StoredStorm | undefined> {
+    try {
+      const result = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.stormKey(ref),
+          UpdateExpression:
+            'SET #members.#id = :member, #lastJoinAt = :now, #stormUntil = :until, ' +
+            '#count = #count + :one, #version = #version + :one',
+          ConditionExpression:
+            'attribute_exists(#members) AND attribute_not_exists(#members.#id) AND #count < :max AND ' +
+            '((#count < #threshold AND #openUntil >= :now) OR (#count >= #threshold AND #stormUntil >= :now))',
+          ExpressionAttributeNames: {
+            '#members': 'members',
+            '#id': member.incidentId,
+            '#lastJoinAt': 'lastJoinAt',
+            '#stormUntil': 'stormUntil',
+            '#openUntil': 'openUntil',
+            '#count': 'memberCount',
+            '#threshold': 'threshold',
+            '#version': 'version',
+          },
+          ExpressionAttributeValues: {
+            ':member': { ...member, joinedAt: now },
+            ':now': now,
+            ':until': now + windowMs,
+            ':one': 1,
+            ':max': MAX_STORM_MEMBERS,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return result.Attributes === undefined ? undefined : fromStormItem(result.Attributes);
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  updateStormMember(ref: StormRef, member: StormMember): Promise<boolean> {
     return this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: 'SET #posts.#post = :claim',
-        ConditionExpression:
-          replacing === undefined
-            ? 'attribute_exists(#posts) AND attribute_not_exists(#posts.#post)'
-            : '#posts.#post.#token = :replacing',
+        Key: this.stormKey(ref),
+        UpdateExpression:
+          'SET #members.#id.#status = :status, #members.#id.#failing = :failing, ' +
+          '#members.#id.#pods = :pods, #members.#id.#memberVersion = :memberVersion, #version = #version + :one',
+        ConditionExpression: '#members.#id.#memberVersion < :memberVersion',
         ExpressionAttributeNames: {
-          '#posts': 'posts',
-          '#post': postId,
-          ...(replacing === undefined ? {} : { '#token': 'token' }),
+          '#members': 'members',
+          '#id': member.incidentId,
+          '#status': 'status',
+          '#failing': 'failingContainers',
+          '#pods': 'affectedPods',
+          '#memberVersion': 'version',
+          '#version': 'version',
         },
         ExpressionAttributeValues: {
-          ':claim': claim,
-          ...(replacing === undefined ? {} : { ':replacing': replacing }),
-        },
-      }),
-    );
-  }
-
-  completePost(
-    ref: IncidentRef,
-    postId: string,
-    token: string,
-    posted: { ts: string; channelId: string },
-    render?: RenderRecord,
-  ): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: `SET ${[
-          '#posts.#post.#state = :posted',
-          '#posts.#post.#ts = :ts',
-          '#posts.#post.#channelId = :channelId',
-          ...(render === undefined ? [] : ['#render = :render']),
-        ].join(', ')} REMOVE #posts.#post.#error`,
-        ConditionExpression: '#posts.#post.#token = :token',
-        ExpressionAttributeNames: {
-          '#posts': 'posts',
-          '#post': postId,
-          '#state': 'state',
-          '#ts': 'ts',
-          '#channelId': 'channelId',
-          '#token': 'token',
-          '#error': 'error',
-          ...(render === undefined ? {} : { '#render': 'render' }),
-        },
-        ExpressionAttributeValues: {
-          ':posted': 'posted',
-          ':ts': posted.ts,
-          ':channelId': posted.channelId,
-          ':token': token,
-          ...(render === undefined ? {} : { ':render': render }),
-        },
-      }),
-    );
-  }
-
-  async releasePost(ref: IncidentRef, postId: string, token: string): Promise<void> {
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: 'REMOVE #posts.#post',
-        ConditionExpression: '#posts.#post.#token = :token',
-        ExpressionAttributeNames: { '#posts': 'posts', '#post': postId, '#token': 'token' },
-        ExpressionAttributeValues: { ':token': token },
-      }),
-    );
-  }
-
-  async markPost(
-    ref: IncidentRef,
-    postId: string,
-    token: string,
-    state: 'failed' | 'uncertain',
-    error: string,
-  ): Promise<void> {
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: 'SET #posts.#post.#state = :state, #posts.#post.#error = :error',
-        ConditionExpression: '#posts.#post.#token = :token',
-        ExpressionAttributeNames: {
-          '#posts': 'posts',
-          '#post': postId,
-          '#token': 'token',
-          '#state': 'state',
-          '#error': 'error',
-        },
-        ExpressionAttributeValues: { ':token': token, ':state': state, ':error': error.slice(0, 500) },
-      }),
-    );
-  }
-
-  claimRender(ref: IncidentRef, next: RenderRecord, previousAt: number | undefined): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: 'SET #render = :next',
-        ConditionExpression:
-          previousAt === undefined ? 'attribute_not_exists(#render)' : '#render.#at = :previousAt',
-        ExpressionAttributeNames: {
-          '#render': 'render',
-          ...(previousAt === undefined ? {} : { '#at': 'at' }),
-        },
-        ExpressionAttributeValues: {
-          ':next': next,
-          ...(previousAt === undefined ? {} : { ':previousAt': previousAt }),
+          ':status': member.status,
+          ':failing': member.failingContainers,
+          ':pods': member.affectedPods,
+          ':memberVersion': member.version,
+          ':one': 1,
         },
       }),
     );

@@ -72,7 +72,9 @@ export const INCIDENT_TABLE = {
 } as const;
 
 export const DUE_PARTITION = 'DUE';
+/** Partitions of the sparse `renderDue` index: what is due. */
 export const RENDER_PARTITION = 'RENDER';
+export const SILENCE_PARTITION = 'SILENCE';
 export const DEFAULT_RETENTION_DAYS = 90;
 
 export const incidentPk = (keyId: string): string => `INCIDENT#${keyId}`;
@@ -80,6 +82,12 @@ export const generationSk = (generation: number): string => `GEN#${String(genera
 export const containerPk = (cluster: string, namespace: string, podUid: string, container: string): string =>
   `CONTAINER#${JSON.stringify([cluster, namespace, podUid, container])}`;
 export const POINTER_SK = 'POINTER';
+export const STORM_PREFIX = 'STORM#';
+export const stormPk = (groupId: string): string => `${STORM_PREFIX}${groupId}`;
+export const stormBucketSk = (seq: number): string => `BUCKET#${String(seq).padStart(6, '0')}`;
+export const FORWARDER_PREFIX = 'FORWARDER#';
+export const forwarderPk = (cluster: string): string => `${FORWARDER_PREFIX}${cluster}`;
+export const FORWARDER_SK = 'HEARTBEAT';
 
 /** CreateTable input for this table (on-demand). TTL is enabled separately (UpdateTimeToLive). */
 export const incidentTableDefinition = (tableName: string): CreateTableCommandInput => {

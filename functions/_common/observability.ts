@@ -25,6 +25,18 @@ export const METRIC = {
   slackPostsRecovered: 'SlackPostsRecovered',
   slackPostsUncertain: 'SlackPostsUncertain',
   slackPostsFailed: 'SlackPostsFailed',
+  /** First posts held to learn whether a storm is forming. */
+  postsHeld: 'PostsHeld',
+  /** Storm buckets that reached the threshold. */
+  stormsDetected: 'StormsDetected',
+  /** Incidents that joined a storm bucket (storm or not). */
+  stormMembers: 'StormMembers',
+  heartbeatsRecorded: 'HeartbeatsRecorded',
+  /** Clusters declared silent (a transition, once per silence). */
+  forwardersSilenced: 'ForwardersSilenced',
+  forwardersBack: 'ForwardersBack',
+  /** Clusters silent right now, emitted by every watchdog tick that finds one: the stack alarms on it. */
+  silentForwarders: 'SilentForwarders',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

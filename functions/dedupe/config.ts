@@ -16,7 +16,7 @@ export const loadDedupeConfig = (env: Env): DedupeConfig => ({
     'PULLWATCH_EVENT_BUS',
     'name of the EventBridge bus the pipeline publishes to',
   ),
-  windows: windowsFromEnv(env),
+  windows: windowsFromEnv(env, ['quietPeriodMs', 'reopenWindowMs']),
   retentionDays: integerEnv(
     env,
     'PULLWATCH_RETENTION_DAYS',

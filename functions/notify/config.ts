@@ -2,9 +2,8 @@ import type { IncidentWindows } from '#shared/incident';
 import { ConfigError, type Env, optionalEnv, requireEnv, secondsEnv, windowsFromEnv } from '../_common/env';
 import { type RoutingConfig, isChannel, parseRouteRules } from './routing';
 
-export interface NotifyConfig {
-  tableName: string;
-  eventBusName: string;
+/** Slack: the token, the Web API, the calls' limits and the channels (notify and watchdog). */
+export interface SlackConfig {
   slackTokenSecretId: string;
   /** Overrides the Web API base URL (GovSlack, a proxy, tests). */
   slackApiUrl?: string;
@@ -12,10 +11,15 @@ export interface NotifyConfig {
   maxInlineWaitMs: number;
   leaseMs: number;
   routing: RoutingConfig;
+}
+
+export interface NotifyConfig extends SlackConfig {
+  tableName: string;
+  eventBusName: string;
   windows: IncidentWindows;
 }
 
-export const loadNotifyConfig = (env: Env): NotifyConfig => {
+export const loadSlackConfig = (env: Env): SlackConfig => {
   const defaultChannel = requireEnv(
     env,
     'PULLWATCH_SLACK_CHANNEL',
@@ -37,12 +41,6 @@ export const loadNotifyConfig = (env: Env): NotifyConfig => {
   }
   const slackApiUrl = optionalEnv(env, 'SLACK_API_URL');
   return {
-    tableName: requireEnv(env, 'PULLWATCH_TABLE', 'name of the DynamoDB incident table'),
-    eventBusName: requireEnv(
-      env,
-      'PULLWATCH_EVENT_BUS',
-      'name of the EventBridge bus the pipeline publishes to',
-    ),
     slackTokenSecretId: requireEnv(
       env,
       'PULLWATCH_SLACK_TOKEN_SECRET',
@@ -58,6 +56,25 @@ export const loadNotifyConfig = (env: Env): NotifyConfig => {
     leaseMs:
       secondsEnv(env, 'PULLWATCH_POST_LEASE_SECONDS', 'how long a claim on a Slack post is held', 90) * 1000,
     routing: { defaultChannel, rules },
-    windows: windowsFromEnv(env),
+  };
+};
+
+export const loadNotifyConfig = (env: Env): NotifyConfig => {
+  const slack = loadSlackConfig(env);
+  return {
+    tableName: requireEnv(env, 'PULLWATCH_TABLE', 'name of the DynamoDB incident table'),
+    eventBusName: requireEnv(
+      env,
+      'PULLWATCH_EVENT_BUS',
+      'name of the EventBridge bus the pipeline publishes to',
+    ),
+    ...slack,
+    windows: windowsFromEnv(env, [
+      'updateIntervalMs',
+      'quietPeriodMs',
+      'stormThreshold',
+      'stormWindowMs',
+      'stormHoldMs',
+    ]),
   };
 };

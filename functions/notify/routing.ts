@@ -5,6 +5,8 @@
  * 2. `pullwatch.io/slack-channel` on the pod: that channel (an id like C0123ABCD, or a name).
  * 3. The first configured rule whose cluster and namespace globs match (`*` any run, `?` one character).
  * 4. The default channel.
+ *
+ * Messages about a whole cluster (the watchdog's) follow the rules that name no namespace.
  */
 import { ANNOTATION_PREFIX } from '#shared/contract';
 import type { Incident } from '#shared/incident';
@@ -59,6 +61,18 @@ export const createRouter = (config: RoutingConfig) => {
     if (rule) return { muted: false, channel: rule.channel, reason: 'rule' };
     return { muted: false, channel: config.defaultChannel, reason: 'default' };
   };
+};
+
+/**
+ * The channel for a message about a whole cluster (the watchdog's): the first rule for the cluster
+ * that does not narrow the namespace (none, or `*`), else the default channel.
+ */
+export const createClusterRouter = (config: RoutingConfig) => {
+  const rules = config.rules
+    .filter((rule) => rule.namespace === undefined || rule.namespace === '*')
+    .map((rule) => ({ cluster: globToRegExp(rule.cluster ?? '*'), channel: rule.channel }));
+  return (cluster: string): string =>
+    rules.find((rule) => rule.cluster.test(cluster))?.channel ?? config.defaultChannel;
 };
 
 /** Rules from JSON: `[{"cluster": "prod-*", "namespace": "shop", "channel": "C0123ABCD"}, …]`. */

@@ -6,7 +6,15 @@
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/dynalite';
-import { type Pipeline, SLACK_TOKEN, delivered, deliver, failed, startPipeline } from './support/pipeline';
+import {
+  type Pipeline,
+  SLACK_TOKEN,
+  delivered,
+  deliver,
+  failed,
+  heartbeat,
+  startPipeline,
+} from './support/pipeline';
 
 type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
@@ -43,8 +51,24 @@ describe('configuration', () => {
     ],
     [
       'dedupe',
-      { PULLWATCH_EVENT_BUS: 'bus', PULLWATCH_TABLE: 'table', PULLWATCH_QUIET_PERIOD_SECONDS: 'soon' },
-      'PULLWATCH_QUIET_PERIOD_SECONDS must be a non-negative',
+      { PULLWATCH_EVENT_BUS: 'bus', PULLWATCH_TABLE: 'table', PULLWATCH_QUIET_PERIOD: 'soon' },
+      'PULLWATCH_QUIET_PERIOD must be a duration like 30s, 5m, 2h, 1d or 1h30m, got "soon"',
+    ],
+    [
+      'watchdog',
+      { PULLWATCH_EVENT_BUS: 'bus', PULLWATCH_TABLE: 'table', PULLWATCH_SLACK_CHANNEL: '#alerts' },
+      'PULLWATCH_SLACK_TOKEN_SECRET is not set',
+    ],
+    [
+      'watchdog',
+      {
+        PULLWATCH_EVENT_BUS: 'bus',
+        PULLWATCH_TABLE: 'table',
+        PULLWATCH_SLACK_CHANNEL: '#alerts',
+        PULLWATCH_SLACK_TOKEN_SECRET: 'secret',
+        PULLWATCH_SILENCE_AFTER: '600',
+      },
+      'PULLWATCH_SILENCE_AFTER must be a duration like 30s, 5m, 2h, 1d or 1h30m, got "600"',
     ],
   ])('%s fails at load when the environment is incomplete', (name, env, message) => {
     process.env = { ...saved, ...env };
@@ -64,23 +88,26 @@ describe('wired through the environment', () => {
     await pipeline.stop();
   });
 
+  const wiredEnv = (): NodeJS.ProcessEnv => ({
+    ...saved,
+    AWS_REGION: TEST_REGION,
+    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
+    SLACK_API_URL: pipeline.slack.apiUrl,
+    PULLWATCH_EVENT_BUS: 'pullwatch-test',
+    PULLWATCH_TABLE: pipeline.dynamo.tableName,
+    PULLWATCH_SLACK_CHANNEL: '#alerts',
+    PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
+    PULLWATCH_STORM_HOLD: '0',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+  });
+
   it('turns one failure into one incident and one Slack post', async () => {
-    process.env = {
-      ...saved,
-      AWS_REGION: TEST_REGION,
-      AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-      AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
-      AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
-      AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
-      SLACK_API_URL: pipeline.slack.apiUrl,
-      PULLWATCH_EVENT_BUS: 'pullwatch-test',
-      PULLWATCH_TABLE: pipeline.dynamo.tableName,
-      PULLWATCH_SLACK_CHANNEL: '#alerts',
-      PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
-      POWERTOOLS_LOG_LEVEL: 'SILENT',
-      POWERTOOLS_METRICS_DISABLED: 'true',
-    };
+    process.env = wiredEnv();
     const classify = load<{ handler: QueueHandler }>('../../functions/classify/handler').handler;
     const dedupe = load<{ handler: QueueHandler }>('../../functions/dedupe/handler').handler;
     const notify = load<{ handler: QueueHandler }>('../../functions/notify/handler').handler;
@@ -95,5 +122,21 @@ describe('wired through the environment', () => {
     expect(pipeline.slack.topLevel()).toHaveLength(1);
     expect(pipeline.slack.calls[0]?.token).toBe(SLACK_TOKEN);
     expect(pipeline.secrets.reads).toBe(1);
+  });
+
+  it('records heartbeats and warns about a silent cluster (watchdog: record and handler)', async () => {
+    process.env = { ...wiredEnv(), PULLWATCH_SILENCE_AFTER: '1ms' };
+    const watchdog = load<{ record: QueueHandler; handler: () => Promise<unknown> }>(
+      '../../functions/watchdog/handler',
+    );
+    expect(await deliver(watchdog.record, [heartbeat({ cluster: 'edge-1', at: 0 })])).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await watchdog.handler()).toEqual({ due: 1, silent: 1, failed: 0 });
+    const warnings = pipeline.slack
+      .topLevel()
+      .filter((message) => message.text.startsWith('Forwarder silent'));
+    expect(warnings.map((message) => message.text)).toEqual([
+      expect.stringContaining('no heartbeat from edge-1'),
+    ]);
   });
 });

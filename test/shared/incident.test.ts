@@ -88,6 +88,7 @@ describe('windows', () => {
       reopenWindowMs: 30 * MIN,
       stormThreshold: 5,
       stormWindowMs: 2 * MIN,
+      stormHoldMs: 30_000,
       silenceMs: 10 * MIN,
     });
     expect(incidentWindows({ quietPeriodMs: 1000 }).quietPeriodMs).toBe(1000);

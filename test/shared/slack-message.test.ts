@@ -10,6 +10,14 @@ import {
 } from '#shared/incident';
 import { incidentKeyOf, keyIdOf } from '#shared/incident-key';
 import {
+  type StormBucket,
+  newStormBucket,
+  stormGroupIdOf,
+  stormGroupOf,
+  stormMemberOf,
+  stormView,
+} from '#shared/incident-storm';
+import {
   type Block,
   type IncidentView,
   SLACK_LIMITS,
@@ -19,7 +27,11 @@ import {
   formatDuration,
   incidentView,
   renderIncidentMessage,
+  renderReopenReply,
   renderResolutionReply,
+  renderForwarderBackReply,
+  renderSilenceWarning,
+  renderStormMessage,
 } from '#shared/slack-message';
 
 const MIN = 60_000;
@@ -343,5 +355,197 @@ describe('durations', () => {
     [50 * 60 * MIN, '2 d 2 h'],
   ])('%d ms reads %s', (ms, text) => {
     expect(formatDuration(ms)).toBe(text);
+  });
+});
+
+/** A storm bucket whose members are these incidents (joined in order, a second apart). */
+const stormOf = (incidents: Incident[]): StormBucket => {
+  const group = stormGroupOf(incidents[0]!, '#alerts')!;
+  const ref = { groupId: stormGroupIdOf(group), seq: 1 };
+  const windows = { stormThreshold: 5, stormWindowMs: 2 * MIN, stormHoldMs: 30_000 };
+  let bucket = newStormBucket(ref, group, incidents[0]!, stormMemberOf(incidents[0]!, 1, T0), T0, windows);
+  incidents.slice(1).forEach((incident, index) => {
+    const member = stormMemberOf(incident, 1, T0 + (index + 1) * 1000);
+    bucket = {
+      ...bucket,
+      members: { ...bucket.members, [member.incidentId]: member },
+      memberCount: bucket.memberCount + 1,
+      lastJoinAt: member.joinedAt,
+      version: bucket.version + 1,
+    };
+  });
+  return bucket;
+};
+
+const RATE_LIMITED =
+  'Failed to pull image "nginx:1.27": toomanyrequests: You have reached your pull rate limit. You may increase the limit by authenticating and upgrading: https://www.docker.com/increase-rate-limit';
+
+describe('the storm roll-up', () => {
+  const storm = (count: number, names: Names = {}) =>
+    stormOf(
+      Array.from({ length: count }, (_, i) =>
+        incidentOf(
+          {
+            image: 'nginx:1.27',
+            message: RATE_LIMITED,
+            ...names,
+            workload: `${names.workload ?? 'svc'}-${i}`,
+          },
+          1 + (i % 2),
+        ),
+      ),
+    );
+
+  it('says what, where and how many in its header and notification text', () => {
+    const message = renderStormMessage(stormView(storm(23, { cluster: 'prod' })));
+    expect(message.blocks[0]).toEqual({
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        text: 'Registry rate limit reached (Docker Hub): 23 workloads in prod',
+        emoji: true,
+      },
+    });
+    expect(message.text).toMatch(
+      /^Storm: Registry rate limit reached \(Docker Hub\): 23 workloads in prod \[sg-[0-9a-z]{12}\.1\]$/,
+    );
+    const texts = textsOf(message).join('\n');
+    expect(texts).toContain('23 new incidents with the same cause in `prod` (Docker Hub)');
+    expect(texts).toContain('*Why*: ');
+    expect(texts).toContain(':red_circle: `shop` `deployment/svc-0` (container `web`): 1 pod');
+    expect(texts).toContain('*Affected*\n23 workloads, 34 pods');
+  });
+
+  it('counts failing, recovering and resolved members, and turns resolved when all are', () => {
+    const bucket = storm(6);
+    const ids = Object.keys(bucket.members);
+    bucket.members[ids[0]!] = { ...bucket.members[ids[0]!]!, status: 'resolved', failingContainers: 0 };
+    bucket.members[ids[1]!] = { ...bucket.members[ids[1]!]!, failingContainers: 0 };
+    const view = stormView(bucket);
+    expect([view.failing, view.recovering, view.resolved, view.status]).toEqual([4, 1, 1, 'open']);
+    expect(view.members.map((member) => member.status === 'resolved')).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
+    expect(textsOf(renderStormMessage(view)).join('\n')).toContain('(4 failing, 1 recovering, 1 resolved)');
+
+    for (const id of ids)
+      bucket.members[id] = { ...bucket.members[id]!, status: 'resolved', failingContainers: 0 };
+    const over = renderStormMessage(stormView(bucket));
+    expect(over.text).toMatch(/^Resolved storm: /);
+    expect((over.blocks[0] as { text: { text: string } }).text.text).toMatch(/^Resolved: /);
+  });
+
+  it('lists at most 40 members and stays within Slack’s limits for 1,000', () => {
+    const bucket = storm(1);
+    const [first] = Object.values(bucket.members);
+    for (let i = 0; i < 1000; i++) {
+      const id = `pw-${String(i).padStart(12, '0')}`;
+      bucket.members[id] = {
+        ...first!,
+        incidentId: id,
+        namespace: `namespace-${'x'.repeat(40)}-${i}`,
+        workload: { kind: 'Deployment', name: `${'w'.repeat(200)}-${i}` },
+      };
+    }
+    const message = renderStormMessage(stormView(bucket));
+    expectWithinLimits(message);
+    const texts = textsOf(message).join('\n');
+    expect(texts).toContain('…and 961 more incidents.');
+  });
+
+  it('renders hostile names inert, in the roll-up and in the replies that name an incident', () => {
+    const name = fc
+      .array(
+        fc.oneof(
+          fc.constantFrom('<!channel>', '<@U024BE7LH>', '<https://evil.example|x>', '@here', '`', '\u202e'),
+          fc.string({ maxLength: 20 }),
+        ),
+        { maxLength: 5 },
+      )
+      .map((parts) => parts.join(' '));
+    fc.assert(
+      fc.property(fc.record({ cluster: name, namespace: name, workload: name, container: name }), (names) => {
+        const filled = Object.fromEntries(
+          Object.entries(names).map(([key, value]) => [key, value || key]),
+        ) as Names;
+        const bucket = storm(5, filled);
+        const view = viewOf(incidentOf({ ...filled, message: RATE_LIMITED }));
+        for (const message of [
+          renderStormMessage(stormView(bucket)),
+          renderResolutionReply(view, { named: true }),
+          renderReopenReply(view, { named: true }),
+        ]) {
+          expect(liveTokens(message)).toEqual([]);
+          const joined = textsOf(message).join('\n');
+          expect(joined).not.toMatch(/@(channel|here|everyone)\b/i);
+          expect(joined).not.toContain('\u202e');
+          expectWithinLimits(message);
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('the watchdog’s messages', () => {
+  const view = (cluster: string, backAt?: number) => ({
+    cluster,
+    status: backAt === undefined ? ('silent' as const) : ('alive' as const),
+    silence: 1,
+    silentSince: T0,
+    declaredAt: T0 + 10 * MIN,
+    ...(backAt === undefined ? {} : { backAt }),
+    silenceMs: 10 * MIN,
+    forwarderVersion: '0.1.0',
+  });
+
+  it('warn once with what to check, and say when it is back', () => {
+    const warning = renderSilenceWarning(view('prod-eu'));
+    expect(warning.text).toBe(
+      'Forwarder silent: no heartbeat from prod-eu for more than 10 min; its image pull failures are not being reported.',
+    );
+    expect(textsOf(warning).join('\n')).toContain(
+      '```kubectl -n pullwatch get pods -l app.kubernetes.io/name=pullwatch-forwarder```',
+    );
+    const back = renderSilenceWarning(view('prod-eu', T0 + 25 * MIN));
+    expect((back.blocks[0] as { text: { text: string } }).text.text).toBe(
+      'Resolved: forwarder silent: prod-eu',
+    );
+    expect(renderForwarderBackReply(view('prod-eu', T0 + 25 * MIN)).text).toContain(
+      'after 25 min of silence',
+    );
+  });
+
+  it('render a hostile cluster name inert', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(
+            fc.oneof(
+              fc.constantFrom('<!channel>', '<@U1>', '<https://x.example|y>', '@here', '&', '`'),
+              fc.string({ maxLength: 10 }),
+            ),
+            { minLength: 1, maxLength: 5 },
+          )
+          .map((parts) => parts.join(' ')),
+        (cluster) => {
+          for (const message of [
+            renderSilenceWarning(view(cluster)),
+            renderSilenceWarning(view(cluster, T0 + 20 * MIN)),
+            renderForwarderBackReply(view(cluster, T0 + 20 * MIN)),
+          ]) {
+            expect(liveTokens(message)).toEqual([]);
+            expect(textsOf(message).join('\n')).not.toMatch(/@(channel|here|everyone)\b/i);
+            expectWithinLimits(message);
+          }
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 });

@@ -23,7 +23,14 @@ import {
   createNotifyHandler,
   createNotifyTickHandler,
 } from '../../../functions/notify/notify';
-import { type RouteRule, createRouter } from '../../../functions/notify/routing';
+import { type RouteRule, createClusterRouter, createRouter } from '../../../functions/notify/routing';
+import { DynamoForwarderStore } from '../../../functions/_common/forwarder-store';
+import {
+  type WatchdogDeps,
+  type WatchdogTickResult,
+  createHeartbeatHandler,
+  createWatchdogTickHandler,
+} from '../../../functions/watchdog/watchdog';
 import { type LocalDynamo, DUMMY_CREDENTIALS, TEST_REGION, startDynalite } from '../../support/dynalite';
 import { type AcceptedEvent, FakeEventBridge } from '../../support/fake-eventbridge';
 import { FakeSlack } from '../../support/fake-slack';
@@ -150,6 +157,16 @@ export const recovered = (options: PodEventOptions & { recovery?: RecoveryKind }
   });
 };
 
+/** A forwarder's heartbeat, produced `at` minutes after T0 (by its own clock). */
+export const heartbeat = (options: { cluster?: string; at: number; failingContainers?: number }) =>
+  ruleTargetEvent(SOURCE, DETAIL_TYPE.heartbeat, {
+    schemaVersion: SCHEMA_VERSION,
+    cluster: options.cluster ?? 'prod-eu',
+    observedAt: new Date(T0 + options.at * MINUTE).toISOString(),
+    failingContainers: options.failingContainers ?? 0,
+    forwarderVersion: '0.1.0',
+  });
+
 /** What a rule target receives for an event the fake bus accepted. */
 export const delivered = (event: AcceptedEvent) =>
   ruleTargetEvent(event.source, event.detailType, event.detail);
@@ -250,14 +267,22 @@ export interface Pipeline {
   clock: Clock;
   windows: IncidentWindows;
   store: DynamoIncidentStore;
-  metrics: { classify: RecordingMetrics; dedupe: RecordingMetrics; notify: RecordingMetrics };
-  logs: { classify: RecordingLog; dedupe: RecordingLog; notify: RecordingLog };
+  metrics: {
+    classify: RecordingMetrics;
+    dedupe: RecordingMetrics;
+    notify: RecordingMetrics;
+    watchdog: RecordingMetrics;
+  };
+  logs: { classify: RecordingLog; dedupe: RecordingLog; notify: RecordingLog; watchdog: RecordingLog };
   classify: QueueHandler;
   dedupe: QueueHandler;
   notify: QueueHandler;
   tick: () => Promise<unknown>;
-  /** notify's scheduled tick: throttled updates whose interval has passed. */
+  /** notify's scheduled tick: held first posts and throttled updates whose time has come. */
   notifyTick: () => Promise<{ due: number; failed: number }>;
+  /** The watchdog: heartbeats (SQS) and its scheduled tick. */
+  heartbeats: QueueHandler;
+  watchdogTick: () => Promise<WatchdogTickResult>;
   /** Bus events accepted since the last call (and a cursor over them). */
   takeNew(detailTypes: readonly string[]): AcceptedEvent[];
   /** Runs classify and dedupe for forwarder events; returns the incident events for notify. */
@@ -278,7 +303,8 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   ]);
   secrets.secrets.set('pullwatch/slack', JSON.stringify({ token: SLACK_TOKEN }));
   const clock = new Clock(T0 + 30_000);
-  const windows = incidentWindows(options.windows);
+  // No storm hold unless a test asks for one: first posts go out at once (storms: storm.test.ts).
+  const windows = incidentWindows({ stormHoldMs: 0, ...options.windows });
   const aws = { region: TEST_REGION, credentials: DUMMY_CREDENTIALS };
   const eventBridge = new EventBridgeClient({ ...aws, endpoint: bus.endpoint });
   const secretsClient = new SecretsManagerClient({ ...aws, endpoint: secrets.endpoint });
@@ -289,8 +315,14 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     classify: new RecordingMetrics(),
     dedupe: new RecordingMetrics(),
     notify: new RecordingMetrics(),
+    watchdog: new RecordingMetrics(),
   };
-  const logs = { classify: new RecordingLog(), dedupe: new RecordingLog(), notify: new RecordingLog() };
+  const logs = {
+    classify: new RecordingLog(),
+    dedupe: new RecordingLog(),
+    notify: new RecordingLog(),
+    watchdog: new RecordingLog(),
+  };
   const now = clock.now;
 
   const classify = createClassifyHandler({ publisher, log: logs.classify, metrics: metrics.classify, now });
@@ -323,9 +355,33 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     metrics: metrics.notify,
     now,
     newToken: randomUUID,
+    sleep: async () => {},
   };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
+  const watchdogDeps: WatchdogDeps = {
+    store: new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName }),
+    notifier: new SlackNotifier({
+      tokens: new SecretsManagerTokenSource(secretsClient, 'pullwatch/slack'),
+      slackApiUrl: slack.apiUrl,
+      timeoutMs: options.slackTimeoutMs ?? 2000,
+      retries: 2,
+      maxInlineWaitMs: 1000,
+      metrics: metrics.watchdog,
+      sleep: async () => {},
+    }),
+    channelFor: createClusterRouter({ defaultChannel: '#alerts', rules: options.routes ?? [] }),
+    silenceMs: windows.silenceMs,
+    leaseMs: options.leaseMs ?? 90_000,
+    publisher,
+    log: logs.watchdog,
+    metrics: metrics.watchdog,
+    now,
+    newToken: randomUUID,
+    sleep: async () => {},
+  };
+  const heartbeats = createHeartbeatHandler(watchdogDeps);
+  const watchdogTick = createWatchdogTickHandler(watchdogDeps);
 
   let cursor = 0;
   const takeNew = (detailTypes: readonly string[]) => {
@@ -351,6 +407,8 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     notify,
     tick,
     notifyTick,
+    heartbeats,
+    watchdogTick,
     takeNew,
     untilNotify: async (events) => {
       takeNew([]);

@@ -1,0 +1,156 @@
+/**
+ * notify's part in storms (the design and its trade-off: shared/incident-storm.ts): a new incident
+ * joins its group's storm bucket before its first post, learns where that post goes (held, under the
+ * roll-up, or at the top level), and keeps its entry in the bucket current so the roll-up can be
+ * kept up to date. The roll-up is one more claimed post (`rollup`) in the bucket's item.
+ */
+import { incidentIdOfIncident } from '#shared/incident';
+import {
+  type StormRef,
+  acceptsJoins,
+  isStorm,
+  memberChanged,
+  newStormBucket,
+  stormGroupIdOf,
+  stormGroupOf,
+  stormMemberOf,
+  stormView,
+} from '#shared/incident-storm';
+import { renderStormMessage } from '#shared/slack-message';
+import type { IncidentRef, StoredIncident, StoredStorm } from '../_common/incident-store';
+import { METRIC } from '../_common/observability';
+import {
+  type PostOutcome,
+  PostInProgress,
+  type RenderState,
+  ensurePost,
+  ensureRendered,
+} from '../_common/slack-posts';
+import type { NotifyDeps } from './notify';
+
+export const ROLLUP_POST = 'rollup';
+
+export class StormJoinContended extends Error {
+  override readonly name = 'StormJoinContended';
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The storm bucket an incident belongs to: the one it joined before (recorded in the incident, or
+ * found among its group's latest buckets after a crash in between), else its group's current
+ * bucket, joined now, else a new bucket it opens. Undefined when the incident has no verdict yet.
+ */
+export const joinStorm = async (
+  deps: NotifyDeps,
+  ref: IncidentRef,
+  stored: StoredIncident,
+  channel: string,
+): Promise<StoredStorm | undefined> => {
+  const { store } = deps;
+  if (stored.storm !== undefined) {
+    const known = await store.getStorm(stored.storm);
+    if (known !== undefined) return known;
+  }
+  const group = stormGroupOf(stored.incident, channel);
+  if (group === undefined) return undefined;
+  const groupId = stormGroupIdOf(group);
+  const incidentId = incidentIdOfIncident(stored.incident);
+  for (let attempt = 1; ; attempt++) {
+    const now = deps.now().getTime();
+    const latest = await store.latestStorms(groupId, 2);
+    let joined = latest.find((storm) => storm.bucket.members[incidentId] !== undefined);
+    if (joined === undefined) {
+      const member = stormMemberOf(stored.incident, stored.version, now);
+      const current = latest[0];
+      if (current !== undefined && acceptsJoins(current.bucket, now)) {
+        joined = await store.joinStorm(current.bucket.ref, member, now, current.bucket.windowMs);
+      } else {
+        const seq = (current?.bucket.ref.seq ?? 0) + 1;
+        const bucket = newStormBucket({ groupId, seq }, group, stored.incident, member, now, deps.windows);
+        if (await store.createStorm(bucket)) joined = { bucket, posts: {} };
+      }
+      if (joined === undefined) {
+        // Someone else opened the bucket, or it closed, since it was read: read again.
+        if (attempt >= 10)
+          throw new StormJoinContended(`${incidentId}: ${attempt} storm joins lost in a row`);
+        await (deps.sleep ?? defaultSleep)(Math.floor((deps.random ?? Math.random)() * 20 * attempt));
+        continue;
+      }
+      deps.metrics.count(METRIC.stormMembers);
+      const { bucket } = joined;
+      if (bucket.memberCount === bucket.threshold) {
+        deps.metrics.count(METRIC.stormsDetected);
+        deps.log.info('storm detected', {
+          stormId: bucket.stormId,
+          cluster: bucket.group.cluster,
+          cause: bucket.group.cause,
+          registry: bucket.group.registry,
+          members: bucket.memberCount,
+        });
+      }
+    }
+    await store.setIncidentStorm(ref, joined.bucket.ref);
+    return joined;
+  }
+};
+
+/**
+ * The roll-up exists, waiting a little while another invocation is posting it: at a storm's decision
+ * time all its held members are released at once, and all but one find the roll-up being posted.
+ * Still in progress after that: PostInProgress, and the member comes back (queue retry, next tick).
+ */
+export const awaitRollup = async (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
+  let current = storm;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ensureRollup(deps, current);
+    } catch (error) {
+      if (!(error instanceof PostInProgress) || attempt >= 4) throw error;
+    }
+    await (deps.sleep ?? defaultSleep)(250 * attempt);
+    current = (await deps.store.getStorm(storm.bucket.ref)) ?? current;
+  }
+};
+
+/** The roll-up message exists (exactly once: a claimed post in the bucket's item). */
+export const ensureRollup = (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
+  const view = stormView(storm.bucket);
+  return ensurePost(
+    deps,
+    { ref: storm.bucket.ref, posts: storm.posts, subjectId: storm.bucket.stormId },
+    ROLLUP_POST,
+    { channel: storm.bucket.group.channel },
+    () => renderStormMessage(view),
+    { version: storm.bucket.version, status: view.status, at: deps.now().getTime() },
+  );
+};
+
+/** Keeps an incident's entry in its bucket current (the roll-up lists members and counts them). */
+export const syncStormMember = async (
+  deps: NotifyDeps,
+  storm: StoredStorm,
+  stored: StoredIncident,
+): Promise<void> => {
+  const member = stormMemberOf(stored.incident, stored.version, deps.now().getTime());
+  if (memberChanged(storm.bucket.members[member.incidentId], member)) {
+    await deps.store.updateStormMember(storm.bucket.ref, member);
+  }
+};
+
+/** Brings a storm's roll-up in line with its bucket (throttled like an incident's message). */
+export const reconcileStorm = async (deps: NotifyDeps, ref: StormRef): Promise<RenderState> => {
+  const storm = await deps.store.getStorm(ref);
+  if (storm === undefined || !isStorm(storm.bucket)) return 'none';
+  const rollup = storm.posts[ROLLUP_POST];
+  if (rollup?.state !== 'posted' || rollup.ts === undefined) return 'none';
+  const view = stormView(storm.bucket);
+  return ensureRendered(
+    deps,
+    ref,
+    { version: storm.bucket.version, status: view.status, render: storm.render },
+    { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel },
+    deps.windows.updateIntervalMs,
+    () => renderStormMessage(view),
+  );
+};

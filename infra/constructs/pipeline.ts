@@ -1,0 +1,246 @@
+/**
+ * The incident pipeline, as functions/README.md draws it:
+ *
+ *   rule pullEventsPattern     → SQS classify → classify → ImagePullClassified → bus
+ *   rule classifiedPattern     → SQS dedupe   → dedupe   → incident events     → bus
+ *   rule incidentEventsPattern → SQS notify   → notify   → Slack
+ *   rule rejectedPattern       → SQS rejected (the dead-letter queue for input that breaks the contract)
+ *   schedule every minute      → dedupe.tick, notify.tick (async, with an on-failure destination)
+ *
+ * Each queue has its own dead-letter queue (redrive after 5 receives); each event source mapping
+ * reports batch item failures, so a transient failure retries its record only.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import { Construct } from 'constructs';
+import { pullEventsPattern } from '#shared/contract';
+import { type IncidentWindows, incidentWindows } from '#shared/incident';
+import {
+  PIPELINE_SOURCE,
+  classifiedPattern,
+  incidentEventsPattern,
+  rejectedPattern,
+} from '#shared/incident-events';
+import { loadClassifyConfig } from '../../functions/classify/config';
+import { loadDedupeConfig } from '../../functions/dedupe/config';
+import { type SlackConfig, loadNotifyConfig } from '../../functions/notify/config';
+import type { InfraConfig } from '../config';
+import type { PullwatchBus } from './event-bus';
+import type { IncidentTable } from './incident-table';
+import { MinuteSchedule } from './minute-schedule';
+import { PipelineFunction } from './pipeline-function';
+import { DeadLetterQueue, MAX_RECEIVE_COUNT, WorkQueue } from './queues';
+import type { SlackToken } from './slack-token';
+
+/** Functions fed by a queue. */
+export const QUEUE_FUNCTION = { timeout: Duration.seconds(30), memorySize: 512 } as const;
+/** Scheduled every minute: a tick must end before the next one starts. */
+export const TICK_FUNCTION = { timeout: Duration.seconds(50), memorySize: 512 } as const;
+/** A queue's visibility timeout: 6 × its consumer's timeout (AWS's advice for Lambda event sources). */
+export const QUEUE_VISIBILITY = Duration.seconds(QUEUE_FUNCTION.timeout.toSeconds() * 6);
+export const BATCH_SIZE = 10;
+/** Concurrent notify batches: Slack allows about one message per second per channel. */
+const NOTIFY_MAX_CONCURRENCY = 2;
+/** A claim on a Slack post must outlive the invocation that holds it: 3 × its timeout. */
+export const POST_LEASE_FACTOR = 3;
+
+/** The incident windows of a deployment, as the functions' configs hold them. */
+export const windowsOf = (config: InfraConfig): IncidentWindows =>
+  incidentWindows({
+    updateIntervalMs: config.windows.updateInterval,
+    quietPeriodMs: config.windows.quietPeriod,
+    reopenWindowMs: config.windows.reopenWindow,
+    stormWindowMs: config.windows.stormWindow,
+    stormHoldMs: config.windows.stormHold,
+    stormThreshold: config.stormThreshold,
+    silenceMs: config.watchdogSilence,
+  });
+
+/** What notify and the watchdog need to post: the token's secret, the API, limits, the channels. */
+export const slackSettingsOf = (
+  config: InfraConfig,
+  slackToken: SlackToken,
+  timeout: Duration,
+): SlackConfig => ({
+  slackTokenSecretId: slackToken.secretId,
+  slackApiUrl: config.slack.apiUrl,
+  slackTimeoutMs: 5_000,
+  maxInlineWaitMs: 3_000,
+  leaseMs: timeout.toMilliseconds() * POST_LEASE_FACTOR,
+  routing: { defaultChannel: config.slack.defaultChannel, rules: config.slack.routes },
+});
+
+/** The function takes the queue's messages in batches, reporting the ones that failed. */
+export const consumeQueue = (fn: PipelineFunction, queue: WorkQueue, maxConcurrency?: number): void => {
+  fn.function.addEventSource(
+    new sources.SqsEventSource(queue.queue, {
+      batchSize: BATCH_SIZE,
+      reportBatchItemFailures: true,
+      ...(maxConcurrency === undefined ? {} : { maxConcurrency }),
+    }),
+  );
+};
+
+export interface IncidentPipelineProps {
+  config: InfraConfig;
+  bus: PullwatchBus;
+  table: IncidentTable;
+  slackToken: SlackToken;
+}
+
+export class IncidentPipeline extends Construct {
+  readonly classifyQueue: WorkQueue;
+  readonly dedupeQueue: WorkQueue;
+  readonly notifyQueue: WorkQueue;
+  /** PipelineEventRejected events: input that breaks the contract, with the reason. */
+  readonly rejected: DeadLetterQueue;
+  /** Scheduled invocations that failed after their retries (the ticks' on-failure destination). */
+  readonly failedTicks: DeadLetterQueue;
+  readonly functions: PipelineFunction[];
+
+  constructor(scope: Construct, id: string, props: IncidentPipelineProps) {
+    super(scope, id);
+    const { config, bus, table, slackToken } = props;
+    const windows = windowsOf(config);
+    const eventBusName = bus.bus.eventBusName;
+    const tableName = table.table.tableName;
+
+    const queueFor = (queueId: string, stage: string) =>
+      new WorkQueue(this, queueId, {
+        visibilityTimeout: QUEUE_VISIBILITY,
+        holds: `${stage}-queue messages received ${MAX_RECEIVE_COUNT} times without success`,
+      });
+    this.classifyQueue = queueFor('ClassifyQueue', 'classify');
+    this.dedupeQueue = queueFor('DedupeQueue', 'dedupe');
+    this.notifyQueue = queueFor('NotifyQueue', 'notify');
+    this.rejected = new DeadLetterQueue(this, 'Rejected', {
+      holds:
+        'PipelineEventRejected events: input that breaks the contract, with the reason and the offending field',
+      notARedriveTarget: true,
+    });
+    this.failedTicks = new DeadLetterQueue(this, 'FailedTicks', {
+      holds: 'scheduled invocations (dedupe, notify and watchdog ticks) that failed after their retries',
+      notARedriveTarget: true,
+    });
+
+    bus.routeToQueue(
+      'PullEventsToClassify',
+      pullEventsPattern,
+      this.classifyQueue.queue,
+      'Forwarder failures and recoveries → classify',
+    );
+    bus.routeToQueue(
+      'ClassifiedToDedupe',
+      classifiedPattern,
+      this.dedupeQueue.queue,
+      'ImagePullClassified → dedupe',
+    );
+    bus.routeToQueue(
+      'IncidentsToNotify',
+      incidentEventsPattern,
+      this.notifyQueue.queue,
+      'Incident events → notify',
+    );
+    bus.routeToQueue(
+      'RejectedToDeadLetters',
+      rejectedPattern,
+      this.rejected.queue,
+      'PipelineEventRejected → the rejected-events dead-letter queue',
+    );
+
+    const common = { logRetentionDays: config.logRetention };
+    const classify = new PipelineFunction(this, 'Classify', {
+      ...common,
+      ...QUEUE_FUNCTION,
+      name: 'classify',
+      description:
+        'pullwatch: diagnoses image-pull failures (ImagePullFailed/Recovered → ImagePullClassified)',
+      loadConfig: loadClassifyConfig,
+      config: { eventBusName },
+    });
+    const dedupeConfig = {
+      tableName,
+      eventBusName,
+      windows,
+      retentionDays: config.historyRetention,
+    };
+    const dedupe = new PipelineFunction(this, 'Dedupe', {
+      ...common,
+      ...QUEUE_FUNCTION,
+      name: 'dedupe',
+      description: 'pullwatch: folds classified observations into incidents and emits incident events',
+      loadConfig: loadDedupeConfig,
+      config: dedupeConfig,
+    });
+    const dedupeTick = new PipelineFunction(this, 'DedupeTick', {
+      ...common,
+      ...TICK_FUNCTION,
+      name: 'dedupe',
+      handler: 'tick',
+      description: 'pullwatch: every minute, resolves incidents whose quiet period has ended',
+      loadConfig: loadDedupeConfig,
+      config: dedupeConfig,
+      reservedConcurrency: 1,
+    });
+    const notifyConfig = {
+      tableName,
+      eventBusName,
+      ...slackSettingsOf(config, slackToken, QUEUE_FUNCTION.timeout),
+      windows,
+    };
+    const notify = new PipelineFunction(this, 'Notify', {
+      ...common,
+      ...QUEUE_FUNCTION,
+      name: 'notify',
+      description: 'pullwatch: posts and updates one Slack message per incident',
+      loadConfig: loadNotifyConfig,
+      config: notifyConfig,
+    });
+    const notifyTick = new PipelineFunction(this, 'NotifyTick', {
+      ...common,
+      ...TICK_FUNCTION,
+      name: 'notify',
+      handler: 'tick',
+      description: 'pullwatch: every minute, delivers Slack updates held back by the update interval',
+      loadConfig: loadNotifyConfig,
+      // The tick's claims are held by the tick's (longer) invocation.
+      config: { ...notifyConfig, ...slackSettingsOf(config, slackToken, TICK_FUNCTION.timeout) },
+      reservedConcurrency: 1,
+    });
+    this.functions = [classify, dedupe, dedupeTick, notify, notifyTick];
+
+    // Queue consumers.
+    consumeQueue(classify, this.classifyQueue);
+    consumeQueue(dedupe, this.dedupeQueue);
+    consumeQueue(notify, this.notifyQueue, NOTIFY_MAX_CONCURRENCY);
+
+    // Scheduled ticks: invoked asynchronously, so each has an on-failure destination.
+    for (const [scheduleId, tick] of [
+      ['DedupeTickSchedule', dedupeTick],
+      ['NotifyTickSchedule', notifyTick],
+    ] as const) {
+      new MinuteSchedule(this, scheduleId, {
+        fn: tick,
+        undelivered: bus.undelivered,
+        failedInvocations: this.failedTicks,
+      });
+    }
+
+    // Permissions: each function publishes pipeline events only, and reads or writes the table.
+    for (const fn of this.functions) grantPublishPipelineEvents(fn.role, bus);
+    for (const fn of [dedupe, dedupeTick, notify, notifyTick]) table.grantReadWriteIncidents(fn.role);
+    for (const fn of [notify, notifyTick]) slackToken.grantRead(fn.role);
+  }
+}
+
+/** PutEvents on this bus, with the pipeline's source only: a function cannot pose as a forwarder. */
+export const grantPublishPipelineEvents = (grantee: iam.IGrantable, bus: PullwatchBus): void => {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: ['events:PutEvents'],
+      resources: [bus.bus.eventBusArn],
+      conditions: { StringEquals: { 'events:source': PIPELINE_SOURCE } },
+    }),
+  );
+};

@@ -1,0 +1,134 @@
+/**
+ * The pullwatch stack: one per account and region, described by an infra/config/<name>.json.
+ * Thin on purpose: each concern is a construct in infra/constructs/.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { incidentEventsPattern, watchdogEventsPattern } from '#shared/incident-events';
+import { METRIC } from '../functions/_common/observability';
+import type { InfraConfig } from './config';
+import { Alarms } from './constructs/alarms';
+import { PullwatchBus } from './constructs/event-bus';
+import { ForwarderAccess } from './constructs/forwarder-access';
+import { HistoryApi } from './constructs/history-api';
+import { IncidentPipeline } from './constructs/pipeline';
+import { IncidentTable } from './constructs/incident-table';
+import type { PipelineFunction } from './constructs/pipeline-function';
+import { SlackToken } from './constructs/slack-token';
+import { ForwarderWatchdog } from './constructs/watchdog';
+
+export interface PullwatchStackProps extends StackProps {
+  config: InfraConfig;
+}
+
+export class PullwatchStack extends Stack {
+  readonly bus: PullwatchBus;
+  readonly table: IncidentTable;
+  readonly slackToken: SlackToken;
+  readonly pipeline: IncidentPipeline;
+  readonly watchdog: ForwarderWatchdog;
+  readonly forwarders: ForwarderAccess;
+  readonly history: HistoryApi;
+  readonly alarms: Alarms;
+
+  /** Every function the stack deploys. */
+  get functions(): PipelineFunction[] {
+    return [...this.pipeline.functions, ...this.watchdog.functions, this.history.function];
+  }
+
+  constructor(scope: Construct, id: string, props: PullwatchStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.bus = new PullwatchBus(this, 'EventBus', {
+      busName: config.busName,
+      archiveRetentionDays: config.archiveRetention,
+    });
+    this.table = new IncidentTable(this, 'Incidents');
+    this.slackToken = new SlackToken(this, 'SlackToken', { token: config.slack.token });
+    this.pipeline = new IncidentPipeline(this, 'Pipeline', {
+      config,
+      bus: this.bus,
+      table: this.table,
+      slackToken: this.slackToken,
+    });
+    this.watchdog = new ForwarderWatchdog(this, 'Watchdog', {
+      config,
+      bus: this.bus,
+      table: this.table,
+      slackToken: this.slackToken,
+      failedInvocations: this.pipeline.failedTicks,
+    });
+    this.forwarders = new ForwarderAccess(this, 'Forwarders', { bus: this.bus, clusters: config.clusters });
+    this.history = new HistoryApi(this, 'HistoryApi', {
+      table: this.table,
+      logRetentionDays: config.logRetention,
+    });
+    if (config.centralBusArn !== undefined) {
+      this.bus.forwardToBus(
+        'IncidentsToCentralBus',
+        incidentEventsPattern,
+        config.centralBusArn,
+        'Incident events → the central account’s bus',
+      );
+      this.bus.forwardToBus(
+        'WatchdogEventsToCentralBus',
+        watchdogEventsPattern,
+        config.centralBusArn,
+        'Silent and returning forwarders → the central account’s bus',
+      );
+    }
+
+    this.alarms = new Alarms(this, 'Alarms', {
+      emails: config.alarmEmails,
+      functions: this.functions,
+      deadLetterQueues: [
+        { name: 'Undelivered', queue: this.bus.undelivered },
+        { name: 'Rejected', queue: this.pipeline.rejected },
+        { name: 'FailedTicks', queue: this.pipeline.failedTicks },
+        { name: 'ClassifyDeadLetters', queue: this.pipeline.classifyQueue.deadLetters },
+        { name: 'DedupeDeadLetters', queue: this.pipeline.dedupeQueue.deadLetters },
+        { name: 'NotifyDeadLetters', queue: this.pipeline.notifyQueue.deadLetters },
+        { name: 'HeartbeatDeadLetters', queue: this.watchdog.heartbeatQueue.deadLetters },
+      ],
+      serviceMetrics: [
+        {
+          id: 'SlackPostsFailed',
+          metricName: METRIC.slackPostsFailed,
+          service: 'notify',
+          description:
+            'pullwatch: Slack refused a post or an update (channel_not_found, not_in_channel, invalid token…): see the notify log.',
+        },
+        {
+          id: 'WatchdogSlackPostsFailed',
+          metricName: METRIC.slackPostsFailed,
+          service: 'watchdog',
+          description:
+            'pullwatch: Slack refused a watchdog post (a silent or returning cluster): see the watchdog log.',
+        },
+        {
+          id: 'SilentForwarders',
+          metricName: METRIC.silentForwarders,
+          service: 'watchdog',
+          description: `pullwatch: a cluster's forwarder has sent no heartbeat for ${config.watchdogSilence / 60_000} minutes: its image-pull failures are not being reported. Check the forwarder in that cluster (the Slack warning names it).`,
+        },
+      ],
+    });
+
+    new CfnOutput(this, 'EventBusName', {
+      value: this.bus.bus.eventBusName,
+      description: 'PULLWATCH_EVENT_BUS of every forwarder',
+    });
+    new CfnOutput(this, 'EventBusArn', { value: this.bus.bus.eventBusArn });
+    new CfnOutput(this, 'IncidentTableName', {
+      value: this.table.table.tableName,
+      description: 'PULLWATCH_TABLE for `pullwatch incidents` / `pullwatch stats` with your own credentials',
+    });
+    new CfnOutput(this, 'SlackTokenSecret', {
+      value: this.slackToken.secretId,
+      description:
+        'Put the Slack bot token here: aws secretsmanager put-secret-value --secret-id <this> --secret-string xoxb-…',
+    });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
+  }
+}
