@@ -2,7 +2,9 @@
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { diagnose } from '#shared/diagnosis/diagnose';
+import { parseIncidentFilter, parseStatsFilter } from '../functions/history/filters';
 import { classifyStream } from './classify-lines';
+import { renderIncident, renderIncidentList, renderStats } from './history-view';
 import { renderVerdict } from './render-verdict';
 
 const EXAMPLE = {
@@ -25,6 +27,8 @@ const writeLine = (line: string): Promise<void> =>
   });
 
 class UsageError extends Error {}
+/** The data could not be read (exit 1). */
+class ReadError extends Error {}
 
 const messageFrom = async (argument: string | undefined): Promise<string> => {
   const message = argument ?? (process.stdin.isTTY ? '' : await readStdin());
@@ -47,6 +51,7 @@ export const buildProgram = (): Command => {
   const program = new Command('pullwatch')
     .description('Explains why Kubernetes cannot pull an image, and how to fix it.')
     .showHelpAfterError()
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -110,7 +115,188 @@ export const buildProgram = (): Command => {
       process.exitCode = await forwardMain();
     });
 
+  program
+    .command('start')
+    .description(
+      'local mode: the forwarder against the current kubeconfig context and the whole pipeline in this process (Ctrl-C to stop)',
+    )
+    .option('--replay <file>', 'play a recording of pod and event changes instead of watching a cluster')
+    .option('--speed <factor>', 'with --replay: play faster (2) or slower (0.5)')
+    .option(
+      '--exit',
+      'with --replay: exit once the recording has played and recovered incidents have resolved',
+    )
+    .option('--data <dir>', 'data folder (default .pullwatch/data, or PULLWATCH_DATA_DIR)')
+    .action(async (options: import('../local/main').StartOptions) => {
+      // Loaded on demand: the AWS and Kubernetes clients take seconds to load and only this command needs them.
+      process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+      const { startMain } = require('../local/main') as typeof import('../local/main');
+      const code = await startMain(options);
+      // Whatever a client library left open, local mode is over.
+      process.exit(code);
+    });
+
+  const sourceOptions = (command: Command): Command =>
+    command
+      .option('--data <dir>', 'local store folder (default .pullwatch/data)')
+      .option('--table <name>', 'read a deployed incident table instead, with your AWS credentials')
+      .option('--region <region>', "the table's region (default AWS_REGION)");
+
+  const incidents = sourceOptions(
+    program
+      .command('incidents')
+      .description('list incidents, newest first (reads the local store, or --table in AWS)')
+      .option('--cluster <name>', 'only this cluster')
+      .option('-n, --namespace <name>', 'only this namespace')
+      .option('--cause <id>', 'only this cause (see the cause catalogue)')
+      .option('--workload <workload>', 'only this workload: deployment/web, or just web')
+      .addOption(
+        new Option('--open', 'only open incidents (of any age, unless --since)').conflicts('resolved'),
+      )
+      .option('--resolved', 'only resolved incidents')
+      .option(
+        '--since <duration>',
+        'first seen within this long (7d by default), or since a date (2026-03-01)',
+      )
+      .option('--limit <n>', 'at most this many (50 by default)')
+      .option('--json', 'print JSON'),
+  ).action(async (options: IncidentsOptions) => {
+    await withHistory(options, async (source) => {
+      const now = Date.now();
+      const filter = parseIncidentFilter(
+        {
+          cluster: options.cluster,
+          namespace: options.namespace,
+          cause: options.cause,
+          workload: options.workload,
+          status: options.open ? 'open' : options.resolved ? 'resolved' : undefined,
+          since: options.since,
+          limit: options.limit,
+        },
+        now,
+      );
+      const list = await source.queries.list(filter);
+      await writeLine(
+        options.json
+          ? JSON.stringify(list, null, 2)
+          : renderIncidentList(list, {
+              now,
+              ...(filter.since === undefined ? {} : { since: filter.since }),
+              source: source.description,
+            }),
+      );
+    });
+  });
+
+  sourceOptions(
+    incidents
+      .command('show')
+      .description('one incident in full: verdict, figures and timeline')
+      .argument('<id>', 'the incident id, e.g. pw-95g6wgs63kb7')
+      .option('--json', 'print JSON'),
+  ).action(async (id: string, own: SourceCommandOptions & { json?: boolean }, command: Command) => {
+    // `incidents --data X show ID` and `incidents show ID --data X` both work.
+    const parent = (command.parent?.opts() ?? {}) as SourceCommandOptions;
+    const options = {
+      ...own,
+      data: own.data ?? parent.data,
+      table: own.table ?? parent.table,
+      region: own.region ?? parent.region,
+    };
+    await withHistory(options, async (source) => {
+      const record = await source.queries.get(id);
+      if (record === undefined) {
+        process.stderr.write(`pullwatch: no incident ${id} in the ${source.description}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      await writeLine(options.json ? JSON.stringify(record, null, 2) : renderIncident(record, Date.now()));
+    });
+  });
+
+  sourceOptions(
+    program
+      .command('stats')
+      .description('incident counts and median time to recover, by cause and by registry')
+      .option('--since <duration>', 'first seen within this long (30d by default), or since a date')
+      .option('--cluster <name>', 'only this cluster')
+      .option('--json', 'print JSON'),
+  ).action(async (options: SourceCommandOptions & { since?: string; cluster?: string; json?: boolean }) => {
+    await withHistory(options, async (source) => {
+      const stats = await source.queries.stats(parseStatsFilter(options, Date.now()));
+      await writeLine(options.json ? JSON.stringify(stats, null, 2) : renderStats(stats, source.description));
+    });
+  });
+
+  program
+    .command('diagnose')
+    .description(
+      'read a pod and its events now (current kubeconfig) and print the verdict: cause, evidence, fix',
+    )
+    .argument('[pod]', 'the pod; omit with --all')
+    .option('-n, --namespace <namespace>', "the pod's namespace (default: the context's, else default)")
+    .option('--all', 'every pod of the namespace that is failing to pull its image')
+    .option('--json', 'print JSON')
+    .action(
+      async (pod: string | undefined, options: { namespace?: string; all?: boolean; json?: boolean }) => {
+        if (pod === undefined && !options.all)
+          throw new UsageError('name a pod, or give --all for every failing pod of the namespace');
+        if (pod !== undefined && options.all) throw new UsageError('give a pod or --all, not both');
+        const { diagnoseMain } = require('./diagnose-main') as typeof import('./diagnose-main');
+        process.exitCode = await diagnoseMain(pod, options, writeLine);
+      },
+    );
+
   return program;
+};
+
+interface SourceCommandOptions {
+  data?: string;
+  table?: string;
+  region?: string;
+}
+
+interface IncidentsOptions extends SourceCommandOptions {
+  cluster?: string;
+  namespace?: string;
+  cause?: string;
+  workload?: string;
+  open?: boolean;
+  resolved?: boolean;
+  since?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+/** Opens the history source, runs the query, closes; input and source problems become usage errors. */
+const withHistory = async (
+  options: SourceCommandOptions,
+  run: (source: import('./history-source').HistorySource) => Promise<void>,
+): Promise<void> => {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { openHistorySource, SourceError } = require('./history-source') as typeof import('./history-source');
+  const { HistoryInputError } =
+    require('../functions/history/filters') as typeof import('../functions/history/filters');
+  const { StoreBusy } = require('../local/store') as typeof import('../local/store');
+  let source: import('./history-source').HistorySource;
+  try {
+    source = await openHistorySource(options);
+  } catch (error) {
+    if (error instanceof SourceError) throw new UsageError(error.message);
+    if (error instanceof StoreBusy) throw new ReadError(error.message);
+    throw error;
+  }
+  try {
+    await run(source);
+  } catch (error) {
+    if (error instanceof HistoryInputError) throw new UsageError(error.message);
+    if (error instanceof Error && options.table !== undefined) {
+      throw new ReadError(`cannot read ${source.description}: ${error.name}: ${error.message}`);
+    }
+    throw error;
+  } finally {
+    await source.close();
+  }
 };
 
 const main = async (): Promise<void> => {
@@ -125,6 +311,11 @@ const main = async (): Promise<void> => {
     if (error instanceof UsageError) {
       process.stderr.write(`pullwatch: ${error.message}\n`);
       process.exitCode = 2;
+      return;
+    }
+    if (error instanceof ReadError) {
+      process.stderr.write(`pullwatch: ${error.message}\n`);
+      process.exitCode = 1;
       return;
     }
     throw error;

@@ -17,18 +17,18 @@
  * ## The hold (the trade-off)
  *
  * Whether an incident belongs to a storm is only known once enough of its neighbours have arrived,
- * and a top-level post cannot be taken back. So nothing of a bucket is posted before its *decision
- * time*, `stormHold` after it opened:
- * - before it, a member's first post is held (nothing is posted; notify's tick comes back);
- * - from it on, a member of a storm is threaded under the roll-up (posted at that moment, listing
- *   every member that joined so far), and a member of a bucket that is not a storm posts at the top
- *   level.
+ * and a top-level post cannot be taken back. So a new incident's first post is *held* for
+ * `stormHold` after it joined its bucket; then it goes under the roll-up if the bucket is a storm by
+ * then, else to the top level. Once a bucket is a storm and its first member's hold has ended (the
+ * bucket's *decision time*, `decideAt`), later members are threaded at once, without a hold. The
+ * roll-up is posted by the first member released into a storm, listing every member so far.
+ *
  * The cost: every new incident's first post waits up to `stormHold` (plus up to one tick period),
- * storm or not. The benefit: a storm whose first `threshold` incidents arrive within the hold shows
- * as exactly one roll-up and no top-level post. A slower storm (fewer than `threshold` members when
- * the hold ends, more later within the window) has its early members at the top level; the roll-up
- * is posted when the threshold is reached, lists them too, and threads the later ones. A hold of 0
- * posts every incident at once and only threads what arrives after the threshold was reached.
+ * storm or not. The benefit: when each of a storm's first `threshold` incidents is followed by the
+ * next within the hold, the storm shows as exactly one roll-up and no top-level post. A slower storm
+ * (an early incident whose hold ends before the threshold is reached) has those early incidents at
+ * the top level; the roll-up, posted when the threshold is reached, lists them too, and threads the
+ * rest. A hold of 0 posts every incident at once and only threads what arrives after the threshold.
  *
  * Membership is decided by conditional writes on the bucket item (functions/_common/incident-store),
  * so concurrent and repeated deliveries agree on one bucket, one storm and one roll-up.
@@ -89,7 +89,7 @@ export interface StormBucket {
   threshold: number;
   windowMs: number;
   openedAt: number;
-  /** openedAt + the storm hold: nothing of the bucket is posted before. */
+  /** openedAt + the storm hold: the first member's decision time (see the file comment). */
   decideAt: number;
   lastJoinAt: number;
   memberCount: number;
@@ -187,9 +187,16 @@ export type Placement =
   /** No storm: post at the top level. */
   | { kind: 'top-level' };
 
-/** Where a member's first post goes, at `now`. */
-export const placementOf = (bucket: StormBucket, now: number): Placement => {
-  if (now < bucket.decideAt) return { kind: 'hold', until: bucket.decideAt };
+/** The hold each member of the bucket gets (fixed when the bucket opened). */
+export const holdOf = (bucket: Pick<StormBucket, 'openedAt' | 'decideAt'>): number =>
+  bucket.decideAt - bucket.openedAt;
+
+/** Where a member's first post goes, at `now` (see the file comment). */
+export const placementOf = (bucket: StormBucket, incidentId: string, now: number): Placement => {
+  if (isStorm(bucket) && now >= bucket.decideAt) return { kind: 'thread' };
+  const joinedAt = bucket.members[incidentId]?.joinedAt ?? bucket.openedAt;
+  const until = Math.max(bucket.decideAt, joinedAt + holdOf(bucket));
+  if (now < until) return { kind: 'hold', until };
   return isStorm(bucket) ? { kind: 'thread' } : { kind: 'top-level' };
 };
 

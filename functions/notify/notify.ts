@@ -5,8 +5,8 @@
  * with it (level-triggered), so duplicates, reordering and lost events do no harm:
  * 1. the first post exists (exactly one; functions/_common/slack-posts.ts): at the top level, or,
  *    when the incident belongs to a storm, as a reply under the storm's roll-up. A new incident's
- *    first post is held until its storm bucket's decision time (functions/notify/storm.ts,
- *    shared/incident-storm.ts); the scheduled tick comes back for it;
+ *    first post is held for the storm hold, to learn whether a storm is forming
+ *    (functions/notify/storm.ts, shared/incident-storm.ts); the scheduled tick comes back for it;
  * 2. it shows the current state (chat.update, at most once per update interval, except that a change
  *    of status (resolved, reopened) shows at once);
  * 3. each resolution has its reply saying how long it lasted (and each reopening its own), in the
@@ -14,7 +14,7 @@
  * 4. for a storm's member: its entry in the bucket is current, and so is the roll-up.
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { type Incident, type IncidentWindows } from '#shared/incident';
+import type { Incident, IncidentWindows } from '#shared/incident';
 import { parseIncidentEvent } from '#shared/incident-events';
 import { placementOf } from '#shared/incident-storm';
 import {
@@ -91,7 +91,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
   if (previous === undefined) {
     storm = await joinStorm(deps, ref, stored, route.channel);
     if (storm !== undefined) {
-      const placement = placementOf(storm.bucket, deps.now().getTime());
+      const placement = placementOf(storm.bucket, view.incidentId, deps.now().getTime());
       if (placement.kind === 'hold') {
         await deps.store.markRenderDue(ref, placement.until);
         deps.metrics.count(METRIC.postsHeld);
@@ -161,7 +161,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
 };
 
 /**
- * The scheduled tick (every minute): posts held first posts whose storm decision time has come, and
+ * The scheduled tick (every minute): posts held first posts whose storm hold has ended, and
  * brings throttled messages (incidents and roll-ups) up to date once their interval has passed; then
  * forgets the note (only the note it saw: one written since stays for the next tick).
  */

@@ -220,7 +220,7 @@ export const reconcileClusterSlack = async (deps: WatchdogDeps, stored: StoredFo
     return reconcileClusterSlack(deps, again);
   }
   const warning = await ensurePost(deps, owner, warningId, { channel: deps.channelFor(state.cluster) }, () =>
-    renderSilenceWarning({ ...view, status: 'silent' }),
+    renderSilenceWarning(view),
   );
   if (warning.kind !== 'posted') return;
   await ensurePost(

@@ -223,22 +223,30 @@ describe('no storm', () => {
 });
 
 describe('a slow storm', () => {
-  it('posts its early incidents at the top level, then the roll-up when the threshold is reached', async () => {
+  it('posts the incidents whose hold ended before the threshold at the top level, then one roll-up', async () => {
     await start();
     await pipeline.flow([0, 1, 2].flatMap((workload) => rateLimited(workload, { pods: 1 })));
     pipeline.clock.advance(HOLD);
     await tickUntilSettled();
     expect(pipeline.slack.topLevel()).toHaveLength(3);
 
-    // Within the storm window, two more: the fifth makes it a storm.
+    // Within the storm window, two more: the fourth is held (its own hold); the fifth makes it a
+    // storm, whose decision time has passed: the roll-up now, the fifth under it at once.
     pipeline.clock.advance(MINUTE);
     await pipeline.flow([rateLimited(3, { pods: 1, at: 1 })[0]!]);
+    pipeline.clock.advance(10_000);
     await pipeline.flow([rateLimited(4, { pods: 1, at: 1 })[0]!]);
     const top = pipeline.slack.topLevel();
-    expect(top.map(postId)).toEqual(['main', 'main', 'main', 'main', 'rollup']);
-    const rollup = top[4]!;
+    expect(top.map(postId)).toEqual(['main', 'main', 'main', 'rollup']);
+    const rollup = top[3]!;
     expect(rollup.text).toContain('5 workloads in prod-eu');
     expect(pipeline.slack.repliesTo(rollup.ts).map(postId)).toEqual(['main']);
+
+    // The fourth's hold ends: under the roll-up too.
+    pipeline.clock.advance(HOLD);
+    await tickUntilSettled();
+    expect(pipeline.slack.repliesTo(rollup.ts).map(postId)).toEqual(['main', 'main']);
+    expect(pipeline.slack.topLevel()).toHaveLength(4);
   });
 });
 

@@ -1,0 +1,133 @@
+/**
+ * `pullwatch start` (what `npm start` runs): local mode until Ctrl-C (SIGINT) or SIGTERM.
+ *
+ * Exit codes: 0 after a clean stop; 1 when there is no reachable cluster or the data folder is
+ * busy (one line on stderr says what to do); 2 for a configuration or usage error.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { ConfigError, type Env } from '../functions/_common/env';
+import { NoCluster, loadKubeTarget, probeCluster } from './cluster';
+import { loadLocalConfig } from './config';
+import { type LocalModeHandle, type LocalSource, startLocalMode } from './local-mode';
+import { RecordingError, parseRecording } from './recording';
+import { StoreBusy } from './store';
+
+export interface StartOptions {
+  replay?: string;
+  speed?: string;
+  /** With --replay: exit once the recording has played and recovered incidents have resolved. */
+  exit?: boolean;
+  data?: string;
+}
+
+export interface StartIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  color: boolean;
+  width?: number;
+  cwd: string;
+}
+
+const defaultIo = (): StartIo => ({
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+  color: process.stdout.isTTY === true && process.env.NO_COLOR === undefined,
+  ...(process.stdout.columns === undefined ? {} : { width: process.stdout.columns }),
+  cwd: process.cwd(),
+});
+
+const namespacesOf = (env: Env): string[] =>
+  (env.PULLWATCH_NAMESPACES ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '');
+
+const fail = (io: StartIo, code: number, message: string): number => {
+  io.err(`pullwatch: ${message}\n`);
+  return code;
+};
+
+/** Waits for SIGINT or SIGTERM; a second one exits at once. */
+const untilSignal = (): Promise<NodeJS.Signals> =>
+  new Promise((resolveSignal) => {
+    const first = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', first);
+      process.off('SIGTERM', first);
+      const again = () => process.exit(130);
+      process.once('SIGINT', again);
+      process.once('SIGTERM', again);
+      resolveSignal(signal);
+    };
+    process.on('SIGINT', first);
+    process.on('SIGTERM', first);
+  });
+
+export const startMain = async (
+  options: StartOptions,
+  env: Env = process.env,
+  io: StartIo = defaultIo(),
+): Promise<number> => {
+  let config;
+  try {
+    config = loadLocalConfig(env, {
+      ...(options.data === undefined ? {} : { dataDir: options.data }),
+      cwd: io.cwd,
+    });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof RangeError) return fail(io, 2, error.message);
+    throw error;
+  }
+
+  let source: LocalSource;
+  if (options.replay !== undefined) {
+    const speed = options.speed === undefined ? 1 : Number(options.speed);
+    if (!Number.isFinite(speed) || speed <= 0 || speed > 1000) {
+      return fail(io, 2, `--speed must be a number above 0 (e.g. 2 or 0.5), got "${options.speed}"`);
+    }
+    const file = resolve(io.cwd, options.replay);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      return fail(io, 2, `cannot read the recording ${options.replay}: ${(error as Error).message}`);
+    }
+    try {
+      source = { kind: 'replay', recording: parseRecording(text, options.replay), file, speed };
+    } catch (error) {
+      if (error instanceof RecordingError) return fail(io, 2, `not a recording: ${error.message}`);
+      throw error;
+    }
+  } else {
+    if (options.exit || options.speed !== undefined)
+      return fail(io, 2, '--exit and --speed go with --replay <file>');
+    try {
+      const target = loadKubeTarget(env);
+      await probeCluster(target, namespacesOf(env));
+      source = { kind: 'cluster', target };
+    } catch (error) {
+      if (error instanceof NoCluster) return fail(io, 1, error.message);
+      throw error;
+    }
+  }
+
+  let handle: LocalModeHandle;
+  try {
+    handle = await startLocalMode({ env, config, source, ...io });
+  } catch (error) {
+    if (error instanceof StoreBusy) return fail(io, 1, error.message);
+    if (error instanceof ConfigError) return fail(io, 2, error.message);
+    if (error instanceof Error && error.name === 'ConfigError') return fail(io, 2, error.message);
+    throw error;
+  }
+
+  const signal = untilSignal();
+  const reason = await Promise.race([
+    signal.then((name) => `${name} received`),
+    ...(options.exit ? [handle.settled().then(() => 'replay played and settled')] : []),
+  ]);
+  io.out(`stopping (${reason})…\n`);
+  await handle.stop();
+  io.out('stopped.\n');
+  return 0;
+};

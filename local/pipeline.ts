@@ -1,0 +1,196 @@
+/**
+ * The pipeline of local mode: the Lambda handlers, built by the same factories as the deployed
+ * functions, behind the local bus's rules. The rules are the pattern objects of shared/contract.ts
+ * and shared/incident-events.ts, matched with the matchers exported next to them, so a pattern
+ * changed for AWS changes local routing too. The scheduled ticks run on timers.
+ */
+import { randomUUID } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type PullwatchPattern, heartbeatPattern, matchesPattern, pullEventsPattern } from '#shared/contract';
+import type { Incident, IncidentWindows } from '#shared/incident';
+import {
+  PIPELINE_SOURCE,
+  type PipelinePattern,
+  classifiedPattern,
+  incidentEventsPattern,
+  matchesPipelinePattern,
+  rejectedPattern,
+} from '#shared/incident-events';
+import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions/_common/event-publisher';
+import { DynamoIncidentStore } from '../functions/_common/incident-store';
+import type { Notifier } from '../functions/_common/notifier';
+import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
+import { createClassifyHandler } from '../functions/classify/classify';
+import { type DedupeDeps, createDedupeHandler, createTickHandler } from '../functions/dedupe/dedupe';
+import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from '../functions/notify/notify';
+import type { Route } from '../functions/notify/routing';
+import type { EventPublisher as ForwarderPublisher, PutEntry, PutResult } from '../forwarder/ship';
+import { type BusEvent, LocalBus, type QueueHandler } from './bus';
+
+/** The pipeline's events, put on the local bus (what EventBridgePublisher does in AWS). */
+export const busPublisher = (bus: LocalBus, now: () => Date = () => new Date()): EventPublisher => ({
+  publish: (entries: readonly PipelineEntry[]): Promise<PublishOutcome[]> => {
+    bus.put(
+      entries.map((entry) => ({
+        source: PIPELINE_SOURCE,
+        detailType: entry.detailType,
+        detail: entry.detail,
+        time: now(),
+      })),
+    );
+    return Promise.resolve(entries.map(() => ({ ok: true as const })));
+  },
+});
+
+/** The forwarder's PutEvents, answered by the local bus. */
+export const forwarderPublisher = (bus: LocalBus): ForwarderPublisher => ({
+  putEvents: (entries: PutEntry[]): Promise<PutResult> => {
+    const ids = bus.put(
+      entries.map((entry) => ({
+        source: entry.Source,
+        detailType: entry.DetailType,
+        detail: JSON.parse(entry.Detail) as unknown,
+        time: entry.Time,
+      })),
+    );
+    return Promise.resolve({ FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) });
+  },
+});
+
+/** Counts, for the status line and the benchmark (the Lambdas emit EMF instead). */
+export class CountingMetrics implements PipelineMetrics {
+  readonly counts = new Map<MetricName, number>();
+  count(metric: MetricName, value = 1): void {
+    this.counts.set(metric, (this.counts.get(metric) ?? 0) + value);
+  }
+  flush(): void {}
+  get(metric: MetricName): number {
+    return this.counts.get(metric) ?? 0;
+  }
+}
+
+type Pattern = PullwatchPattern | PipelinePattern;
+
+/** A rule of the local bus: which pattern from shared/ feeds which target. */
+export interface LocalRule {
+  target: 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'heartbeat';
+  pattern: Pattern;
+  matches: (event: Pick<BusEvent, 'source' | 'detail-type'>) => boolean;
+}
+
+/** The rules, as the stack defines them (same pattern objects; same matchers). */
+export const LOCAL_RULES: readonly LocalRule[] = [
+  {
+    target: 'classify',
+    pattern: pullEventsPattern,
+    matches: (event) => matchesPattern(pullEventsPattern, event),
+  },
+  {
+    target: 'dedupe',
+    pattern: classifiedPattern,
+    matches: (event) => matchesPipelinePattern(classifiedPattern, event),
+  },
+  {
+    target: 'notify',
+    pattern: incidentEventsPattern,
+    matches: (event) => matchesPipelinePattern(incidentEventsPattern, event),
+  },
+  {
+    target: 'dead-letter',
+    pattern: rejectedPattern,
+    matches: (event) => matchesPipelinePattern(rejectedPattern, event),
+  },
+  {
+    target: 'heartbeat',
+    pattern: heartbeatPattern,
+    matches: (event) => matchesPattern(heartbeatPattern, event),
+  },
+];
+
+/**
+ * Records per handler call. dedupe folds a batch's observations per incident key and notify brings
+ * each incident of a batch up to date once, so when events arrive faster than they are handled, big
+ * batches coalesce the backlog instead of letting it grow (the deployed event source mappings can
+ * be set the same way, with a batching window).
+ */
+export const BATCH_SIZES: Record<LocalRule['target'], number> = {
+  classify: 100,
+  dedupe: 100,
+  notify: 100,
+  'dead-letter': 10,
+  heartbeat: 10,
+};
+
+export interface LocalPipelineOptions {
+  bus: LocalBus;
+  client: DynamoDBClient;
+  tableName: string;
+  windows: IncidentWindows;
+  notifier: Notifier;
+  route: (incident: Incident) => Route;
+  leaseMs: number;
+  log: Log;
+  metrics: PipelineMetrics;
+  tickIntervalMs: number;
+  /** Targets of the rules that are not Lambda handlers here (rejections, heartbeats). */
+  onRejected: QueueHandler;
+  onHeartbeat: QueueHandler;
+  now?: () => Date;
+  onTickError?: (tick: string, error: unknown) => void;
+}
+
+export interface LocalPipeline {
+  store: DynamoIncidentStore;
+  /** The scheduled ticks, runnable at will (tests, shutdown). */
+  tick(): Promise<void>;
+}
+
+/** Builds the handlers and puts them behind the bus's rules and schedules. */
+export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
+  const now = options.now ?? (() => new Date());
+  const { bus, windows, log, metrics } = options;
+  const store = new DynamoIncidentStore(options.client, { tableName: options.tableName, windows });
+  const publisher = busPublisher(bus, now);
+  const dedupeDeps: DedupeDeps = { store, publisher, windows, log, metrics, now };
+  const notifyDeps: NotifyDeps = {
+    store,
+    notifier: options.notifier,
+    route: options.route,
+    windows,
+    leaseMs: options.leaseMs,
+    publisher,
+    log,
+    metrics,
+    now,
+    newToken: randomUUID,
+  };
+  const handlers: Record<LocalRule['target'], QueueHandler> = {
+    classify: createClassifyHandler({ publisher, log, metrics, now }),
+    dedupe: createDedupeHandler(dedupeDeps),
+    notify: createNotifyHandler(notifyDeps),
+    'dead-letter': options.onRejected,
+    heartbeat: options.onHeartbeat,
+  };
+  for (const rule of LOCAL_RULES) {
+    bus.rule({
+      name: rule.target,
+      matches: rule.matches,
+      handler: handlers[rule.target],
+      batchSize: BATCH_SIZES[rule.target],
+    });
+  }
+
+  const dedupeTick = createTickHandler(dedupeDeps);
+  const notifyTick = createNotifyTickHandler(notifyDeps);
+  const onError = (name: string) => (error: unknown) => options.onTickError?.(name, error);
+  bus.schedule('dedupe.tick', options.tickIntervalMs, dedupeTick, onError('dedupe.tick'));
+  bus.schedule('notify.tick', options.tickIntervalMs, notifyTick, onError('notify.tick'));
+  return {
+    store,
+    tick: async () => {
+      await dedupeTick().catch(onError('dedupe.tick'));
+      await bus.idle();
+      await notifyTick().catch(onError('notify.tick'));
+    },
+  };
+};

@@ -1,0 +1,221 @@
+/**
+ * The local incident store: dynalite (a DynamoDB-compatible server) on 127.0.0.1, persisted with
+ * LevelDB under `<data>/dynamodb`, with the incident table created from the stack's own definition
+ * (functions/_common/incident-table.ts). The real DynamoDB client talks to it.
+ *
+ * LevelDB allows one process per folder, so whoever opens the store records its endpoint in
+ * `<data>/store.lock`. Local mode shares it: another process (`pullwatch incidents` while local mode
+ * runs) uses that endpoint instead of opening the folder. A short-lived reader does not share (it
+ * would close under its guest): others wait for it. A lock whose process is gone is taken over.
+ */
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import {
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+} from '@aws-sdk/client-dynamodb';
+import { incidentTableDefinition } from '../functions/_common/incident-table';
+
+export const LOCAL_TABLE = 'pullwatch-incidents';
+const LOCAL_REGION = 'us-east-1';
+const LOCAL_CREDENTIALS = { accessKeyId: 'pullwatch-local', secretAccessKey: 'pullwatch-local' };
+
+export interface LocalStore {
+  endpoint: string;
+  tableName: string;
+  /** A new client for this store (each user closes its own). */
+  newClient(): DynamoDBClient;
+  /** Whether this process runs the store (false: it uses another process's). */
+  owner: boolean;
+  close(): Promise<void>;
+}
+
+export class StoreBusy extends Error {
+  override readonly name = 'StoreBusy';
+}
+
+interface LockFile {
+  pid: number;
+  endpoint?: string;
+  purpose: string;
+  /** Whether others may use the endpoint (local mode stays up; a CLI reader closes soon). */
+  shared: boolean;
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+const readLock = (path: string): LockFile | undefined => {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as LockFile;
+  } catch {
+    return undefined;
+  }
+};
+
+// dynalite ships no types.
+const dynalite = (): ((options: Record<string, unknown>) => Server) =>
+  require('dynalite') as (options: Record<string, unknown>) => Server;
+
+const clientFor = (endpoint: string): DynamoDBClient =>
+  new DynamoDBClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+    maxAttempts: 3,
+  });
+
+const tableStatus = async (client: DynamoDBClient, tableName: string): Promise<string | undefined> => {
+  try {
+    return (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus;
+  } catch (error) {
+    if (error instanceof ResourceNotFoundException || (error as Error).name === 'ResourceNotFoundException') {
+      return undefined;
+    }
+    throw error;
+  }
+};
+
+const untilActive = async (client: DynamoDBClient, tableName: string, waitMs: number): Promise<boolean> => {
+  const until = Date.now() + waitMs;
+  for (;;) {
+    if ((await tableStatus(client, tableName)) === 'ACTIVE') return true;
+    if (Date.now() > until) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/**
+ * The table, created if missing, and ACTIVE. dynalite flips a new table to ACTIVE on a timer; a
+ * process stopped before it did leaves it CREATING for ever (with no items): that one is recreated.
+ */
+const ensureTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  const status = await tableStatus(client, tableName);
+  if (status === 'ACTIVE') return;
+  if (status === undefined) {
+    await client.send(new CreateTableCommand(incidentTableDefinition(tableName)));
+    if (await untilActive(client, tableName, 5000)) return;
+  } else if (await untilActive(client, tableName, 500)) {
+    return;
+  }
+  await client.send(new DeleteTableCommand({ TableName: tableName }));
+  await untilGone(client, tableName);
+  await client.send(new CreateTableCommand(incidentTableDefinition(tableName)));
+  if (!(await untilActive(client, tableName, 5000)))
+    throw new Error(`table ${tableName} did not become ACTIVE`);
+};
+
+const untilGone = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  const until = Date.now() + 5000;
+  while ((await tableStatus(client, tableName)) !== undefined) {
+    if (Date.now() > until) throw new Error(`table ${tableName} was not deleted`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+/**
+ * Opens the store of a data folder: starts dynalite on it, or joins the process that already has.
+ * `purpose` is recorded in the lock for the error message of a third party.
+ */
+export const openLocalStore = async (
+  dataDir: string,
+  purpose: string,
+  options: { waitMs?: number; share?: boolean } = {},
+): Promise<LocalStore> => {
+  mkdirSync(dataDir, { recursive: true });
+  const lockPath = join(dataDir, 'store.lock');
+  const until = Date.now() + (options.waitMs ?? 15_000);
+  for (;;) {
+    let fd: number | undefined;
+    try {
+      fd = openSync(lockPath, 'wx');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    if (fd === undefined) {
+      const lock = readLock(lockPath);
+      if (lock !== undefined && lock.pid !== process.pid && !alive(lock.pid)) {
+        rmSync(lockPath, { force: true });
+        continue;
+      }
+      if (lock?.endpoint !== undefined && lock.shared) {
+        return {
+          endpoint: lock.endpoint,
+          tableName: LOCAL_TABLE,
+          newClient: () => clientFor(lock.endpoint!),
+          owner: false,
+          close: async () => {},
+        };
+      }
+      if (Date.now() > until) {
+        throw new StoreBusy(
+          `the store in ${dataDir} is held by process ${lock?.pid ?? '?'} (${lock?.purpose ?? 'unknown'}); try again when it is done`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+
+    // Ours: start dynalite on the folder, then publish its endpoint.
+    const server = dynalite()({
+      path: join(dataDir, 'dynamodb'),
+      createTableMs: 0,
+      deleteTableMs: 0,
+      updateTableMs: 0,
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      const { port } = server.address() as AddressInfo;
+      const endpoint = `http://127.0.0.1:${port}`;
+      const client = clientFor(endpoint);
+      try {
+        await ensureTable(client, LOCAL_TABLE);
+      } finally {
+        client.destroy();
+      }
+      writeSync(
+        fd,
+        JSON.stringify({
+          pid: process.pid,
+          endpoint,
+          purpose,
+          shared: options.share ?? false,
+        } satisfies LockFile),
+      );
+      closeSync(fd);
+      let closed = false;
+      return {
+        endpoint,
+        tableName: LOCAL_TABLE,
+        newClient: () => clientFor(endpoint),
+        owner: true,
+        close: async () => {
+          if (closed) return;
+          closed = true;
+          server.closeAllConnections?.();
+          await new Promise<void>((resolve) => server.close(() => resolve()));
+          rmSync(lockPath, { force: true });
+        },
+      };
+    } catch (error) {
+      closeSync(fd);
+      rmSync(lockPath, { force: true });
+      server.close();
+      throw error;
+    }
+  }
+};
