@@ -12,7 +12,7 @@
  *
  *   BENCH_RATE (100 per second)  BENCH_SECONDS (20)  BENCH_WORKLOADS (50)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PullwatchProcess } from '../test/e2e/support/process';
@@ -186,11 +186,28 @@ const main = async (): Promise<void> => {
       `  latency: p50 ${percentile(sorted, 50)} ms, p90 ${percentile(sorted, 90)} ms, p99 ${p99} ms, max ${sorted.at(-1)} ms`,
       `  target p99 < 1000 ms: ${missing === 0 && p99 < 1000 ? 'met' : 'NOT met'}`,
     ];
-    process.stdout.write(`${lines.join('\n')}\n`);
     local.signal('SIGINT');
     const exit = await local.exited;
-    if (exit.code !== 0)
-      process.stdout.write(`local mode exited ${JSON.stringify(exit)}:\n${local.stderr}\n`);
+    if (exit.code !== 0) lines.push(`local mode exited ${JSON.stringify(exit)}:\n${local.stderr}`);
+    // Where the time went: the handlers' batches, from local mode's log.
+    const batches = new Map<string, { calls: number; records: number; ms: number[] }>();
+    for (const line of readFileSync(join(dir, 'data', 'pullwatch.log'), 'utf8').split('\n')) {
+      if (!line.includes('"batch handled"')) continue;
+      const { target, records, ms } = JSON.parse(line) as { target: string; records: number; ms: number };
+      const entry = batches.get(target) ?? { calls: 0, records: 0, ms: [] };
+      entry.calls++;
+      entry.records += records;
+      entry.ms.push(ms);
+      batches.set(target, entry);
+    }
+    for (const [target, { calls, records, ms }] of batches) {
+      if (target === 'heartbeat') continue;
+      const sortedMs = [...ms].sort((a, b) => a - b);
+      lines.push(
+        `  ${target}: ${calls} batches of ${(records / calls).toFixed(1)} records on average, ${percentile(sortedMs, 50)} ms median, ${percentile(sortedMs, 99)} ms p99`,
+      );
+    }
+    process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     local.kill();
     await api.stop();

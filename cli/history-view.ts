@@ -128,10 +128,13 @@ export const timelineOf = (record: IncidentRecord): Array<{ at: number; what: st
     }
   }
   for (const [postId, post] of Object.entries(record.posts)) {
+    const state = post.state === 'posted' ? 'posted' : post.state;
     const what =
       postId === 'main'
-        ? `Slack message ${post.state === 'posted' ? 'posted' : post.state} in ${safe(post.channelId ?? post.channel)}`
-        : `Slack thread reply (${postId}) ${post.state === 'posted' ? 'posted' : post.state}`;
+        ? post.threadTs === undefined
+          ? `Slack message ${state} in ${safe(post.channelId ?? post.channel)}`
+          : `Slack message ${state} in the storm's thread in ${safe(post.channelId ?? post.channel)}`
+        : `Slack thread reply (${postId}) ${state}`;
     entries.push({ at: post.firstClaimedAt, what });
   }
   if (incident.status === 'resolved' && incident.resolvedAt !== undefined) {
@@ -169,8 +172,8 @@ export const renderIncident = (record: IncidentRecord, now: number): string => {
     const replies = Object.keys(record.posts).filter((id) => id !== 'main').length;
     lines.push(
       `Slack:     ${main.state} in ${safe(main.channelId ?? main.channel)}${main.ts === undefined ? '' : ` (ts ${main.ts})`}${
-        replies > 0 ? `, ${replies} thread repl${replies === 1 ? 'y' : 'ies'}` : ''
-      }`,
+        main.threadTs === undefined ? '' : `, in the thread of storm ${record.stormId ?? main.threadTs}`
+      }${replies > 0 ? `, ${replies} thread repl${replies === 1 ? 'y' : 'ies'}` : ''}`,
     );
   }
   if (incident.latest !== undefined) {

@@ -132,6 +132,8 @@ export interface LocalPipelineOptions {
   log: Log;
   metrics: PipelineMetrics;
   tickIntervalMs: number;
+  /** Keys (dedupe) and incidents (notify) a handler works on at once within a batch. */
+  concurrency?: number;
   /** Targets of the rules that are not Lambda handlers here (rejections, heartbeats). */
   onRejected: QueueHandler;
   onHeartbeat: QueueHandler;
@@ -151,7 +153,8 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   const { bus, windows, log, metrics } = options;
   const store = new DynamoIncidentStore(options.client, { tableName: options.tableName, windows });
   const publisher = busPublisher(bus, now);
-  const dedupeDeps: DedupeDeps = { store, publisher, windows, log, metrics, now };
+  const concurrency = options.concurrency ?? 8;
+  const dedupeDeps: DedupeDeps = { store, publisher, windows, log, metrics, now, concurrency };
   const notifyDeps: NotifyDeps = {
     store,
     notifier: options.notifier,
@@ -163,6 +166,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     metrics,
     now,
     newToken: randomUUID,
+    concurrency,
   };
   const handlers: Record<LocalRule['target'], QueueHandler> = {
     classify: createClassifyHandler({ publisher, log, metrics, now }),

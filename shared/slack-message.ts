@@ -230,26 +230,46 @@ export const incidentView = (
 
 const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
-const fitHeader = (title: string): string =>
-  title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title;
+/** A header block: plain text, cut to Slack's limit. */
+const headerBlock = (title: string): HeaderBlock => ({
+  type: 'header',
+  text: {
+    type: 'plain_text',
+    text: title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title,
+    emoji: true,
+  },
+});
 
-const header = (view: IncidentView): HeaderBlock => {
-  const prefix = view.status === 'resolved' ? 'Resolved: ' : '';
-  const title = `${prefix}${view.verdict.title}`;
-  return {
-    type: 'header',
-    text: {
-      type: 'plain_text',
-      text:
-        title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title,
-      emoji: true,
-    },
-  };
-};
+const header = (view: IncidentView): HeaderBlock =>
+  headerBlock(`${view.status === 'resolved' ? 'Resolved: ' : ''}${view.verdict.title}`);
 
 const section = (text: string): SectionBlock => ({
   type: 'section',
   text: { type: 'mrkdwn', text: fit(text, SLACK_LIMITS.sectionText), verbatim: true },
+});
+
+/** Lines under a heading, split into sections that each fit Slack's limit. */
+const sectionsOf = (heading: string, lines: readonly string[]): SectionBlock[] => {
+  const sections: string[] = [];
+  let current = heading;
+  for (const line of lines) {
+    if (current.length + 1 + line.length > SLACK_LIMITS.sectionText) {
+      sections.push(current);
+      current = line;
+    } else {
+      current = `${current}\n${line}`;
+    }
+  }
+  sections.push(current);
+  return sections.map(section);
+};
+
+/** A context block of mrkdwn elements, each cut to Slack's limit. */
+const contextBlock = (texts: readonly string[]): ContextBlock => ({
+  type: 'context',
+  elements: texts
+    .slice(0, SLACK_LIMITS.contextElements)
+    .map((text) => ({ type: 'mrkdwn' as const, text: fit(text, SLACK_LIMITS.fieldText), verbatim: true })),
 });
 
 const field = (label: string, value: string): Mrkdwn => ({
@@ -293,24 +313,14 @@ const registrySaid = (view: IncidentView): string => {
 };
 
 /** The fix as numbered steps, split into sections that each fit Slack's limit. */
-const fixSections = (view: IncidentView): SectionBlock[] => {
-  const steps = view.verdict.fix.steps.map((step, index) => {
-    const text = `${index + 1}. ${escapeClip(step.text, 600)}`;
-    return step.command === undefined ? text : `${text}\n${codeBlock(step.command, 1200)}`;
-  });
-  const sections: string[] = [];
-  let current = '*Fix*';
-  for (const step of steps) {
-    if (current.length + 1 + step.length > SLACK_LIMITS.sectionText) {
-      sections.push(current);
-      current = step;
-    } else {
-      current = `${current}\n${step}`;
-    }
-  }
-  sections.push(current);
-  return sections.map(section);
-};
+const fixSections = (view: IncidentView): SectionBlock[] =>
+  sectionsOf(
+    '*Fix*',
+    view.verdict.fix.steps.map((step, index) => {
+      const text = `${index + 1}. ${escapeClip(step.text, 600)}`;
+      return step.command === undefined ? text : `${text}\n${codeBlock(step.command, 1200)}`;
+    }),
+  );
 
 const causeChangeLines = (view: IncidentView): string[] =>
   view.causeChanges.map(
@@ -332,12 +342,7 @@ const alsoContext = (view: IncidentView): ContextBlock => {
       .join('  ·  '),
     `*Incident:* \`${escapeMrkdwn(view.incidentId)}\`  ·  ${link(view.verdict.fix.docs, 'Docs')}  ·  confidence ${Math.round(view.verdict.confidence * 100)}%`,
   ].filter((text) => text.length > 0);
-  return {
-    type: 'context',
-    elements: elements
-      .slice(0, SLACK_LIMITS.contextElements)
-      .map((text) => ({ type: 'mrkdwn' as const, text: fit(text, SLACK_LIMITS.fieldText), verbatim: true })),
-  };
+  return contextBlock(elements);
 };
 
 /** The plain-text fallback: what a notification shows. */
@@ -432,18 +437,11 @@ const plainLine = (untrusted: string): string =>
 
 const stormHeader = (view: StormView): HeaderBlock => {
   const prefix = view.status === 'resolved' ? 'Resolved: ' : '';
-  const title = plainLine(
-    `${prefix}${view.title} (${view.registryName}): ${plural(view.workloads, 'workload')} in ${view.group.cluster}`,
+  return headerBlock(
+    plainLine(
+      `${prefix}${view.title} (${view.registryName}): ${plural(view.workloads, 'workload')} in ${view.group.cluster}`,
+    ),
   );
-  return {
-    type: 'header',
-    text: {
-      type: 'plain_text',
-      text:
-        title.length > SLACK_LIMITS.headerText ? `${title.slice(0, SLACK_LIMITS.headerText - 1)}…` : title,
-      emoji: true,
-    },
-  };
 };
 
 const stormStatusLine = (view: StormView): string => {
@@ -471,18 +469,7 @@ const memberSections = (view: StormView): SectionBlock[] => {
   const shown = view.members.slice(0, MAX_STORM_MEMBERS_SHOWN).map(memberLine);
   const hidden = view.members.length - shown.length;
   if (hidden > 0) shown.push(`…and ${plural(hidden, 'more incident')}.`);
-  const sections: string[] = [];
-  let current = '*Workloads*';
-  for (const line of shown) {
-    if (current.length + 1 + line.length > SLACK_LIMITS.sectionText) {
-      sections.push(current);
-      current = line;
-    } else {
-      current = `${current}\n${line}`;
-    }
-  }
-  sections.push(current);
-  return sections.map(section);
+  return sectionsOf('*Workloads*', shown);
 };
 
 /** A storm's roll-up: one top-level message for many incidents with one cause (see incident-storm.ts). */
@@ -502,12 +489,9 @@ export const renderStormMessage = (view: StormView): SlackMessage => {
     },
     ...memberSections(view),
     { type: 'divider' },
-    {
-      type: 'context',
-      elements: [
-        `*Storm:* \`${escapeMrkdwn(view.stormId)}\`  ·  *First:* ${slackDate(view.openedAt)}  ·  *Latest:* ${slackDate(view.lastJoinAt)}${view.docs === '' ? '' : `  ·  ${link(view.docs, 'Docs')}`}`,
-      ].map((text) => ({ type: 'mrkdwn' as const, text: fit(text, SLACK_LIMITS.fieldText), verbatim: true })),
-    },
+    contextBlock([
+      `*Storm:* \`${escapeMrkdwn(view.stormId)}\`  ·  *First:* ${slackDate(view.openedAt)}  ·  *Latest:* ${slackDate(view.lastJoinAt)}${view.docs === '' ? '' : `  ·  ${link(view.docs, 'Docs')}`}`,
+    ]),
   ];
   const state = view.status === 'resolved' ? 'Resolved storm' : 'Storm';
   const text = fit(
@@ -536,16 +520,9 @@ export const renderSilenceWarning = (view: ForwarderView): SlackMessage => {
       ? `:warning: *No heartbeat from pullwatch's forwarder in ${cluster}* since ${slackDate(view.silentSince)} (silent for more than ${formatDuration(view.silenceMs)}). Image pull failures in this cluster are not being reported until it is back.`
       : `:white_check_mark: *pullwatch's forwarder in ${cluster} is back* since ${slackDate(back)}, after ${formatDuration(back - view.silentSince)} without a heartbeat. Failures from that time are reported as the forwarder sees them again.`;
   const blocks: Block[] = [
-    {
-      type: 'header',
-      text: {
-        type: 'plain_text',
-        text: fitHeader(
-          `${back === undefined ? 'Forwarder silent' : 'Resolved: forwarder silent'}: ${plainLine(view.cluster)}`,
-        ),
-        emoji: true,
-      },
-    },
+    headerBlock(
+      `${back === undefined ? 'Forwarder silent' : 'Resolved: forwarder silent'}: ${plainLine(view.cluster)}`,
+    ),
     section(headline),
   ];
   if (back === undefined) {
@@ -555,19 +532,11 @@ export const renderSilenceWarning = (view: ForwarderView): SlackMessage => {
       ),
     );
   }
-  blocks.push({
-    type: 'context',
-    elements: [
-      {
-        type: 'mrkdwn',
-        text: fit(
-          `*Cluster:* ${cluster}  ·  *Silence:* #${view.silence}  ·  *Noticed:* ${slackDate(view.declaredAt)}  ·  *Forwarder:* ${code(view.forwarderVersion || 'unknown', 60)}`,
-          SLACK_LIMITS.fieldText,
-        ),
-        verbatim: true,
-      },
-    ],
-  });
+  blocks.push(
+    contextBlock([
+      `*Cluster:* ${cluster}  ·  *Silence:* #${view.silence}  ·  *Noticed:* ${slackDate(view.declaredAt)}  ·  *Forwarder:* ${code(view.forwarderVersion || 'unknown', 60)}`,
+    ]),
+  );
   const text =
     back === undefined
       ? `Forwarder silent: no heartbeat from ${escapeClip(oneLine(view.cluster), 200)} for more than ${formatDuration(view.silenceMs)}; its image pull failures are not being reported.`

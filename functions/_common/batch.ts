@@ -28,17 +28,23 @@ export interface Parsed<T> {
   item: T;
 }
 
-export interface BatchOptions<T> {
-  stage: PipelineStage;
-  /** Validates one event (the record's body, as JSON); throws ContractViolation when it is invalid. */
-  parse: (event: unknown) => T;
-  /** Handles the valid records; returns the message ids that failed (to be retried). */
-  handle: (items: Array<Parsed<T>>) => Promise<ReadonlySet<string>>;
+/** What a queue-fed function gives processBatch besides its own parsing and handling. */
+export interface BatchDeps {
   publisher: EventPublisher;
   log: Log;
   metrics: PipelineMetrics;
   now: () => Date;
 }
+
+export interface BatchStage<T> {
+  stage: PipelineStage;
+  /** Validates one event (the record's body, as JSON); throws ContractViolation when it is invalid. */
+  parse: (event: unknown) => T;
+  /** Handles the valid records; returns the message ids that failed (to be retried). */
+  handle: (items: Array<Parsed<T>>) => Promise<ReadonlySet<string>>;
+}
+
+export interface BatchOptions<T> extends BatchStage<T>, BatchDeps {}
 
 interface Rejection {
   record: SQSRecord;
@@ -134,4 +140,53 @@ export const inParallel = async <T>(items: readonly T[], limit: number, task: (i
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+};
+
+/** An invocation that flushes the function's metrics when it ends, however it ends. */
+export const flushingMetrics =
+  <A extends unknown[], R>(deps: { metrics: PipelineMetrics }, invoke: (...args: A) => Promise<R>) =>
+  async (...args: A): Promise<R> => {
+    try {
+      return await invoke(...args);
+    } finally {
+      deps.metrics.flush();
+    }
+  };
+
+/** A queue-fed Lambda handler: each SQS event through processBatch, then the metrics flushed. */
+export const createQueueHandler = <T>(
+  deps: BatchDeps,
+  stage: BatchStage<T>,
+): ((event: SQSEvent) => Promise<SQSBatchResponse>) =>
+  flushingMetrics(deps, (event: SQSEvent) => processBatch(event, { ...stage, ...deps }));
+
+/**
+ * Handles valid records in groups (the records about one incident, one cluster…), at most
+ * `concurrency` groups at a time (`groupOf` names an item's group). A group that throws fails only its records: `failed` reports it,
+ * and their message ids are returned for SQS to retry.
+ */
+export const handleGroups = async <T>(
+  items: ReadonlyArray<Parsed<T>>,
+  options: {
+    groupOf: (item: T) => string;
+    concurrency: number;
+    handle: (group: Array<Parsed<T>>, id: string) => Promise<void>;
+    failed: (error: unknown, group: Array<Parsed<T>>, id: string) => void;
+  },
+): Promise<Set<string>> => {
+  const groups = new Map<string, Array<Parsed<T>>>();
+  for (const parsed of items) {
+    const id = options.groupOf(parsed.item);
+    groups.set(id, [...(groups.get(id) ?? []), parsed]);
+  }
+  const failed = new Set<string>();
+  await inParallel([...groups], options.concurrency, async ([id, group]) => {
+    try {
+      await options.handle(group, id);
+    } catch (error) {
+      options.failed(error, group, id);
+      for (const { record } of group) failed.add(record.messageId);
+    }
+  });
+  return failed;
 };

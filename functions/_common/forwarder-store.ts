@@ -9,7 +9,7 @@
  * reads exactly the clusters it has something to do for.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ForwarderDetail, WatchdogDetailType } from '#shared/incident-events';
 import type { ForwarderState } from '#shared/watchdog';
 import {
@@ -26,8 +26,8 @@ import {
   type PostRecord,
   type PostStore,
   type RenderRecord,
-  isConditionFailure,
 } from './post-store';
+import { type StoredOutbox, outboxEntries, outboxRemoval, saveVersioned } from './versioned-item';
 
 export interface ForwarderRef {
   cluster: string;
@@ -74,7 +74,7 @@ export interface ForwarderStore extends PostStore<ForwarderRef> {
 interface ForwarderItem {
   state: ForwarderState;
   version: number;
-  outbox?: Record<string, Omit<ForwarderOutboxEntry, 'eventId'>>;
+  outbox?: StoredOutbox<ForwarderOutboxEntry>;
   posts?: Record<string, PostRecord>;
   render?: RenderRecord;
 }
@@ -113,7 +113,7 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
     return {
       state: item.state,
       version: item.version,
-      outbox: Object.entries(item.outbox ?? {}).map(([eventId, entry]) => ({ eventId, ...entry })),
+      outbox: outboxEntries(item.outbox),
       posts: item.posts ?? {},
       ...(item.render === undefined ? {} : { render: item.render }),
     };
@@ -122,97 +122,29 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
   async saveForwarder(write: ForwarderWrite): Promise<void> {
     const { state } = write;
     const { renderIndex } = INCIDENT_TABLE;
-    const version = write.expectedVersion + 1;
-    // A cluster that stopped for good is forgotten after the retention period.
-    const expiresAt = Math.floor(state.lastHeartbeatAt / 1000) + this.retentionSeconds;
-    try {
-      if (write.expectedVersion === 0) {
-        await this.documents.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: {
-              ...this.keyOf(state),
-              cluster: state.cluster,
-              state,
-              version,
-              outbox: Object.fromEntries(write.outbox.map(({ eventId, ...entry }) => [eventId, entry])),
-              posts: {},
-              [renderIndex.partitionKey]: SILENCE_PARTITION,
-              [renderIndex.sortKey]: write.dueAt,
-              [INCIDENT_TABLE.ttlAttribute]: expiresAt,
-            },
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-          }),
-        );
-        return;
-      }
-      const names: Record<string, string> = {
-        '#state': 'state',
-        '#version': 'version',
-        '#due': renderIndex.partitionKey,
-        '#dueAt': renderIndex.sortKey,
-        '#expiresAt': INCIDENT_TABLE.ttlAttribute,
-        ...(write.outbox.length === 0 ? {} : { '#outbox': 'outbox' }),
-      };
-      const values: Record<string, unknown> = {
-        ':state': state,
-        ':version': version,
-        ':expected': write.expectedVersion,
-        ':due': SILENCE_PARTITION,
-        ':dueAt': write.dueAt,
-        ':expiresAt': expiresAt,
-      };
-      const sets = [
-        '#state = :state',
-        '#version = :version',
-        '#due = :due',
-        '#dueAt = :dueAt',
-        '#expiresAt = :expiresAt',
-      ];
-      write.outbox.forEach((entry, index) => {
-        names[`#e${index}`] = entry.eventId;
-        values[`:e${index}`] = {
-          detailType: entry.detailType,
-          detail: entry.detail,
-          writtenAt: entry.writtenAt,
-        };
-        sets.push(`#outbox.#e${index} = :e${index}`);
-      });
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.keyOf(state),
-          UpdateExpression: `SET ${sets.join(', ')}`,
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new ForwarderWriteConflict(`${state.cluster} changed since version ${write.expectedVersion}`);
-      }
-      throw error;
+    const saved = await saveVersioned(this.documents, {
+      tableName: this.tableName,
+      key: this.keyOf(state),
+      expectedVersion: write.expectedVersion,
+      set: {
+        cluster: state.cluster,
+        state,
+        version: write.expectedVersion + 1,
+        [renderIndex.partitionKey]: SILENCE_PARTITION,
+        [renderIndex.sortKey]: write.dueAt,
+        // A cluster that stopped for good is forgotten after the retention period.
+        [INCIDENT_TABLE.ttlAttribute]: Math.floor(state.lastHeartbeatAt / 1000) + this.retentionSeconds,
+      },
+      outbox: write.outbox,
+    });
+    if (!saved) {
+      throw new ForwarderWriteConflict(`${state.cluster} changed since version ${write.expectedVersion}`);
     }
   }
 
   async clearForwarderOutbox(cluster: string, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    const names: Record<string, string> = { '#outbox': 'outbox' };
-    const paths = eventIds.map((eventId, index) => {
-      names[`#e${index}`] = eventId;
-      return `#outbox.#e${index}`;
-    });
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.keyOf({ cluster }),
-        UpdateExpression: `REMOVE ${paths.join(', ')}`,
-        ConditionExpression: 'attribute_exists(#outbox)',
-        ExpressionAttributeNames: names,
-      }),
-    );
+    await this.conditional(outboxRemoval(this.tableName, this.keyOf({ cluster }), eventIds));
   }
 
   async silenceDue(now: number, limit: number): Promise<Array<{ cluster: string; dueAt: number }>> {

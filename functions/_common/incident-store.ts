@@ -44,6 +44,7 @@ import {
   type RenderRecord,
   isConditionFailure,
 } from './post-store';
+import { type StoredOutbox, outboxEntries, outboxRemoval, saveVersioned } from './versioned-item';
 
 // ---------------------------------------------------------------------------------------------
 // What the store holds
@@ -175,7 +176,7 @@ export interface DynamoIncidentStoreOptions {
 interface IncidentItem {
   incident: Incident;
   version: number;
-  outbox?: Record<string, Omit<OutboxEntry, 'eventId'>>;
+  outbox?: StoredOutbox<OutboxEntry>;
   posts?: Record<string, PostRecord>;
   render?: RenderRecord;
   storm?: StormRef;
@@ -186,7 +187,7 @@ const fromItem = (item: Record<string, unknown>): StoredIncident => {
   return {
     incident: typed.incident,
     version: typed.version,
-    outbox: Object.entries(typed.outbox ?? {}).map(([eventId, entry]) => ({ eventId, ...entry })),
+    outbox: outboxEntries(typed.outbox),
     posts: typed.posts ?? {},
     ...(typed.render === undefined ? {} : { render: typed.render }),
     ...(typed.storm === undefined ? {} : { storm: { groupId: typed.storm.groupId, seq: typed.storm.seq } }),
@@ -326,79 +327,23 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async saveIncident(write: IncidentWrite): Promise<void> {
-    const version = write.expectedVersion + 1;
-    const { set, remove } = this.derived(write.incident, version);
-    const outbox = Object.fromEntries(write.outbox.map(({ eventId, ...entry }) => [eventId, entry]));
-    try {
-      if (write.expectedVersion === 0) {
-        await this.documents.send(
-          new PutCommand({
-            TableName: this.tableName,
-            Item: { ...this.key(write), ...set, outbox, posts: {} },
-            ConditionExpression: 'attribute_not_exists(#pk)',
-            ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-          }),
-        );
-        return;
-      }
-      const names: Record<string, string> = { '#version': 'version' };
-      const values: Record<string, unknown> = { ':expected': write.expectedVersion };
-      const sets: string[] = [];
-      Object.entries(set).forEach(([attribute, value], index) => {
-        names[`#a${index}`] = attribute;
-        values[`:a${index}`] = value;
-        sets.push(`#a${index} = :a${index}`);
-      });
-      names['#outbox'] = 'outbox';
-      write.outbox.forEach((entry, index) => {
-        names[`#e${index}`] = entry.eventId;
-        values[`:e${index}`] = {
-          detailType: entry.detailType,
-          detail: entry.detail,
-          writtenAt: entry.writtenAt,
-        };
-        sets.push(`#outbox.#e${index} = :e${index}`);
-      });
-      const removes = remove.map((attribute, index) => {
-        names[`#r${index}`] = attribute;
-        return `#r${index}`;
-      });
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(write),
-          UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-          ConditionExpression: '#version = :expected',
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
+    const saved = await saveVersioned(this.documents, {
+      tableName: this.tableName,
+      key: this.key(write),
+      expectedVersion: write.expectedVersion,
+      ...this.derived(write.incident, write.expectedVersion + 1),
+      outbox: write.outbox,
+    });
+    if (!saved) {
+      throw new IncidentWriteConflict(
+        `incident ${incidentIdOfIncident(write.incident)} changed since version ${write.expectedVersion}`,
       );
-    } catch (error) {
-      if (isConditionFailure(error)) {
-        throw new IncidentWriteConflict(
-          `incident ${incidentIdOfIncident(write.incident)} changed since version ${write.expectedVersion}`,
-        );
-      }
-      throw error;
     }
   }
 
   async clearOutbox(ref: IncidentRef, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    const names: Record<string, string> = { '#outbox': 'outbox' };
-    const paths = eventIds.map((eventId, index) => {
-      names[`#e${index}`] = eventId;
-      return `#outbox.#e${index}`;
-    });
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(ref),
-        UpdateExpression: `REMOVE ${paths.join(', ')}`,
-        ConditionExpression: 'attribute_exists(#outbox)',
-        ExpressionAttributeNames: names,
-      }),
-    );
+    await this.documents.send(outboxRemoval(this.tableName, this.key(ref), eventIds));
   }
 
   async dueForResolution(now: number, limit: number): Promise<IncidentRef[]> {

@@ -105,6 +105,15 @@ export const ensurePost = async <Ref>(
   if (!(await store.claimPost(ref, postId, claim, previous?.token))) {
     throw new PostInProgress(`${postId} of ${owner.subjectId} was claimed by another invocation`);
   }
+  /** Marks the claim failed for good: the post is not sent, now or later. */
+  const giveUp = async (reason: string, why: string, slackError: string): Promise<PostOutcome> => {
+    await store.markPost(ref, postId, token, 'failed', reason);
+    metrics.count(METRIC.slackPostsFailed);
+    log.error(why, { ...marker, error: slackError });
+    return { kind: 'failed' };
+  };
+  /** Keeps the claim, marked uncertain: after its lease, the next attempt searches before posting. */
+  const keepUncertain = (reason: string) => store.markPost(ref, postId, token, 'uncertain', reason);
 
   if (previous !== undefined) {
     // An earlier attempt held the claim and never recorded a result: it may have posted.
@@ -113,23 +122,15 @@ export const ensurePost = async <Ref>(
       found = await notifier.findPost({ ...where, since: claim.firstClaimedAt }, marker);
     } catch (error) {
       if (error instanceof SlackRejected) {
-        await store.markPost(ref, postId, token, 'failed', `earlier attempt unverifiable: ${error.error}`);
-        metrics.count(METRIC.slackPostsFailed);
-        log.error('a post may have been sent but cannot be checked; not posting again', {
-          ...marker,
-          error: error.error,
-        });
-        return { kind: 'failed' };
+        return giveUp(
+          `earlier attempt unverifiable: ${error.error}`,
+          'a post may have been sent but cannot be checked; not posting again',
+          error.error,
+        );
       }
       // Keep the claim (and the first claim's time): releasing it would let a later attempt post
       // without searching. After this lease, the next attempt searches again.
-      await store.markPost(
-        ref,
-        postId,
-        token,
-        'uncertain',
-        `search failed: ${describeError(error).errorMessage}`,
-      );
+      await keepUncertain(`search failed: ${describeError(error).errorMessage}`);
       throw error;
     }
     if (found !== undefined) {
@@ -150,20 +151,11 @@ export const ensurePost = async <Ref>(
       throw error;
     }
     if (error instanceof SlackRejected) {
-      await store.markPost(ref, postId, token, 'failed', error.error);
-      metrics.count(METRIC.slackPostsFailed);
-      log.error('Slack refused the post; it will not be retried', { ...marker, error: error.error });
-      return { kind: 'failed' };
+      return giveUp(error.error, 'Slack refused the post; it will not be retried', error.error);
     }
     // A timeout, a 5xx or anything else: the post may exist. Keep the claim; after the lease the
     // next attempt searches for it before posting.
-    await store.markPost(
-      ref,
-      postId,
-      token,
-      'uncertain',
-      error instanceof Error ? error.message : String(error),
-    );
+    await keepUncertain(error instanceof Error ? error.message : String(error));
     metrics.count(METRIC.slackPostsUncertain);
     throw error;
   }

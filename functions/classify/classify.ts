@@ -2,10 +2,9 @@
  * classify: ImagePullFailed / ImagePullRecovered (from the forwarder, through a queue) →
  * the diagnosis engine → ImagePullClassified on the bus, for dedupe and anyone else.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ContractViolation, DETAIL_TYPE, type PullwatchEvent, parsePullwatchEvent } from '#shared/contract';
 import { PIPELINE_DETAIL_TYPE, classifyPullEvent } from '#shared/incident-events';
-import { processBatch } from '../_common/batch';
+import { createQueueHandler } from '../_common/batch';
 import type { EventPublisher } from '../_common/event-publisher';
 import { type Log, METRIC, type PipelineMetrics } from '../_common/observability';
 
@@ -29,36 +28,28 @@ export interface ClassifyDeps {
   now: () => Date;
 }
 
-export const createClassifyHandler =
-  (deps: ClassifyDeps) =>
-  async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      return await processBatch(event, {
-        stage: 'classify',
-        parse: parsePullEvent,
-        handle: async (items) => {
-          const entries = items.map(({ item }) => ({
-            detailType: PIPELINE_DETAIL_TYPE.classified,
-            detail: classifyPullEvent(item),
-          }));
-          const outcomes = await deps.publisher.publish(entries);
-          const failed = new Set<string>();
-          outcomes.forEach((outcome, index) => {
-            if (!outcome.ok) {
-              deps.log.warn('classified event not published; will retry', {
-                messageId: items[index]!.record.messageId,
-                error: outcome.error,
-              });
-              failed.add(items[index]!.record.messageId);
-            }
+export const createClassifyHandler = (deps: ClassifyDeps) =>
+  createQueueHandler(deps, {
+    stage: 'classify',
+    parse: parsePullEvent,
+    handle: async (items) => {
+      const entries = items.map(({ item }) => ({
+        detailType: PIPELINE_DETAIL_TYPE.classified,
+        detail: classifyPullEvent(item),
+      }));
+      const outcomes = await deps.publisher.publish(entries);
+      const failed = new Set<string>();
+      outcomes.forEach((outcome, index) => {
+        if (!outcome.ok) {
+          deps.log.warn('classified event not published; will retry', {
+            messageId: items[index]!.record.messageId,
+            error: outcome.error,
           });
-          deps.metrics.count(METRIC.observationsClassified, items.length - failed.size);
-          deps.metrics.count(METRIC.eventsPublished, items.length - failed.size);
-          return failed;
-        },
-        ...deps,
+          failed.add(items[index]!.record.messageId);
+        }
       });
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+      deps.metrics.count(METRIC.observationsClassified, items.length - failed.size);
+      deps.metrics.count(METRIC.eventsPublished, items.length - failed.size);
+      return failed;
+    },
+  });

@@ -13,7 +13,6 @@
  * those older than a grace period (younger ones are still being published by their writer).
  * Consumers drop repeats by `eventId`.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { CauseId } from '#shared/diagnosis/causes';
 import {
   type ContainerMove,
@@ -37,7 +36,7 @@ import {
   parseClassifiedEvent,
 } from '#shared/incident-events';
 import { type IncidentKey, keyIdOf } from '#shared/incident-key';
-import { type Parsed, inParallel, processBatch } from '../_common/batch';
+import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type IncidentRef,
@@ -270,45 +269,30 @@ export const trackCauseChanges = async (
 };
 
 /** The queue-fed handler: a batch of ImagePullClassified events. */
-export const createDedupeHandler =
-  (deps: DedupeDeps) =>
-  async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      return await processBatch(event, {
-        stage: 'dedupe',
-        parse: (input) => observationOf(parseClassifiedEvent(input).detail),
-        handle: async (items) => {
-          const byKey = new Map<string, Array<Parsed<PullObservation>>>();
-          for (const parsed of items) {
-            const keyId = keyIdOf(parsed.item.key);
-            byKey.set(keyId, [...(byKey.get(keyId) ?? []), parsed]);
+export const createDedupeHandler = (deps: DedupeDeps) =>
+  createQueueHandler(deps, {
+    stage: 'dedupe',
+    parse: (input) => observationOf(parseClassifiedEvent(input).detail),
+    handle: (items) =>
+      handleGroups(items, {
+        groupOf: (observation) => keyIdOf(observation.key),
+        concurrency: deps.concurrency ?? 4,
+        handle: async (group, keyId) => {
+          const observations = group.map(({ item }) => item);
+          const incidentId = await reconcileKey(deps, keyId, { key: observations[0]!.key, observations });
+          const failures = observations.filter((observation) => observation.kind === 'failed');
+          if (incidentId !== undefined && failures.length > 0) {
+            await trackCauseChanges(deps, keyId, incidentId, failures);
           }
-          const failed = new Set<string>();
-          await inParallel([...byKey], deps.concurrency ?? 4, async ([keyId, group]) => {
-            try {
-              const observations = group.map(({ item }) => item);
-              const incidentId = await reconcileKey(deps, keyId, { key: group[0]!.item.key, observations });
-              const failures = observations.filter((observation) => observation.kind === 'failed');
-              if (incidentId !== undefined && failures.length > 0) {
-                await trackCauseChanges(deps, keyId, incidentId, failures);
-              }
-            } catch (error) {
-              deps.log.warn('incident not updated; the records will be retried', {
-                keyId,
-                records: group.length,
-                ...describeError(error),
-              });
-              for (const { record } of group) failed.add(record.messageId);
-            }
-          });
-          return failed;
         },
-        ...deps,
-      });
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+        failed: (error, group, keyId) =>
+          deps.log.warn('incident not updated; the records will be retried', {
+            keyId,
+            records: group.length,
+            ...describeError(error),
+          }),
+      }),
+  });
 
 export interface TickResult {
   due: number;
@@ -319,24 +303,20 @@ export interface TickResult {
  * The scheduled tick (every minute): resolves incidents whose quiet period has ended. A failure is
  * thrown after every due incident was tried, so the schedule's retry comes back for it.
  */
-export const createTickHandler =
-  (deps: DedupeDeps & { tickLimit?: number }) => async (): Promise<TickResult> => {
-    try {
-      const now = deps.now().getTime();
-      const due = await deps.store.dueForResolution(now, deps.tickLimit ?? 500);
-      const keyIds = [...new Set(due.map((ref) => ref.keyId))];
-      let failed = 0;
-      await inParallel(keyIds, deps.concurrency ?? 4, async (keyId) => {
-        try {
-          await reconcileKey(deps, keyId, { observations: [], tickAt: now });
-        } catch (error) {
-          failed++;
-          deps.log.warn('due incident not settled', { keyId, ...describeError(error) });
-        }
-      });
-      if (failed > 0) throw new Error(`${failed} of ${keyIds.length} due incidents not settled`);
-      return { due: keyIds.length, failed };
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+export const createTickHandler = (deps: DedupeDeps & { tickLimit?: number }) =>
+  flushingMetrics(deps, async (): Promise<TickResult> => {
+    const now = deps.now().getTime();
+    const due = await deps.store.dueForResolution(now, deps.tickLimit ?? 500);
+    const keyIds = [...new Set(due.map((ref) => ref.keyId))];
+    let failed = 0;
+    await inParallel(keyIds, deps.concurrency ?? 4, async (keyId) => {
+      try {
+        await reconcileKey(deps, keyId, { observations: [], tickAt: now });
+      } catch (error) {
+        failed++;
+        deps.log.warn('due incident not settled', { keyId, ...describeError(error) });
+      }
+    });
+    if (failed > 0) throw new Error(`${failed} of ${keyIds.length} due incidents not settled`);
+    return { due: keyIds.length, failed };
+  });

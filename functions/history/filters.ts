@@ -51,6 +51,8 @@ export interface IncidentRecord {
   version: number;
   posts: Record<string, PostRecord>;
   render?: RenderRecord;
+  /** The storm it was rolled up into, e.g. `sg-3m9q2xa4cd7k.1`: its Slack message is in that thread. */
+  stormId?: string;
 }
 
 export interface IncidentList {

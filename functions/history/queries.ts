@@ -170,12 +170,14 @@ export class IncidentQueries {
     if (item === undefined || item.status === 'pending') return undefined;
     const incident = item.incident as Incident;
     const recoveredAt = item.status === 'resolved' ? recoveredAtOf(incident) : undefined;
+    const storm = item.storm as { groupId?: string; seq?: number } | undefined;
     return {
       summary: { ...summaryOf(item), ...(recoveredAt === undefined ? {} : { recoveredAt }) },
       incident,
       version: count(item.version),
       posts: (item.posts as Record<string, PostRecord> | undefined) ?? {},
       ...(item.render === undefined ? {} : { render: item.render as RenderRecord }),
+      ...(storm?.groupId === undefined ? {} : { stormId: `${storm.groupId}.${storm.seq}` }),
     };
   }
 

@@ -13,7 +13,6 @@
  *    incident's thread, or in the roll-up's thread for a storm's member;
  * 4. for a storm's member: its entry in the bucket is current, and so is the roll-up.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Incident, IncidentWindows } from '#shared/incident';
 import { parseIncidentEvent } from '#shared/incident-events';
 import { placementOf } from '#shared/incident-storm';
@@ -23,18 +22,20 @@ import {
   renderReopenReply,
   renderResolutionReply,
 } from '#shared/slack-message';
-import { inParallel, processBatch } from '../_common/batch';
+import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
 import type { EventPublisher } from '../_common/event-publisher';
 import {
   type IncidentRef,
   type IncidentStore,
+  type PostOwnerRef,
   type RenderRecord,
   type StoredStorm,
   isStormRef,
 } from '../_common/incident-store';
-import { type Notifier, SlackRateLimited, SlackUnavailable } from '../_common/notifier';
-import { type Log, METRIC, type PipelineMetrics, describeError } from '../_common/observability';
+import { SlackRateLimited, SlackUnavailable } from '../_common/notifier';
+import { METRIC, describeError } from '../_common/observability';
 import {
+  type PostDeps,
   type PostTarget,
   type RenderState,
   ensurePost,
@@ -46,19 +47,12 @@ import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
-export interface NotifyDeps {
+export interface NotifyDeps extends PostDeps<PostOwnerRef> {
   store: IncidentStore;
-  notifier: Notifier;
   route: (incident: Incident) => Route;
   windows: IncidentWindows;
-  /** How long a claim on a post protects its holder: longer than the function's timeout. */
-  leaseMs: number;
   /** For rejected events (the dead-letter path). */
   publisher: EventPublisher;
-  log: Log;
-  metrics: PipelineMetrics;
-  now: () => Date;
-  newToken: () => string;
   concurrency?: number;
   /** Back-off between lost storm joins (tests make it instant). */
   sleep?: (ms: number) => Promise<void>;
@@ -165,71 +159,48 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
  * brings throttled messages (incidents and roll-ups) up to date once their interval has passed; then
  * forgets the note (only the note it saw: one written since stays for the next tick).
  */
-export const createNotifyTickHandler =
-  (deps: NotifyDeps & { tickLimit?: number }) => async (): Promise<{ due: number; failed: number }> => {
-    try {
-      const due = await deps.store.renderDue(deps.now().getTime(), deps.tickLimit ?? 200);
-      let failed = 0;
-      await inParallel(due, deps.concurrency ?? 4, async (ref) => {
-        try {
-          const state = isStormRef(ref)
-            ? await reconcileStorm(deps, ref)
-            : await reconcileIncident(deps, ref);
-          if (state !== 'throttled' && state !== 'held') await deps.store.clearRenderDue(ref, ref.dueAt);
-        } catch (error) {
-          failed++;
-          deps.log[isExpectedRetry(error) ? 'info' : 'warn'](
-            'due post or update not delivered; next tick retries',
-            {
-              ...ref,
-              ...describeError(error),
-            },
-          );
-        }
-      });
-      return { due: due.length, failed };
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+export const createNotifyTickHandler = (deps: NotifyDeps & { tickLimit?: number }) =>
+  flushingMetrics(deps, async (): Promise<{ due: number; failed: number }> => {
+    const due = await deps.store.renderDue(deps.now().getTime(), deps.tickLimit ?? 200);
+    let failed = 0;
+    await inParallel(due, deps.concurrency ?? 4, async (ref) => {
+      try {
+        const state = isStormRef(ref) ? await reconcileStorm(deps, ref) : await reconcileIncident(deps, ref);
+        if (state !== 'throttled' && state !== 'held') await deps.store.clearRenderDue(ref, ref.dueAt);
+      } catch (error) {
+        failed++;
+        deps.log[isExpectedRetry(error) ? 'info' : 'warn'](
+          'due post or update not delivered; next tick retries',
+          {
+            ...ref,
+            ...describeError(error),
+          },
+        );
+      }
+    });
+    return { due: due.length, failed };
+  });
 
-export const createNotifyHandler =
-  (deps: NotifyDeps) =>
-  async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      return await processBatch(event, {
-        stage: 'notify',
-        parse: (input) => {
-          const { detail } = parseIncidentEvent(input);
-          return { keyId: detail.keyId, generation: detail.generation };
+export const createNotifyHandler = (deps: NotifyDeps) =>
+  createQueueHandler(deps, {
+    stage: 'notify',
+    parse: (input): IncidentRef => {
+      const { detail } = parseIncidentEvent(input);
+      return { keyId: detail.keyId, generation: detail.generation };
+    },
+    handle: (items) =>
+      handleGroups(items, {
+        groupOf: (ref) => `${ref.keyId}#${ref.generation}`,
+        concurrency: deps.concurrency ?? 4,
+        handle: async ([first]) => {
+          await reconcileIncident(deps, first!.item);
         },
-        handle: async (items) => {
-          const byIncident = new Map<string, { ref: IncidentRef; messageIds: string[] }>();
-          for (const { record, item } of items) {
-            const id = `${item.keyId}#${item.generation}`;
-            const entry = byIncident.get(id) ?? { ref: item, messageIds: [] };
-            entry.messageIds.push(record.messageId);
-            byIncident.set(id, entry);
-          }
-          const failed = new Set<string>();
-          await inParallel([...byIncident.values()], deps.concurrency ?? 4, async ({ ref, messageIds }) => {
-            try {
-              await reconcileIncident(deps, ref);
-            } catch (error) {
-              deps.log[isExpectedRetry(error) ? 'info' : 'warn']('Slack not brought up to date; will retry', {
-                ...ref,
-                ...describeError(error),
-                ...(error instanceof SlackRateLimited ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
-                uncertain: error instanceof SlackUnavailable,
-              });
-              for (const messageId of messageIds) failed.add(messageId);
-            }
-          });
-          return failed;
-        },
-        ...deps,
-      });
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+        failed: (error, [first]) =>
+          deps.log[isExpectedRetry(error) ? 'info' : 'warn']('Slack not brought up to date; will retry', {
+            ...first!.item,
+            ...describeError(error),
+            ...(error instanceof SlackRateLimited ? { retryAfterSeconds: error.retryAfterSeconds } : {}),
+            uncertain: error instanceof SlackUnavailable,
+          }),
+      }),
+  });

@@ -17,7 +17,6 @@
  * claimed post (`silent-<n>`, `back-<n>`, functions/_common/slack-posts.ts). Slack is brought in line
  * with the state (level-triggered), so a tick or heartbeat after a failure finishes what was left.
  */
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ContractViolation, DETAIL_TYPE, type HeartbeatDetail, parsePullwatchEvent } from '#shared/contract';
 import { detailTypeOfForwarderChange, forwarderDetailOf } from '#shared/incident-events';
 import { renderForwarderBackReply, renderSilenceWarning } from '#shared/slack-message';
@@ -31,7 +30,7 @@ import {
   silencePostId,
   silentAt,
 } from '#shared/watchdog';
-import { inParallel, processBatch } from '../_common/batch';
+import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type ForwarderOutboxEntry,
@@ -40,25 +39,17 @@ import {
   ForwarderWriteConflict,
   type StoredForwarder,
 } from '../_common/forwarder-store';
-import type { Notifier } from '../_common/notifier';
-import { type Log, METRIC, type PipelineMetrics, describeError } from '../_common/observability';
+import { METRIC, describeError } from '../_common/observability';
 import type { PostRecord } from '../_common/post-store';
-import { ensurePost, ensureRendered, isExpectedRetry } from '../_common/slack-posts';
+import { type PostDeps, ensurePost, ensureRendered, isExpectedRetry } from '../_common/slack-posts';
 
-export interface WatchdogDeps {
+export interface WatchdogDeps extends PostDeps<ForwarderRef> {
   store: ForwarderStore;
-  notifier: Notifier;
   /** The channel for a cluster's messages (functions/notify/routing.ts `createClusterRouter`). */
   channelFor: (cluster: string) => string;
   /** PULLWATCH_SILENCE_AFTER. */
   silenceMs: number;
-  /** How long a claim on a post protects its holder: longer than the function's timeout. */
-  leaseMs: number;
   publisher: EventPublisher;
-  log: Log;
-  metrics: PipelineMetrics;
-  now: () => Date;
-  newToken: () => string;
   concurrency?: number;
   maxAttempts?: number;
   /** Outbox entries older than this are assumed abandoned by their writer and published (default 20 s). */
@@ -241,60 +232,43 @@ export const reconcileClusterSlack = async (deps: WatchdogDeps, stored: StoredFo
 };
 
 /** The queue-fed handler (`record`): a batch of ForwarderHeartbeat events. */
-export const createHeartbeatHandler =
-  (deps: WatchdogDeps) =>
-  async (event: SQSEvent): Promise<SQSBatchResponse> => {
-    try {
-      return await processBatch(event, {
-        stage: 'watchdog',
-        parse: parseHeartbeat,
-        handle: async (items) => {
-          const byCluster = new Map<string, Array<{ messageId: string; heartbeat: HeartbeatDetail }>>();
-          for (const { record, item } of items) {
-            byCluster.set(item.cluster, [
-              ...(byCluster.get(item.cluster) ?? []),
-              { messageId: record.messageId, heartbeat: item },
-            ]);
-          }
-          const failed = new Set<string>();
-          await inParallel([...byCluster], deps.concurrency ?? 4, async ([cluster, heartbeats]) => {
-            try {
-              const ordered = [...heartbeats].sort((a, b) =>
-                a.heartbeat.observedAt < b.heartbeat.observedAt ? -1 : 1,
-              );
-              const stored = await reconcileCluster(deps, cluster, (state, now) => {
-                let transition: Transition | undefined;
-                let current = state;
-                for (const { heartbeat } of ordered) {
-                  const next = heartbeatArrived(current, heartbeat, now);
-                  if (next.changed) {
-                    transition = { ...next, change: transition?.change ?? next.change };
-                    current = next.state;
-                  }
-                }
-                return transition;
-              });
-              deps.metrics.count(METRIC.heartbeatsRecorded, heartbeats.length);
-              if (stored !== undefined && stored.state.status === 'alive' && slackPending(stored)) {
-                await reconcileClusterSlack(deps, stored);
+export const createHeartbeatHandler = (deps: WatchdogDeps) =>
+  createQueueHandler(deps, {
+    stage: 'watchdog',
+    parse: parseHeartbeat,
+    handle: (items) =>
+      handleGroups(items, {
+        groupOf: (heartbeat) => heartbeat.cluster,
+        concurrency: deps.concurrency ?? 4,
+        handle: async (group, cluster) => {
+          const ordered = group
+            .map(({ item }) => item)
+            .sort((a, b) => (a.observedAt < b.observedAt ? -1 : 1));
+          const stored = await reconcileCluster(deps, cluster, (state, now) => {
+            let transition: Transition | undefined;
+            let current = state;
+            for (const heartbeat of ordered) {
+              const next = heartbeatArrived(current, heartbeat, now);
+              if (next.changed) {
+                transition = { ...next, change: transition?.change ?? next.change };
+                current = next.state;
               }
-            } catch (error) {
-              deps.log[isExpectedRetry(error) ? 'info' : 'warn']('heartbeats not recorded; will retry', {
-                cluster,
-                records: heartbeats.length,
-                ...describeError(error),
-              });
-              for (const { messageId } of heartbeats) failed.add(messageId);
             }
+            return transition;
           });
-          return failed;
+          deps.metrics.count(METRIC.heartbeatsRecorded, group.length);
+          if (stored !== undefined && stored.state.status === 'alive' && slackPending(stored)) {
+            await reconcileClusterSlack(deps, stored);
+          }
         },
-        ...deps,
-      });
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+        failed: (error, group, cluster) =>
+          deps.log[isExpectedRetry(error) ? 'info' : 'warn']('heartbeats not recorded; will retry', {
+            cluster,
+            records: group.length,
+            ...describeError(error),
+          }),
+      }),
+  });
 
 export interface WatchdogTickResult {
   /** Clusters whose timer had come. */
@@ -309,39 +283,35 @@ export interface WatchdogTickResult {
  * silence window, makes sure each silent cluster's warning is posted, and counts them. A failure is
  * thrown after every due cluster was tried, so the schedule's retry comes back.
  */
-export const createWatchdogTickHandler =
-  (deps: WatchdogDeps & { tickLimit?: number }) => async (): Promise<WatchdogTickResult> => {
-    try {
-      const now = deps.now().getTime();
-      const due = await deps.store.silenceDue(now, deps.tickLimit ?? 500);
-      const silent: string[] = [];
-      let failed = 0;
-      await inParallel(due, deps.concurrency ?? 4, async ({ cluster }) => {
-        try {
-          const stored = await reconcileCluster(deps, cluster, (state, at) =>
-            state === undefined ? undefined : checkSilence(state, at, deps.silenceMs),
-          );
-          if (stored === undefined) return;
-          if (stored.state.status === 'silent') silent.push(cluster);
-          if (slackPending(stored)) await reconcileClusterSlack(deps, stored);
-        } catch (error) {
-          // Another invocation posting the warning, or a rate limit: the next tick comes back anyway.
-          if (isExpectedRetry(error)) {
-            deps.log.info('silent cluster busy; next tick retries', { cluster, ...describeError(error) });
-            return;
-          }
-          failed++;
-          deps.log.warn('silent cluster not handled; next tick retries', {
-            cluster,
-            ...describeError(error),
-          });
+export const createWatchdogTickHandler = (deps: WatchdogDeps & { tickLimit?: number }) =>
+  flushingMetrics(deps, async (): Promise<WatchdogTickResult> => {
+    const now = deps.now().getTime();
+    const due = await deps.store.silenceDue(now, deps.tickLimit ?? 500);
+    const silent: string[] = [];
+    let failed = 0;
+    await inParallel(due, deps.concurrency ?? 4, async ({ cluster }) => {
+      try {
+        const stored = await reconcileCluster(deps, cluster, (state, at) =>
+          state === undefined ? undefined : checkSilence(state, at, deps.silenceMs),
+        );
+        if (stored === undefined) return;
+        if (stored.state.status === 'silent') silent.push(cluster);
+        if (slackPending(stored)) await reconcileClusterSlack(deps, stored);
+      } catch (error) {
+        // Another invocation posting the warning, or a rate limit: the next tick comes back anyway.
+        if (isExpectedRetry(error)) {
+          deps.log.info('silent cluster busy; next tick retries', { cluster, ...describeError(error) });
+          return;
         }
-      });
-      deps.metrics.count(METRIC.silentForwarders, silent.length);
-      if (silent.length > 0) deps.log.warn('clusters without heartbeats', { clusters: silent.sort() });
-      if (failed > 0) throw new Error(`${failed} of ${due.length} due clusters not handled`);
-      return { due: due.length, silent: silent.length, failed };
-    } finally {
-      deps.metrics.flush();
-    }
-  };
+        failed++;
+        deps.log.warn('silent cluster not handled; next tick retries', {
+          cluster,
+          ...describeError(error),
+        });
+      }
+    });
+    deps.metrics.count(METRIC.silentForwarders, silent.length);
+    if (silent.length > 0) deps.log.warn('clusters without heartbeats', { clusters: silent.sort() });
+    if (failed > 0) throw new Error(`${failed} of ${due.length} due clusters not handled`);
+    return { due: due.length, silent: silent.length, failed };
+  });

@@ -1,0 +1,39 @@
+/**
+ * Lambda wiring shared by the functions that post to Slack (notify, watchdog): what ensurePost
+ * needs besides the store, and the publisher for rejected events. Called at module scope, so the
+ * clients are made once per container.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SlackConfig } from '../notify/config';
+import { type EventPublisher, EventBridgePublisher } from './event-publisher';
+import { SlackNotifier } from './notifier';
+import { createLogger, createMetrics } from './observability';
+import type { PostDeps } from './slack-posts';
+import { SecretsManagerTokenSource } from './slack-token';
+
+export type SlackFunctionDeps = Omit<PostDeps<unknown>, 'store'> & { publisher: EventPublisher };
+
+export const slackFunctionDeps = (
+  service: string,
+  config: SlackConfig & { eventBusName: string },
+): SlackFunctionDeps => {
+  const metrics = createMetrics(service);
+  return {
+    notifier: new SlackNotifier({
+      tokens: new SecretsManagerTokenSource(new SecretsManagerClient({}), config.slackTokenSecretId),
+      ...(config.slackApiUrl === undefined ? {} : { slackApiUrl: config.slackApiUrl }),
+      timeoutMs: config.slackTimeoutMs,
+      retries: 2,
+      maxInlineWaitMs: config.maxInlineWaitMs,
+      metrics,
+    }),
+    leaseMs: config.leaseMs,
+    publisher: new EventBridgePublisher(new EventBridgeClient({}), config.eventBusName),
+    log: createLogger(service),
+    metrics,
+    now: () => new Date(),
+    newToken: randomUUID,
+  };
+};

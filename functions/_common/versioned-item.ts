@@ -1,0 +1,110 @@
+/**
+ * Items changed only by conditional writes on their `version` (an incident, a cluster's forwarder),
+ * each change writing the events that describe it into the item's `outbox`, where they stay until
+ * they are published: a change and its events are one write, whatever crashes after it.
+ */
+import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { INCIDENT_TABLE } from './incident-table';
+import { type ItemKey, isConditionFailure } from './post-store';
+
+/** An event kept in an item's outbox until it is published. */
+export interface OutboxEvent {
+  eventId: string;
+}
+
+/** The outbox as the item holds it: eventId → the rest of the entry. */
+export type StoredOutbox<E extends OutboxEvent> = Record<string, Omit<E, 'eventId'>>;
+
+export const storedOutbox = <E extends OutboxEvent>(entries: readonly E[]): StoredOutbox<E> =>
+  Object.fromEntries(entries.map(({ eventId, ...entry }) => [eventId, entry]));
+
+export const outboxEntries = <E extends OutboxEvent>(stored: StoredOutbox<E> | undefined): E[] =>
+  Object.entries(stored ?? {}).map(([eventId, entry]) => ({ eventId, ...entry }) as E);
+
+export interface VersionedWrite {
+  tableName: string;
+  key: ItemKey;
+  /** The version read; 0 for an item not written before. */
+  expectedVersion: number;
+  /** The attributes the change sets: all of a new item's, besides its key, outbox and posts. */
+  set: Record<string, unknown>;
+  /** Attributes the change removes (from an existing item). */
+  remove?: readonly string[];
+  /** The change's events, added to the outbox. */
+  outbox: readonly OutboxEvent[];
+}
+
+/**
+ * Creates the item (only if it does not exist; with no posts yet) or updates it (only if its
+ * `version` is still the one read). False when that condition failed: someone else changed or
+ * created the item since it was read.
+ */
+export const saveVersioned = async (
+  documents: DynamoDBDocumentClient,
+  write: VersionedWrite,
+): Promise<boolean> => {
+  try {
+    if (write.expectedVersion === 0) {
+      await documents.send(
+        new PutCommand({
+          TableName: write.tableName,
+          Item: { ...write.key, ...write.set, outbox: storedOutbox(write.outbox), posts: {} },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+        }),
+      );
+      return true;
+    }
+    const names: Record<string, string> = { '#version': 'version' };
+    const values: Record<string, unknown> = { ':expected': write.expectedVersion };
+    const sets = Object.entries(write.set).map(([attribute, value], index) => {
+      names[`#a${index}`] = attribute;
+      values[`:a${index}`] = value;
+      return `#a${index} = :a${index}`;
+    });
+    if (write.outbox.length > 0) names['#outbox'] = 'outbox';
+    write.outbox.forEach(({ eventId, ...entry }, index) => {
+      names[`#e${index}`] = eventId;
+      values[`:e${index}`] = entry;
+      sets.push(`#outbox.#e${index} = :e${index}`);
+    });
+    const removes = (write.remove ?? []).map((attribute, index) => {
+      names[`#r${index}`] = attribute;
+      return `#r${index}`;
+    });
+    await documents.send(
+      new UpdateCommand({
+        TableName: write.tableName,
+        Key: write.key,
+        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+        ConditionExpression: '#version = :expected',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+/** The update that forgets published events (only if the item still has an outbox). */
+export const outboxRemoval = (
+  tableName: string,
+  key: ItemKey,
+  eventIds: readonly string[],
+): UpdateCommand => {
+  const names: Record<string, string> = { '#outbox': 'outbox' };
+  const paths = eventIds.map((eventId, index) => {
+    names[`#e${index}`] = eventId;
+    return `#outbox.#e${index}`;
+  });
+  return new UpdateCommand({
+    TableName: tableName,
+    Key: key,
+    UpdateExpression: `REMOVE ${paths.join(', ')}`,
+    ConditionExpression: 'attribute_exists(#outbox)',
+    ExpressionAttributeNames: names,
+  });
+};
