@@ -11,6 +11,7 @@
  * Target (issue 6): p99 under 1 s.
  *
  *   BENCH_RATE (100 per second)  BENCH_SECONDS (20)  BENCH_WORKLOADS (50)
+ *   BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for local mode)  BENCH_KEEP (keep its data folder)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -192,6 +193,10 @@ const main = async (): Promise<void> => {
     // Where the time went: the handlers' batches, from local mode's log.
     const batches = new Map<string, { calls: number; records: number; ms: number[] }>();
     for (const line of readFileSync(join(dir, 'data', 'pullwatch.log'), 'utf8').split('\n')) {
+      if (line.includes('"pipeline metrics"')) {
+        const { WriteConflicts = 0, DuplicatesAbsorbed = 0 } = JSON.parse(line) as Record<string, number>;
+        lines.push(`  dedupe write conflicts: ${WriteConflicts}, duplicates absorbed: ${DuplicatesAbsorbed}`);
+      }
       if (!line.includes('"batch handled"')) continue;
       const { target, records, ms } = JSON.parse(line) as { target: string; records: number; ms: number };
       const entry = batches.get(target) ?? { calls: 0, records: 0, ms: [] };
@@ -212,7 +217,8 @@ const main = async (): Promise<void> => {
     local.kill();
     await api.stop();
     await slack.stop();
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
+    else process.stdout.write(`kept ${dir}\n`);
   }
 };
 

@@ -11,7 +11,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FakeEventBridge } from '../test/support/fake-eventbridge';
@@ -22,6 +21,7 @@ import {
   podObject,
   setContainerState,
 } from '../test/support/fake-kube-api';
+import { freePort } from '../test/support/local-server';
 
 const ROOT = join(__dirname, '..');
 const HEALTHY_PODS = Number(process.env.BENCH_HEALTHY_PODS ?? 10_000);
@@ -35,15 +35,6 @@ const BUS_LATENCY_MS = Number(process.env.BENCH_BUS_LATENCY_MS ?? 25);
 const NODE_OPTIONS = process.env.BENCH_NODE_OPTIONS ?? '--max-semi-space-size=2 --max-old-space-size=160';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const scrape = async (
   port: number,

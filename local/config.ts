@@ -30,11 +30,16 @@ export interface LocalConfig {
 
 /**
  * Ticks often enough that every window a tick acts on (resolution after the quiet period, throttled
- * updates, held first posts) is honoured within a quarter of itself; at most every 100 ms, at least
+ * updates, held first posts, silent forwarders) is honoured within a quarter of itself; at most every 100 ms, at least
  * once a minute (the deployed schedule's rate).
  */
 export const tickIntervalFor = (windows: IncidentWindows): number => {
-  const acted = [windows.quietPeriodMs, windows.updateIntervalMs, windows.stormHoldMs].filter((ms) => ms > 0);
+  const acted = [
+    windows.quietPeriodMs,
+    windows.updateIntervalMs,
+    windows.stormHoldMs,
+    windows.silenceMs,
+  ].filter((ms) => ms > 0);
   return Math.round(Math.min(60_000, Math.max(100, Math.min(...acted, 240_000) / 4)));
 };
 

@@ -1,10 +1,11 @@
 /**
- * Local mode: the whole pipeline in one process, against the current kubeconfig context (or a
+ * Local mode: the whole pipeline from one command, against the current kubeconfig context (or a
  * recording), with no AWS account.
  *
  *   forwarder (or replay) ──PutEvents──▶ local bus ──rules from shared/──▶ classify → dedupe → notify
- *                                          │                                     │          │
- *                                          └─ ticks (resolution, throttled updates)  dynalite   Slack or terminal
+ *                                          │                 heartbeats ──▶ watchdog      │          │
+ *                                          └─ ticks (resolution, throttled updates,   dynalite   Slack or
+ *                                             held posts, silent forwarders)         (own process) terminal
  *
  * Wiring only: the forwarder is runForwarder with the bus as its publisher; the handlers are the
  * Lambda factories (./pipeline.ts); the store is dynalite on the data folder (./store.ts); Slack is
@@ -23,7 +24,7 @@ import { namespaceInScope, parseConfig as parseForwarderConfig } from '../forwar
 import { ConfigError, type Env } from '../functions/_common/env';
 import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
 import { MAIN_POST } from '../functions/notify/notify';
-import { MUTE_ANNOTATION, createRouter } from '../functions/notify/routing';
+import { MUTE_ANNOTATION, createClusterRouter, createRouter } from '../functions/notify/routing';
 import { formatDuration } from '#shared/slack-message';
 import { heartbeatDetailSchema } from '#shared/contract';
 import { IncidentQueries } from '../functions/history/queries';
@@ -225,6 +226,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     windows: config.windows,
     notifier,
     route: createRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
+    channelFor: createClusterRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
     leaseMs: config.leaseMs,
     log: logs.for('pipeline'),
     metrics,
@@ -407,6 +409,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
         await replay?.stop();
         const { undelivered } = await bus.stop(Date.now() + 10_000);
+        logs.for('pipeline').info('pipeline metrics', Object.fromEntries(metrics.counts));
         client.destroy();
         await store.close();
         await logs.close();

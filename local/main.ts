@@ -48,20 +48,26 @@ const fail = (io: StartIo, code: number, message: string): number => {
   return code;
 };
 
-/** Waits for SIGINT or SIGTERM; a second one exits at once. */
-const untilSignal = (): Promise<NodeJS.Signals> =>
-  new Promise((resolveSignal) => {
-    const first = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', first);
-      process.off('SIGTERM', first);
+/** Waits for SIGINT or SIGTERM (a second one exits at once); `dispose` stops listening. */
+const untilSignal = (): { signal: Promise<NodeJS.Signals>; dispose: () => void } => {
+  let first: (signal: NodeJS.Signals) => void = () => {};
+  const dispose = () => {
+    process.off('SIGINT', first);
+    process.off('SIGTERM', first);
+  };
+  const signal = new Promise<NodeJS.Signals>((resolveSignal) => {
+    first = (received) => {
+      dispose();
       const again = () => process.exit(130);
       process.once('SIGINT', again);
       process.once('SIGTERM', again);
-      resolveSignal(signal);
+      resolveSignal(received);
     };
     process.on('SIGINT', first);
     process.on('SIGTERM', first);
   });
+  return { signal, dispose };
+};
 
 export const startMain = async (
   options: StartOptions,
@@ -111,21 +117,24 @@ export const startMain = async (
     }
   }
 
+  // Listening before starting: Ctrl-C during the start still stops cleanly once started.
+  const { signal, dispose } = untilSignal();
   let handle: LocalModeHandle;
   try {
     handle = await startLocalMode({ env, config, source, ...io });
   } catch (error) {
+    dispose();
     if (error instanceof StoreBusy) return fail(io, 1, error.message);
     if (error instanceof ConfigError) return fail(io, 2, error.message);
     if (error instanceof Error && error.name === 'ConfigError') return fail(io, 2, error.message);
     throw error;
   }
 
-  const signal = untilSignal();
   const reason = await Promise.race([
     signal.then((name) => `${name} received`),
     ...(options.exit ? [handle.settled().then(() => 'replay played and settled')] : []),
   ]);
+  dispose();
   io.out(`stopping (${reason})…\n`);
   await handle.stop();
   io.out('stopped.\n');

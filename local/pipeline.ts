@@ -1,6 +1,6 @@
 /**
- * The pipeline of local mode: the Lambda handlers, built by the same factories as the deployed
- * functions, behind the local bus's rules. The rules are the pattern objects of shared/contract.ts
+ * The pipeline of local mode: the Lambda handlers (classify, dedupe, notify, the watchdog), built
+ * by the same factories as the deployed functions, behind the local bus's rules. The rules are the pattern objects of shared/contract.ts
  * and shared/incident-events.ts, matched with the matchers exported next to them, so a pattern
  * changed for AWS changes local routing too. The scheduled ticks run on timers.
  */
@@ -23,6 +23,12 @@ import type { Log, MetricName, PipelineMetrics } from '../functions/_common/obse
 import { createClassifyHandler } from '../functions/classify/classify';
 import { type DedupeDeps, createDedupeHandler, createTickHandler } from '../functions/dedupe/dedupe';
 import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from '../functions/notify/notify';
+import {
+  type WatchdogDeps,
+  createHeartbeatHandler,
+  createWatchdogTickHandler,
+} from '../functions/watchdog/watchdog';
+import { DynamoForwarderStore } from '../functions/_common/forwarder-store';
 import type { Route } from '../functions/notify/routing';
 import type { EventPublisher as ForwarderPublisher, PutEntry, PutResult } from '../forwarder/ship';
 import { type BusEvent, LocalBus, type QueueHandler } from './bus';
@@ -73,7 +79,7 @@ type Pattern = PullwatchPattern | PipelinePattern;
 
 /** A rule of the local bus: which pattern from shared/ feeds which target. */
 export interface LocalRule {
-  target: 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'heartbeat';
+  target: 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'watchdog' | 'status';
   pattern: Pattern;
   matches: (event: Pick<BusEvent, 'source' | 'detail-type'>) => boolean;
 }
@@ -101,7 +107,13 @@ export const LOCAL_RULES: readonly LocalRule[] = [
     matches: (event) => matchesPipelinePattern(rejectedPattern, event),
   },
   {
-    target: 'heartbeat',
+    target: 'watchdog',
+    pattern: heartbeatPattern,
+    matches: (event) => matchesPattern(heartbeatPattern, event),
+  },
+  // Local only: the status line's count of failing containers.
+  {
+    target: 'status',
     pattern: heartbeatPattern,
     matches: (event) => matchesPattern(heartbeatPattern, event),
   },
@@ -118,7 +130,8 @@ export const BATCH_SIZES: Record<LocalRule['target'], number> = {
   dedupe: 100,
   notify: 100,
   'dead-letter': 10,
-  heartbeat: 10,
+  watchdog: 10,
+  status: 10,
 };
 
 export interface LocalPipelineOptions {
@@ -134,9 +147,11 @@ export interface LocalPipelineOptions {
   tickIntervalMs: number;
   /** Keys (dedupe) and incidents (notify) a handler works on at once within a batch. */
   concurrency?: number;
-  /** Targets of the rules that are not Lambda handlers here (rejections, heartbeats). */
+  /** Targets of the rules that are not Lambda handlers here (rejections; heartbeats for the status line). */
   onRejected: QueueHandler;
   onHeartbeat: QueueHandler;
+  /** Slack channels for the watchdog's messages about a cluster. */
+  channelFor: (cluster: string) => string;
   now?: () => Date;
   onTickError?: (tick: string, error: unknown) => void;
 }
@@ -168,12 +183,26 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
+  const watchdogDeps: WatchdogDeps = {
+    store: new DynamoForwarderStore(options.client, { tableName: options.tableName }),
+    notifier: options.notifier,
+    channelFor: options.channelFor,
+    silenceMs: windows.silenceMs,
+    leaseMs: options.leaseMs,
+    publisher,
+    log,
+    metrics,
+    now,
+    newToken: randomUUID,
+    concurrency,
+  };
   const handlers: Record<LocalRule['target'], QueueHandler> = {
     classify: createClassifyHandler({ publisher, log, metrics, now }),
     dedupe: createDedupeHandler(dedupeDeps),
     notify: createNotifyHandler(notifyDeps),
     'dead-letter': options.onRejected,
-    heartbeat: options.onHeartbeat,
+    watchdog: createHeartbeatHandler(watchdogDeps),
+    status: options.onHeartbeat,
   };
   for (const rule of LOCAL_RULES) {
     bus.rule({
@@ -186,15 +215,18 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
 
   const dedupeTick = createTickHandler(dedupeDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
+  const watchdogTick = createWatchdogTickHandler(watchdogDeps);
   const onError = (name: string) => (error: unknown) => options.onTickError?.(name, error);
   bus.schedule('dedupe.tick', options.tickIntervalMs, dedupeTick, onError('dedupe.tick'));
   bus.schedule('notify.tick', options.tickIntervalMs, notifyTick, onError('notify.tick'));
+  bus.schedule('watchdog.tick', options.tickIntervalMs, watchdogTick, onError('watchdog.tick'));
   return {
     store,
     tick: async () => {
       await dedupeTick().catch(onError('dedupe.tick'));
       await bus.idle();
       await notifyTick().catch(onError('notify.tick'));
+      await watchdogTick().catch(onError('watchdog.tick'));
     },
   };
 };

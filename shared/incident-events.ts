@@ -296,24 +296,17 @@ export interface PipelinePattern {
   readonly detailType: readonly PipelineDetailType[];
 }
 
-export const classifiedPattern: PipelinePattern = {
+const pipelinePattern = (detailTypes: readonly PipelineDetailType[]): PipelinePattern => ({
   source: [PIPELINE_SOURCE],
-  detailType: [PIPELINE_DETAIL_TYPE.classified],
-};
+  detailType: [...detailTypes],
+});
+
+export const classifiedPattern = pipelinePattern([PIPELINE_DETAIL_TYPE.classified]);
 /** Every incident change: what notify and other teams consume. */
-export const incidentEventsPattern: PipelinePattern = {
-  source: [PIPELINE_SOURCE],
-  detailType: [...INCIDENT_DETAIL_TYPES],
-};
-export const rejectedPattern: PipelinePattern = {
-  source: [PIPELINE_SOURCE],
-  detailType: [PIPELINE_DETAIL_TYPE.rejected],
-};
+export const incidentEventsPattern = pipelinePattern(INCIDENT_DETAIL_TYPES);
+export const rejectedPattern = pipelinePattern([PIPELINE_DETAIL_TYPE.rejected]);
 /** The watchdog's events: for other teams (nothing in the pipeline consumes them). */
-export const watchdogEventsPattern: PipelinePattern = {
-  source: [PIPELINE_SOURCE],
-  detailType: [...WATCHDOG_DETAIL_TYPES],
-};
+export const watchdogEventsPattern = pipelinePattern(WATCHDOG_DETAIL_TYPES);
 
 export const toPipelineRulePattern = (
   pattern: PipelinePattern,

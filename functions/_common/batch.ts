@@ -161,9 +161,9 @@ export const createQueueHandler = <T>(
   flushingMetrics(deps, (event: SQSEvent) => processBatch(event, { ...stage, ...deps }));
 
 /**
- * Handles valid records in groups (the records about one incident, one cluster…), at most
- * `concurrency` groups at a time (`groupOf` names an item's group). A group that throws fails only its records: `failed` reports it,
- * and their message ids are returned for SQS to retry.
+ * Handles valid records in groups (`groupOf`: the records about one incident, one cluster…), at most
+ * `concurrency` groups at a time. A group that throws fails only its own records: `failed` reports
+ * it, and their message ids are returned for SQS to retry.
  */
 export const handleGroups = async <T>(
   items: ReadonlyArray<Parsed<T>>,

@@ -9,43 +9,33 @@
  * reads exactly the clusters it has something to do for.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ForwarderDetail, WatchdogDetailType } from '#shared/incident-events';
 import type { ForwarderState } from '#shared/watchdog';
 import {
-  DEFAULT_RETENTION_DAYS,
   FORWARDER_PREFIX,
   FORWARDER_SK,
   INCIDENT_TABLE,
   SILENCE_PARTITION,
   forwarderPk,
 } from './incident-table';
+import { DynamoPostStore, type ItemKey, type PostStore } from './post-store';
 import {
-  DynamoPostStore,
-  type ItemKey,
-  type PostRecord,
-  type PostStore,
-  type RenderRecord,
-} from './post-store';
-import { type StoredOutbox, outboxEntries, outboxRemoval, saveVersioned } from './versioned-item';
+  type OutboxEntryOf,
+  type StoredVersioned,
+  type VersionedItem,
+  outboxRemoval,
+  saveVersioned,
+  storedVersioned,
+} from './versioned-item';
 
 export interface ForwarderRef {
   cluster: string;
 }
 
-export interface ForwarderOutboxEntry {
-  eventId: string;
-  detailType: WatchdogDetailType;
-  detail: ForwarderDetail;
-  writtenAt: number;
-}
+export type ForwarderOutboxEntry = OutboxEntryOf<WatchdogDetailType, ForwarderDetail>;
 
-export interface StoredForwarder {
+export interface StoredForwarder extends StoredVersioned<ForwarderOutboxEntry> {
   state: ForwarderState;
-  version: number;
-  outbox: ForwarderOutboxEntry[];
-  posts: Record<string, PostRecord>;
-  render?: RenderRecord;
 }
 
 export interface ForwarderWrite {
@@ -71,22 +61,13 @@ export interface ForwarderStore extends PostStore<ForwarderRef> {
   silenceDue(now: number, limit: number): Promise<Array<{ cluster: string; dueAt: number }>>;
 }
 
-interface ForwarderItem {
+interface ForwarderItem extends VersionedItem<ForwarderOutboxEntry> {
   state: ForwarderState;
-  version: number;
-  outbox?: StoredOutbox<ForwarderOutboxEntry>;
-  posts?: Record<string, PostRecord>;
-  render?: RenderRecord;
 }
 
-const DAY_SECONDS = 86_400;
-
 export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implements ForwarderStore {
-  private readonly retentionSeconds: number;
-
   constructor(client: DynamoDBClient, options: { tableName: string; retentionDays?: number }) {
-    super(client, options.tableName);
-    this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_SECONDS;
+    super(client, options.tableName, options.retentionDays);
   }
 
   protected keyOf(ref: ForwarderRef): ItemKey {
@@ -105,18 +86,9 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
   override async clearRenderDue(): Promise<void> {}
 
   async getForwarder(cluster: string): Promise<StoredForwarder | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: this.keyOf({ cluster }), ConsistentRead: true }),
-    );
-    if (result.Item === undefined) return undefined;
-    const item = result.Item as unknown as ForwarderItem;
-    return {
-      state: item.state,
-      version: item.version,
-      outbox: outboxEntries(item.outbox),
-      posts: item.posts ?? {},
-      ...(item.render === undefined ? {} : { render: item.render }),
-    };
+    const item = (await this.read(this.keyOf({ cluster }))) as ForwarderItem | undefined;
+    if (item === undefined) return undefined;
+    return { state: item.state, ...storedVersioned(item) };
   }
 
   async saveForwarder(write: ForwarderWrite): Promise<void> {
@@ -133,7 +105,7 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
         [renderIndex.partitionKey]: SILENCE_PARTITION,
         [renderIndex.sortKey]: write.dueAt,
         // A cluster that stopped for good is forgotten after the retention period.
-        [INCIDENT_TABLE.ttlAttribute]: Math.floor(state.lastHeartbeatAt / 1000) + this.retentionSeconds,
+        [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(state.lastHeartbeatAt),
       },
       outbox: write.outbox,
     });

@@ -10,7 +10,7 @@
  * overwrites the other.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
 import { type Incident, type IncidentWindows, figuresOf, incidentIdOfIncident } from '#shared/incident';
@@ -24,7 +24,6 @@ import {
   stormIdOf,
 } from '#shared/incident-storm';
 import {
-  DEFAULT_RETENTION_DAYS,
   DUE_PARTITION,
   INCIDENT_TABLE,
   POINTER_SK,
@@ -42,29 +41,27 @@ import {
   type PostRecord,
   type PostStore,
   type RenderRecord,
+  conditionally,
   isConditionFailure,
 } from './post-store';
-import { type StoredOutbox, outboxEntries, outboxRemoval, saveVersioned } from './versioned-item';
+import {
+  type OutboxEntryOf,
+  type StoredVersioned,
+  type VersionedItem,
+  outboxRemoval,
+  saveVersioned,
+  storedVersioned,
+} from './versioned-item';
 
 // ---------------------------------------------------------------------------------------------
 // What the store holds
 
-export interface OutboxEntry {
-  eventId: string;
-  detailType: IncidentDetailType;
-  detail: IncidentDetail;
-  /** When the change was written (epoch ms). */
-  writtenAt: number;
-}
+export type OutboxEntry = OutboxEntryOf<IncidentDetailType, IncidentDetail>;
 
 export type { PostRecord, PostState, PostStore, RenderRecord } from './post-store';
 
-export interface StoredIncident {
+export interface StoredIncident extends StoredVersioned<OutboxEntry> {
   incident: Incident;
-  version: number;
-  outbox: OutboxEntry[];
-  posts: Record<string, PostRecord>;
-  render?: RenderRecord;
   /** The storm bucket the incident joined (notify records it). */
   storm?: StormRef;
 }
@@ -173,12 +170,8 @@ export interface DynamoIncidentStoreOptions {
   retentionDays?: number;
 }
 
-interface IncidentItem {
+interface IncidentItem extends VersionedItem<OutboxEntry> {
   incident: Incident;
-  version: number;
-  outbox?: StoredOutbox<OutboxEntry>;
-  posts?: Record<string, PostRecord>;
-  render?: RenderRecord;
   storm?: StormRef;
 }
 
@@ -186,10 +179,7 @@ const fromItem = (item: Record<string, unknown>): StoredIncident => {
   const typed = item as unknown as IncidentItem;
   return {
     incident: typed.incident,
-    version: typed.version,
-    outbox: outboxEntries(typed.outbox),
-    posts: typed.posts ?? {},
-    ...(typed.render === undefined ? {} : { render: typed.render }),
+    ...storedVersioned(typed),
     ...(typed.storm === undefined ? {} : { storm: { groupId: typed.storm.groupId, seq: typed.storm.seq } }),
   };
 };
@@ -220,16 +210,12 @@ const fromStormItem = (item: Record<string, unknown>): StoredStorm => {
   };
 };
 
-const DAY_SECONDS = 86_400;
-
 export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implements IncidentStore {
   private readonly windows: IncidentWindows;
-  private readonly retentionSeconds: number;
 
   constructor(client: DynamoDBClient, options: DynamoIncidentStoreOptions) {
-    super(client, options.tableName);
+    super(client, options.tableName, options.retentionDays);
     this.windows = options.windows;
-    this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_SECONDS;
   }
 
   protected keyOf(ref: PostOwnerRef): ItemKey {
@@ -250,26 +236,29 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     };
   }
 
-  async loadKey(keyId: string): Promise<StoredIncident[]> {
+  /** The last `limit` items of a partition (by sort key), read consistently. */
+  private async newestOf(pk: string, limit: number): Promise<Array<Record<string, unknown>>> {
     const result = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk',
         ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-        ExpressionAttributeValues: { ':pk': incidentPk(keyId) },
+        ExpressionAttributeValues: { ':pk': pk },
         ScanIndexForward: false,
-        Limit: 2,
+        Limit: limit,
         ConsistentRead: true,
       }),
     );
-    return (result.Items ?? []).map(fromItem);
+    return result.Items ?? [];
+  }
+
+  async loadKey(keyId: string): Promise<StoredIncident[]> {
+    return (await this.newestOf(incidentPk(keyId), 2)).map(fromItem);
   }
 
   async getIncident(ref: IncidentRef): Promise<StoredIncident | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: this.key(ref), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? undefined : fromItem(result.Item);
+    const item = await this.read(this.key(ref));
+    return item === undefined ? undefined : fromItem(item);
   }
 
   /** The attributes derived from the incident: the summary, the index keys, the due time and the TTL. */
@@ -313,7 +302,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     const remove: string[] = [];
     if (resolved) {
       set.resolvedAt = new Date(incident.resolvedAt!).toISOString();
-      set[INCIDENT_TABLE.ttlAttribute] = Math.floor(incident.resolvedAt! / 1000) + this.retentionSeconds;
+      set[INCIDENT_TABLE.ttlAttribute] = this.expiresAt(incident.resolvedAt!);
     } else {
       remove.push('resolvedAt', INCIDENT_TABLE.ttlAttribute);
     }
@@ -377,30 +366,17 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async latestStorms(groupId: string, limit: number): Promise<StoredStorm[]> {
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-        ExpressionAttributeValues: { ':pk': stormPk(groupId) },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
-    return (result.Items ?? []).map(fromStormItem);
+    return (await this.newestOf(stormPk(groupId), limit)).map(fromStormItem);
   }
 
   async getStorm(ref: StormRef): Promise<StoredStorm | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: this.stormKey(ref), ConsistentRead: true }),
-    );
-    return result.Item === undefined ? undefined : fromStormItem(result.Item);
+    const item = await this.read(this.stormKey(ref));
+    return item === undefined ? undefined : fromStormItem(item);
   }
 
-  async createStorm(bucket: StormBucket): Promise<boolean> {
-    try {
-      await this.documents.send(
+  createStorm(bucket: StormBucket): Promise<boolean> {
+    return conditionally(() =>
+      this.documents.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
@@ -413,17 +389,13 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
             openUntil: bucket.openedAt + bucket.windowMs,
             stormUntil: bucket.lastJoinAt + bucket.windowMs,
             posts: {},
-            [INCIDENT_TABLE.ttlAttribute]: Math.floor(bucket.openedAt / 1000) + this.retentionSeconds,
+            [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(bucket.openedAt),
           },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 
   async joinStorm(
@@ -507,10 +479,8 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: this.pointerKey(ref), ConsistentRead: true }),
-    );
-    const item = result.Item as (ContainerPointer & Record<string, unknown>) | undefined;
+    const item = (await this.read(this.pointerKey(ref))) as
+      (ContainerPointer & Record<string, unknown>) | undefined;
     if (item === undefined) return undefined;
     return {
       keyId: item.keyId,
@@ -521,30 +491,26 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     };
   }
 
-  async putContainerPointer(
+  putContainerPointer(
     ref: ContainerRef,
     pointer: ContainerPointer,
     expectedAt: number | undefined,
   ): Promise<boolean> {
-    try {
-      await this.documents.send(
+    return conditionally(() =>
+      this.documents.send(
         new PutCommand({
           TableName: this.tableName,
           Item: {
             ...this.pointerKey(ref),
             ...pointer,
-            [INCIDENT_TABLE.ttlAttribute]: Math.floor(pointer.at / 1000) + this.retentionSeconds,
+            [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(pointer.at),
           },
           ConditionExpression: expectedAt === undefined ? 'attribute_not_exists(#pk)' : '#at = :expectedAt',
           ExpressionAttributeNames:
             expectedAt === undefined ? { '#pk': INCIDENT_TABLE.partitionKey } : { '#at': 'at' },
           ...(expectedAt === undefined ? {} : { ExpressionAttributeValues: { ':expectedAt': expectedAt } }),
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+      ),
+    );
   }
 }

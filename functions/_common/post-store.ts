@@ -1,11 +1,12 @@
 /**
  * Slack posts claimed in the DynamoDB item they belong to (an incident, a storm bucket, a cluster's
  * forwarder), with conditional writes: the claim protocol of functions/_common/slack-posts.ts, and the
- * chat.update throttle. Subclasses say which item a reference names.
+ * chat.update throttle. Subclasses say which item a reference names; the base also holds what the
+ * incident and forwarder stores share (consistent reads, the TTL, the sparse due indexes).
  */
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { INCIDENT_TABLE, RENDER_PARTITION } from './incident-table';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DEFAULT_RETENTION_DAYS, INCIDENT_TABLE, RENDER_PARTITION } from './incident-table';
 
 export type PostState = 'claimed' | 'posted' | 'failed' | 'uncertain';
 
@@ -76,30 +77,53 @@ export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
 
+/** Runs a conditional write; false when its condition failed. */
+export const conditionally = async (write: () => Promise<unknown>): Promise<boolean> => {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if (isConditionFailure(error)) return false;
+    throw error;
+  }
+};
+
+const DAY_SECONDS = 86_400;
+
 export abstract class DynamoPostStore<Ref> implements PostStore<Ref> {
   protected readonly documents: DynamoDBDocumentClient;
+  private readonly retentionSeconds: number;
 
   constructor(
     client: DynamoDBClient,
     protected readonly tableName: string,
+    retentionDays = DEFAULT_RETENTION_DAYS,
   ) {
     this.documents = DynamoDBDocumentClient.from(client, {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
+    this.retentionSeconds = retentionDays * DAY_SECONDS;
   }
 
   /** The table key of the item `ref` names. */
   protected abstract keyOf(ref: Ref): ItemKey;
 
+  /** The TTL (epoch seconds) of an item that stops mattering at `ms` (epoch ms): the retention after it. */
+  protected expiresAt(ms: number): number {
+    return Math.floor(ms / 1000) + this.retentionSeconds;
+  }
+
+  /** One item, read consistently. */
+  protected async read(key: ItemKey): Promise<Record<string, unknown> | undefined> {
+    const result = await this.documents.send(
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+    );
+    return result.Item;
+  }
+
   /** Runs a conditional update; false when its condition failed. */
-  protected async conditional(command: UpdateCommand): Promise<boolean> {
-    try {
-      await this.documents.send(command);
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
+  protected conditional(command: UpdateCommand): Promise<boolean> {
+    return conditionally(() => this.documents.send(command));
   }
 
   claimPost(ref: Ref, postId: string, claim: PostRecord, replacing?: string): Promise<boolean> {

@@ -5,11 +5,19 @@
  */
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { INCIDENT_TABLE } from './incident-table';
-import { type ItemKey, isConditionFailure } from './post-store';
+import { type ItemKey, type PostRecord, type RenderRecord, conditionally } from './post-store';
 
 /** An event kept in an item's outbox until it is published. */
 export interface OutboxEvent {
   eventId: string;
+}
+
+/** An outbox entry: one event a change produced. */
+export interface OutboxEntryOf<DetailType extends string, Detail> extends OutboxEvent {
+  detailType: DetailType;
+  detail: Detail;
+  /** When the change was written (epoch ms). */
+  writtenAt: number;
 }
 
 /** The outbox as the item holds it: eventId → the rest of the entry. */
@@ -20,6 +28,29 @@ export const storedOutbox = <E extends OutboxEvent>(entries: readonly E[]): Stor
 
 export const outboxEntries = <E extends OutboxEvent>(stored: StoredOutbox<E> | undefined): E[] =>
   Object.entries(stored ?? {}).map(([eventId, entry]) => ({ eventId, ...entry }) as E);
+
+/** The attributes a versioned item with Slack posts has, as stored. */
+export interface VersionedItem<E extends OutboxEvent> {
+  version: number;
+  outbox?: StoredOutbox<E>;
+  posts?: Record<string, PostRecord>;
+  render?: RenderRecord;
+}
+
+/** The same, as its store returns them. */
+export interface StoredVersioned<E extends OutboxEvent> {
+  version: number;
+  outbox: E[];
+  posts: Record<string, PostRecord>;
+  render?: RenderRecord;
+}
+
+export const storedVersioned = <E extends OutboxEvent>(item: VersionedItem<E>): StoredVersioned<E> => ({
+  version: item.version,
+  outbox: outboxEntries(item.outbox),
+  posts: item.posts ?? {},
+  ...(item.render === undefined ? {} : { render: item.render }),
+});
 
 export interface VersionedWrite {
   tableName: string;
@@ -34,60 +65,51 @@ export interface VersionedWrite {
   outbox: readonly OutboxEvent[];
 }
 
+const creationOf = (write: VersionedWrite): PutCommand =>
+  new PutCommand({
+    TableName: write.tableName,
+    Item: { ...write.key, ...write.set, outbox: storedOutbox(write.outbox), posts: {} },
+    ConditionExpression: 'attribute_not_exists(#pk)',
+    ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+  });
+
+const updateOf = (write: VersionedWrite): UpdateCommand => {
+  const names: Record<string, string> = { '#version': 'version' };
+  const values: Record<string, unknown> = { ':expected': write.expectedVersion };
+  const sets = Object.entries(write.set).map(([attribute, value], index) => {
+    names[`#a${index}`] = attribute;
+    values[`:a${index}`] = value;
+    return `#a${index} = :a${index}`;
+  });
+  if (write.outbox.length > 0) names['#outbox'] = 'outbox';
+  write.outbox.forEach(({ eventId, ...entry }, index) => {
+    names[`#e${index}`] = eventId;
+    values[`:e${index}`] = entry;
+    sets.push(`#outbox.#e${index} = :e${index}`);
+  });
+  const removes = (write.remove ?? []).map((attribute, index) => {
+    names[`#r${index}`] = attribute;
+    return `#r${index}`;
+  });
+  return new UpdateCommand({
+    TableName: write.tableName,
+    Key: write.key,
+    UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+    ConditionExpression: '#version = :expected',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  });
+};
+
 /**
  * Creates the item (only if it does not exist; with no posts yet) or updates it (only if its
  * `version` is still the one read). False when that condition failed: someone else changed or
  * created the item since it was read.
  */
-export const saveVersioned = async (
-  documents: DynamoDBDocumentClient,
-  write: VersionedWrite,
-): Promise<boolean> => {
-  try {
-    if (write.expectedVersion === 0) {
-      await documents.send(
-        new PutCommand({
-          TableName: write.tableName,
-          Item: { ...write.key, ...write.set, outbox: storedOutbox(write.outbox), posts: {} },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-        }),
-      );
-      return true;
-    }
-    const names: Record<string, string> = { '#version': 'version' };
-    const values: Record<string, unknown> = { ':expected': write.expectedVersion };
-    const sets = Object.entries(write.set).map(([attribute, value], index) => {
-      names[`#a${index}`] = attribute;
-      values[`:a${index}`] = value;
-      return `#a${index} = :a${index}`;
-    });
-    if (write.outbox.length > 0) names['#outbox'] = 'outbox';
-    write.outbox.forEach(({ eventId, ...entry }, index) => {
-      names[`#e${index}`] = eventId;
-      values[`:e${index}`] = entry;
-      sets.push(`#outbox.#e${index} = :e${index}`);
-    });
-    const removes = (write.remove ?? []).map((attribute, index) => {
-      names[`#r${index}`] = attribute;
-      return `#r${index}`;
-    });
-    await documents.send(
-      new UpdateCommand({
-        TableName: write.tableName,
-        Key: write.key,
-        UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
-        ConditionExpression: '#version = :expected',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-};
+export const saveVersioned = (documents: DynamoDBDocumentClient, write: VersionedWrite): Promise<boolean> =>
+  conditionally(() =>
+    write.expectedVersion === 0 ? documents.send(creationOf(write)) : documents.send(updateOf(write)),
+  );
 
 /** The update that forgets published events (only if the item still has an outbox). */
 export const outboxRemoval = (

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from '../support/local-server';
 import { Lab, NOT_FOUND } from './lab';
 
 jest.setTimeout(40_000);
@@ -33,15 +33,6 @@ const run = (env: Record<string, string>): { child: ChildProcess; exited: Promis
   );
   return { child, exited };
 };
-
-const freePort = async (): Promise<number> =>
-  new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 const until = async (
   condition: () => boolean | Promise<boolean>,

@@ -2,7 +2,6 @@
  * Incidents over time, through the real chain: flapping reopens one incident; a recurrence after
  * the reopen window is a new incident; hostile cluster text arrives in Slack inert.
  */
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import { METRIC } from '../../functions/_common/observability';
 import { MINUTE, type Pipeline, T0, failed, recovered, startPipeline } from './support/pipeline';
@@ -16,13 +15,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await pipeline.stop();
 });
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-const items = async (): Promise<Array<Record<string, any>>> => {
-  const documents = DynamoDBDocumentClient.from(pipeline.dynamo.client);
-  const all = (await documents.send(new ScanCommand({ TableName: pipeline.dynamo.tableName }))).Items ?? [];
-  return all.filter((item) => String(item.sk).startsWith('GEN#'));
-};
 
 const at = (minutes: number) => {
   pipeline.clock.ms = T0 + minutes * MINUTE + 30_000;
@@ -43,7 +35,7 @@ describe('flapping', () => {
     at(14);
     await pipeline.tickAndNotify();
 
-    const stored = await items();
+    const stored = await pipeline.incidentItems();
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ status: 'resolved', reopenCount: 1, generation: 1, occurrences: 2 });
     expect(stored[0]!.incident.resolutions).toBe(2);
@@ -67,7 +59,7 @@ describe('flapping', () => {
     at(45);
     await pipeline.flow([failed({ pod: 1, at: 45, firstSeen: 45 })]);
 
-    const stored = (await items()).sort((a, b) => a.generation - b.generation);
+    const stored = (await pipeline.incidentItems()).sort((a, b) => a.generation - b.generation);
     expect(stored.map((item) => [item.incidentId, item.status])).toEqual([
       [stored[0]!.keyId, 'resolved'],
       [`${stored[0]!.keyId}.2`, 'open'],
@@ -91,7 +83,7 @@ describe('a cause change', () => {
       at(2);
       for (const event of reversed ? [after, before] : [before, after]) await pipeline.flow([event]);
 
-      const byCause = Object.fromEntries((await items()).map((item) => [item.cause, item]));
+      const byCause = Object.fromEntries((await pipeline.incidentItems()).map((item) => [item.cause, item]));
       expect(byCause['rate-limited']).toMatchObject({ failingContainers: 0, status: 'open' });
       expect(byCause['image-not-found']).toMatchObject({ failingContainers: 1, status: 'open' });
       expect(byCause['rate-limited']!.incident.containers[`uid-web-7d9c6b5f4-1/web`]).toMatchObject({
@@ -101,7 +93,7 @@ describe('a cause change', () => {
 
       at(6);
       await pipeline.tickAndNotify();
-      const resolved = (await items()).find((item) => item.cause === 'rate-limited');
+      const resolved = (await pipeline.incidentItems()).find((item) => item.cause === 'rate-limited');
       expect(resolved?.status).toBe('resolved');
       const posts = pipeline.slack.topLevel();
       expect(posts).toHaveLength(2);

@@ -3,7 +3,6 @@
  * one cause, registry and cluster become ONE roll-up with the incidents threaded under it, whatever
  * the delivery does; a lone incident is only held briefly; a storm that goes on keeps its roll-up.
  */
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { INCIDENT_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import type { IncidentStore } from '../../functions/_common/incident-store';
 import { METRIC } from '../../functions/_common/observability';
@@ -61,12 +60,6 @@ const tickUntilSettled = async () => {
   throw new Error('notify tick never settled');
 };
 
-const incidentItems = async () => {
-  const documents = DynamoDBDocumentClient.from(pipeline.dynamo.client);
-  const all = (await documents.send(new ScanCommand({ TableName: pipeline.dynamo.tableName }))).Items ?? [];
-  return all.filter((item) => String(item.sk).startsWith('GEN#'));
-};
-
 /** Every forwarder event twice, shuffled, concurrently through classify → dedupe → notify (twice). */
 const stormDelivery = async (events: readonly unknown[], seed: number) => {
   const deliveries = shuffle(
@@ -92,7 +85,7 @@ describe('a storm of 30 workloads with one cause', () => {
     const incidentEvents = await stormDelivery(events, 11);
 
     // Within the hold nothing is posted: the storm is still forming.
-    expect(await incidentItems()).toHaveLength(30);
+    expect(await pipeline.incidentItems()).toHaveLength(30);
     expect(pipeline.slack.succeeded('chat.postMessage')).toHaveLength(0);
     expect(pipeline.metrics.notify.get(METRIC.postsHeld)).toBeGreaterThanOrEqual(30);
 
@@ -129,7 +122,9 @@ describe('a storm of 30 workloads with one cause', () => {
     expect(pipeline.metrics.notify.get(METRIC.stormsDetected)).toBe(1);
 
     // Every incident knows its storm.
-    const storms = (await incidentItems()).map((item) => `${item.storm?.groupId}.${item.storm?.seq}`);
+    const storms = (await pipeline.incidentItems()).map(
+      (item) => `${item.storm?.groupId}.${item.storm?.seq}`,
+    );
     expect(new Set(storms)).toEqual(new Set([/\[(sg-[0-9a-z]{12}\.1)\]$/.exec(rollup!.text)![1]]));
   });
 });

@@ -25,7 +25,8 @@ describe('local rules', () => {
       dedupe: classifiedPattern,
       notify: incidentEventsPattern,
       'dead-letter': rejectedPattern,
-      heartbeat: heartbeatPattern,
+      watchdog: heartbeatPattern,
+      status: heartbeatPattern,
     });
     for (const rule of LOCAL_RULES) {
       expect([
@@ -41,7 +42,7 @@ describe('local rules', () => {
   it.each([
     [SOURCE, DETAIL_TYPE.failed, ['classify']],
     [SOURCE, DETAIL_TYPE.recovered, ['classify']],
-    [SOURCE, DETAIL_TYPE.heartbeat, ['heartbeat']],
+    [SOURCE, DETAIL_TYPE.heartbeat, ['watchdog', 'status']],
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.classified, ['dedupe']],
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.opened, ['notify']],
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.resolved, ['notify']],

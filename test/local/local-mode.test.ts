@@ -156,6 +156,19 @@ describe('replaying the shipped recordings', () => {
   });
 });
 
+describe('the watchdog', () => {
+  it('says in Slack when a cluster stops sending heartbeats, as the deployed watchdog does', async () => {
+    // A replay sends a heartbeat every 5 s: with a 1 s silence allowed, the gaps count as silences.
+    const run = await replay('tag-typo.jsonl', join(dir, 'watchdog'), { PULLWATCH_SILENCE_AFTER: '1s' });
+    afterCleanup.push(() => run.handle.stop());
+    const until = Date.now() + 15_000;
+    while (!run.frames().some((frame) => frame.startsWith('new message · Forwarder silent: demo'))) {
+      if (Date.now() > until) throw new Error(`no silence warning in:\n${run.frames().join('\n')}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  });
+});
+
 describe('the data folder', () => {
   it('keeps incidents across restarts, is shared with the CLI while running, and is held by one local mode', async () => {
     const data = join(dir, 'persist');

@@ -1,4 +1,4 @@
-import { ContractViolation, DETAIL_TYPE, type FailedDetail, SCHEMA_VERSION, SOURCE } from '#shared/contract';
+import { ContractViolation, DETAIL_TYPE, type FailedDetail, SOURCE } from '#shared/contract';
 import { DEFAULT_WINDOWS, absorb, newIncident } from '#shared/incident';
 import {
   INCIDENT_DETAIL_TYPES,
@@ -18,28 +18,14 @@ import {
   toPipelineRulePattern,
 } from '#shared/incident-events';
 import { keyIdOf } from '#shared/incident-key';
+import { failedDetail } from '../support/failed-detail';
 
+/** A rate-limited pull, its times written with an offset and without milliseconds. */
 const failure: FailedDetail = {
-  schemaVersion: SCHEMA_VERSION,
-  cluster: 'prod-eu',
-  namespace: 'shop',
-  pod: 'web-7d9c6b5f4-x2x9z',
-  podUid: '0b6f4a52-4a4e-4c5f-9f1e-6f0e0c1a2b3c',
-  container: 'web',
-  containerType: 'regular',
-  image: 'nginx:1.27-alpin',
-  reason: 'ErrImagePull',
+  ...failedDetail,
   message: 'Failed to pull image "nginx:1.27-alpin": toomanyrequests: You have reached your pull rate limit.',
-  messageTruncated: false,
-  node: 'ip-10-0-1-23',
-  workload: { kind: 'Deployment', name: 'web' },
-  pullSecrets: [],
-  serviceAccount: 'default',
-  annotations: {},
   firstSeen: '2026-03-01T11:00:00+01:00',
   lastSeen: '2026-03-01T10:05:00Z',
-  count: 4,
-  observedAt: '2026-03-01T10:05:01.000Z',
 };
 
 describe('pipeline events', () => {

@@ -7,7 +7,6 @@ import {
   acceptsJoins,
   isStorm,
   memberChanged,
-  newStormBucket,
   parseStormId,
   placementOf,
   stormGroupIdOf,
@@ -15,6 +14,7 @@ import {
   stormIdOf,
   stormMemberOf,
 } from '#shared/incident-storm';
+import { stormBucketOf } from '../support/storm-bucket';
 
 const T0 = Date.parse('2026-03-01T10:00:00Z');
 const MESSAGE = 'Failed to pull image "nginx:1.27": toomanyrequests: You have reached your pull rate limit.';
@@ -54,28 +54,11 @@ const incident = (workload: string, cluster = 'prod'): Incident => {
   );
 };
 
-const bucketWith = (members: number, openedAt = T0): StormBucket => {
-  const first = incident('svc-0');
-  const group = stormGroupOf(first, '#alerts')!;
-  let bucket = newStormBucket(
-    { groupId: stormGroupIdOf(group), seq: 1 },
-    group,
-    first,
-    stormMemberOf(first, 1, openedAt),
-    openedAt,
-    windows,
+const bucketWith = (members: number, openedAt = T0): StormBucket =>
+  stormBucketOf(
+    Array.from({ length: members }, (_, i) => incident(`svc-${i}`)),
+    { openedAt, spacingMs: 1000, windows },
   );
-  for (let i = 1; i < members; i++) {
-    const member = stormMemberOf(incident(`svc-${i}`), 1, openedAt + i * 1000);
-    bucket = {
-      ...bucket,
-      members: { ...bucket.members, [member.incidentId]: member },
-      memberCount: bucket.memberCount + 1,
-      lastJoinAt: member.joinedAt,
-    };
-  }
-  return bucket;
-};
 
 describe('storm groups', () => {
   it('are one cluster, cause, registry and channel', () => {

@@ -4,9 +4,9 @@
  * It enforces the real limits (10 entries, < 256 KB per call), records what it accepted, and can be
  * told to throttle, fail with 5xx, or fail single entries.
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { LocalServer, readBody, sendAwsJson } from './local-server';
 
 export interface AcceptedEvent {
   source: string;
@@ -56,36 +56,23 @@ const entryBytes = (entry: WireEntry): number =>
   Buffer.byteLength(entry.Detail ?? '', 'utf8') +
   (entry.Resources ?? []).reduce((sum, resource) => sum + Buffer.byteLength(resource, 'utf8'), 0);
 
-export class FakeEventBridge {
+export class FakeEventBridge extends LocalServer {
   readonly events: AcceptedEvent[] = [];
   readonly calls: CallRecord[] = [];
   private readonly faults: Fault[] = [];
   private readonly standing: Array<Extract<Fault, { kind: 'fail-matching' }>> = [];
-  private server: Server | undefined;
   private listeners: Array<() => void> = [];
   /** PutEvents requests received so far, counted when they arrive (before any latency). */
   received = 0;
   /** Milliseconds each call takes before answering. */
   latencyMs = 0;
 
+  constructor() {
+    super('fake EventBridge');
+  }
+
   get endpoint(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('fake EventBridge is not listening');
-    return `http://127.0.0.1:${address.port}`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.server = undefined;
+    return this.origin;
   }
 
   /** Faults for the next calls, one per call, in order. */
@@ -138,22 +125,13 @@ export class FakeEventBridge {
     });
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+  protected override async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const text = await readBody(request);
     this.received++;
     if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
     const target = request.headers['x-amz-target'];
-    const send = (status: number, body: unknown, errorType?: string): void => {
-      response.writeHead(status, {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amzn-requestid': randomUUID(),
-        ...(errorType === undefined ? {} : { 'x-amzn-errortype': errorType }),
-      });
-      response.end(JSON.stringify(body));
-    };
     const fail = (status: number, type: string, message: string): void =>
-      send(status, { __type: type, message }, type);
+      sendAwsJson(response, status, { __type: type, message }, type);
 
     if (request.method !== 'POST' || target !== 'AWSEvents.PutEvents') {
       fail(400, 'UnknownOperationException', `unsupported operation ${String(target)}`);
@@ -168,7 +146,7 @@ export class FakeEventBridge {
     const signed = String(request.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256');
     let body: { Entries?: WireEntry[] };
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Entries?: WireEntry[] };
+      body = JSON.parse(text) as { Entries?: WireEntry[] };
     } catch {
       fail(400, 'SerializationException', 'body is not JSON');
       return;
@@ -235,7 +213,7 @@ export class FakeEventBridge {
       return { EventId: id };
     });
     record.failedEntries = results.filter((result) => 'ErrorCode' in result).length;
-    send(200, { FailedEntryCount: record.failedEntries, Entries: results });
+    sendAwsJson(response, 200, { FailedEntryCount: record.failedEntries, Entries: results });
     for (const listener of [...this.listeners]) listener();
   }
 }

@@ -9,9 +9,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { join } from 'node:path';
+import { LocalServer } from './local-server';
 
 export type Resource = 'pods' | 'events' | 'replicasets' | 'jobs';
 
@@ -149,17 +150,33 @@ const matches = (selector: FieldSelector, object: KubeObject | undefined): boole
   object !== undefined &&
   selector.every((term) => (fieldValue(object, term.field) === term.value) === term.equal);
 
+/** What a list or watch asks for. */
+interface Scope {
+  resource: Resource;
+  namespace: string | undefined;
+  selector: FieldSelector;
+  query: Record<string, string>;
+}
+
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 
-export class FakeKubeApi {
+/** A meta/v1 Status of a failure, as the API server answers it (or sends it as a watch ERROR). */
+const failureStatus = (code: number, reason: string, message: string) => ({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  message,
+  reason,
+  code,
+});
+
+export class FakeKubeApi extends LocalServer {
   readonly requests: RequestRecord[] = [];
   private readonly objects = new Map<string, { resource: Resource; object: KubeObject }>();
   private readonly history: Change[] = [];
   private readonly watchers = new Set<Watcher>();
   private readonly faults: FaultRule[] = [];
   private readonly snapshots = new Map<string, { items: KubeObject[]; rv: number }>();
-  private readonly sockets = new Set<Socket>();
-  private server: Server | undefined;
   private rv = 1000;
   /** Watches from a resourceVersion older than this get 410 Gone. */
   private compactedBelow = 0;
@@ -168,32 +185,16 @@ export class FakeKubeApi {
   /** New watches on these resources are accepted and then never sent anything. */
   readonly stalled = new Set<Resource>();
 
+  constructor() {
+    super('fake API server');
+  }
+
   get url(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('fake API server is not listening');
-    return `http://127.0.0.1:${address.port}`;
+    return this.origin;
   }
 
   get resourceVersion(): string {
     return String(this.rv);
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((request, response) => this.handle(request, response));
-    this.server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    for (const socket of this.sockets) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.server = undefined;
   }
 
   /** A kubeconfig file for this server (plain HTTP needs insecure-skip-tls-verify). */
@@ -346,17 +347,10 @@ export class FakeKubeApi {
   }
 
   private sendStatus(response: ServerResponse, code: number, reason: string, message: string): void {
-    this.sendJson(response, code, {
-      kind: 'Status',
-      apiVersion: 'v1',
-      status: 'Failure',
-      message,
-      reason,
-      code,
-    });
+    this.sendJson(response, code, failureStatus(code, reason, message));
   }
 
-  private handle(request: IncomingMessage, response: ServerResponse): void {
+  protected override handle(request: IncomingMessage, response: ServerResponse): void {
     const url = new URL(request.url ?? '/', 'http://localhost');
     const route = ROUTE.exec(url.pathname);
     if (request.method !== 'GET' || !route) {
@@ -393,8 +387,9 @@ export class FakeKubeApi {
       this.sendStatus(response, 400, 'BadRequest', selector);
       return;
     }
-    if (verb === 'list') this.serveList(response, resource, namespace, selector, query);
-    else this.serveWatch(request, response, resource, namespace, selector, query);
+    const scope: Scope = { resource, namespace, selector, query };
+    if (verb === 'list') this.serveList(response, scope);
+    else this.serveWatch(request, response, scope);
   }
 
   private inScope(
@@ -408,13 +403,7 @@ export class FakeKubeApi {
     );
   }
 
-  private serveList(
-    response: ServerResponse,
-    resource: Resource,
-    namespace: string | undefined,
-    selector: FieldSelector,
-    query: Record<string, string>,
-  ): void {
+  private serveList(response: ServerResponse, { resource, namespace, selector, query }: Scope): void {
     let snapshot: { items: KubeObject[]; rv: number };
     const token = query.continue;
     if (token !== undefined && token !== '') {
@@ -451,37 +440,20 @@ export class FakeKubeApi {
   private serveWatch(
     request: IncomingMessage,
     response: ServerResponse,
-    resource: Resource,
-    namespace: string | undefined,
-    selector: FieldSelector,
-    query: Record<string, string>,
+    { resource, namespace, selector, query }: Scope,
   ): void {
     const from = query.resourceVersion;
     const fromRv = from === undefined || from === '' || from === '0' ? undefined : Number(from);
     const gone = fromRv !== undefined && fromRv < this.compactedBelow - 1;
+    const tooOld = `too old resource version: ${fromRv} (${this.compactedBelow})`;
     if (gone && this.goneAs === 'status') {
-      this.sendStatus(
-        response,
-        410,
-        'Expired',
-        `too old resource version: ${fromRv} (${this.compactedBelow})`,
-      );
+      this.sendStatus(response, 410, 'Expired', tooOld);
       return;
     }
     response.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     response.flushHeaders();
     if (gone) {
-      this.writeLine(response, {
-        type: 'ERROR',
-        object: {
-          kind: 'Status',
-          apiVersion: 'v1',
-          status: 'Failure',
-          message: `too old resource version: ${fromRv} (${this.compactedBelow})`,
-          reason: 'Expired',
-          code: 410,
-        },
-      });
+      this.writeLine(response, { type: 'ERROR', object: failureStatus(410, 'Expired', tooOld) });
       response.end();
       return;
     }

@@ -7,8 +7,8 @@
  * the next calls of a method with a 429 and Retry-After, a 5xx, an `ok: false` error, or to hang
  * (before or after it has recorded the message, like a lost response).
  */
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer, readBody } from './local-server';
 
 export interface SlackCall {
   method: string;
@@ -37,40 +37,24 @@ export type SlackFault =
 
 const JSON_FIELDS = new Set(['blocks', 'metadata', 'attachments']);
 
-export class FakeSlack {
+export class FakeSlack extends LocalServer {
   readonly calls: SlackCall[] = [];
   readonly messages: StoredMessage[] = [];
   private readonly channels = new Map<string, string>();
   private readonly faults = new Map<string, SlackFault[]>();
-  private server: Server | undefined;
   private clock = 1_772_359_200;
   private sequence = 0;
   /** Tokens Slack accepts; any other gets `invalid_auth`. */
   readonly tokens = new Set<string>();
 
   constructor(options: { token: string; channels: Record<string, string> }) {
+    super('fake Slack');
     this.tokens.add(options.token);
     for (const [name, id] of Object.entries(options.channels)) this.channels.set(name, id);
   }
 
   get apiUrl(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('fake Slack is not listening');
-    return `http://127.0.0.1:${address.port}/api/`;
-  }
-
-  async start(): Promise<this> {
-    this.server = createServer((request, response) => void this.handle(request, response));
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    this.server = undefined;
+    return `${this.origin}/api/`;
   }
 
   /** Faults for the next calls of `method`, one per call, in order. */
@@ -108,11 +92,9 @@ export class FakeSlack {
     return this.channels.get(channel.replace(/^#/, ''));
   }
 
-  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of request) chunks.push(chunk as Buffer);
+  protected override async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const body = await readBody(request);
     const method = (request.url ?? '').replace(/^\/api\//, '').split('?')[0] ?? '';
-    const body = Buffer.concat(chunks).toString('utf8');
     const args: Record<string, unknown> = {};
     const contentType = request.headers['content-type'] ?? '';
     if (contentType.startsWith('application/json')) {

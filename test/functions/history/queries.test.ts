@@ -209,6 +209,14 @@ describe('one incident', () => {
         parseIncidentFilter({ cluster: 'prod-eu', cause: 'image-not-found', since: '30d' }, now),
       )
     ).incidents;
+    // Both generations were told in Slack: a message and its resolution reply each.
+    const [latest] = (
+      await queries().list(parseIncidentFilter({ cluster: 'prod-eu', cause: 'image-not-found' }, now))
+    ).incidents;
+    expect(Object.keys((await queries().get(latest!.incidentId))!.posts).sort()).toEqual([
+      'main',
+      'resolved-1',
+    ]);
     commands.length = 0;
     const record = await queries().get(web!.incidentId);
     expect(record?.summary).toEqual(web);

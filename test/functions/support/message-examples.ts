@@ -17,14 +17,7 @@ import {
   settle,
 } from '#shared/incident';
 import { incidentKeyOf, keyIdOf } from '#shared/incident-key';
-import {
-  type StormBucket,
-  newStormBucket,
-  stormGroupIdOf,
-  stormGroupOf,
-  stormMemberOf,
-  stormView,
-} from '#shared/incident-storm';
+import { stormView } from '#shared/incident-storm';
 import {
   type Block,
   type SlackMessage,
@@ -36,6 +29,7 @@ import {
   renderStormMessage,
 } from '#shared/slack-message';
 import { checkSilence, forwarderView, heartbeatArrived } from '#shared/watchdog';
+import { stormBucketOf } from '../../support/storm-bucket';
 
 const T0 = Date.parse('2026-03-02T14:05:00Z');
 const MIN = 60_000;
@@ -174,24 +168,11 @@ export const stormExample = (): SlackMessage => {
       pods: Array.from({ length: 1 + (index % 3) }, (_, pod) => `${name}-7c9f${index}d-${pod}x2q`),
     });
   });
-  const group = stormGroupOf(incidents[0]!, '#platform-alerts')!;
-  const windows = { stormThreshold: 5, stormWindowMs: 2 * MIN, stormHoldMs: 30_000 };
-  let bucket: StormBucket = newStormBucket(
-    { groupId: stormGroupIdOf(group), seq: 1 },
-    group,
-    incidents[0]!,
-    stormMemberOf(incidents[0]!, 1, T0),
-    T0,
-    windows,
-  );
-  incidents.slice(1).forEach((incident, index) => {
-    const member = stormMemberOf(incident, 1, T0 + (index + 1) * 2_000);
-    bucket = {
-      ...bucket,
-      members: { ...bucket.members, [member.incidentId]: member },
-      memberCount: bucket.memberCount + 1,
-      lastJoinAt: member.joinedAt,
-    };
+  const bucket = stormBucketOf(incidents, {
+    channel: '#platform-alerts',
+    openedAt: T0,
+    spacingMs: 2_000,
+    windows: { stormThreshold: 5, stormWindowMs: 2 * MIN, stormHoldMs: 30_000 },
   });
   // Two have recovered since.
   for (const member of Object.values(bucket.members).filter((m) => m.workload.name.startsWith('batch-0'))) {

@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DETAIL_TYPE, type FailedDetail, type RecoveryKind, SCHEMA_VERSION, SOURCE } from '#shared/contract';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
@@ -291,6 +292,8 @@ export interface Pipeline {
   flow(events: readonly unknown[]): Promise<void>;
   /** Ticks, then notifies whatever the tick changed. */
   tickAndNotify(): Promise<void>;
+  /** The incidents' items in the table (no pointers, storms or clusters), as documents. */
+  incidentItems(): Promise<NonNullable<ScanCommandOutput['Items']>>;
   stop(): Promise<void>;
 }
 
@@ -324,6 +327,26 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     watchdog: new RecordingLog(),
   };
   const now = clock.now;
+  /** What notify and the watchdog share: Slack (no waiting between retries), the lease, the clock. */
+  const posting = (name: 'notify' | 'watchdog') => ({
+    notifier: new SlackNotifier({
+      tokens: new SecretsManagerTokenSource(secretsClient, 'pullwatch/slack'),
+      slackApiUrl: slack.apiUrl,
+      timeoutMs: options.slackTimeoutMs ?? 2000,
+      retries: 2,
+      maxInlineWaitMs: 1000,
+      metrics: metrics[name],
+      sleep: async () => {},
+    }),
+    leaseMs: options.leaseMs ?? 90_000,
+    publisher,
+    log: logs[name],
+    metrics: metrics[name],
+    now,
+    newToken: randomUUID,
+    sleep: async () => {},
+  });
+  const routing = { defaultChannel: '#alerts', rules: options.routes ?? [] };
 
   const classify = createClassifyHandler({ publisher, log: logs.classify, metrics: metrics.classify, now });
   const dedupeDeps: DedupeDeps = {
@@ -337,48 +360,18 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const dedupe = createDedupeHandler(dedupeDeps);
   const tick = createTickHandler(dedupeDeps);
   const notifyDeps: NotifyDeps = {
+    ...posting('notify'),
     store: options.notifyStore ? options.notifyStore(store) : store,
-    notifier: new SlackNotifier({
-      tokens: new SecretsManagerTokenSource(secretsClient, 'pullwatch/slack'),
-      slackApiUrl: slack.apiUrl,
-      timeoutMs: options.slackTimeoutMs ?? 2000,
-      retries: 2,
-      maxInlineWaitMs: 1000,
-      metrics: metrics.notify,
-      sleep: async () => {},
-    }),
-    route: createRouter({ defaultChannel: '#alerts', rules: options.routes ?? [] }),
+    route: createRouter(routing),
     windows,
-    leaseMs: options.leaseMs ?? 90_000,
-    publisher,
-    log: logs.notify,
-    metrics: metrics.notify,
-    now,
-    newToken: randomUUID,
-    sleep: async () => {},
   };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
   const watchdogDeps: WatchdogDeps = {
+    ...posting('watchdog'),
     store: new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName }),
-    notifier: new SlackNotifier({
-      tokens: new SecretsManagerTokenSource(secretsClient, 'pullwatch/slack'),
-      slackApiUrl: slack.apiUrl,
-      timeoutMs: options.slackTimeoutMs ?? 2000,
-      retries: 2,
-      maxInlineWaitMs: 1000,
-      metrics: metrics.watchdog,
-      sleep: async () => {},
-    }),
-    channelFor: createClusterRouter({ defaultChannel: '#alerts', rules: options.routes ?? [] }),
+    channelFor: createClusterRouter(routing),
     silenceMs: windows.silenceMs,
-    leaseMs: options.leaseMs ?? 90_000,
-    publisher,
-    log: logs.watchdog,
-    metrics: metrics.watchdog,
-    now,
-    newToken: randomUUID,
-    sleep: async () => {},
   };
   const heartbeats = createHeartbeatHandler(watchdogDeps);
   const watchdogTick = createWatchdogTickHandler(watchdogDeps);
@@ -426,6 +419,11 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
       await tick();
       const incidentEvents = takeNew(incidentTypes).map(delivered);
       await deliverUntilDone(notify, incidentEvents, { between: afterVisibilityTimeout });
+    },
+    incidentItems: async () => {
+      const documents = DynamoDBDocumentClient.from(dynamo.client);
+      const all = (await documents.send(new ScanCommand({ TableName: dynamo.tableName }))).Items ?? [];
+      return all.filter((item) => String(item.sk).startsWith('GEN#'));
     },
     stop: async () => {
       eventBridge.destroy();

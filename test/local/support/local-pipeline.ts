@@ -1,7 +1,7 @@
 /**
  * Local mode's pipeline in-process for tests: the local bus with the real handlers (local/pipeline.ts),
  * dynalite (test/support/dynalite.ts), terminal Slack into a temporary folder, and a clock the test
- * moves. Ticks run only when the test asks (`tick()`).
+ * moves (to each event's time: tests send events in time order). Ticks run only when asked (`tickAt`).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +76,7 @@ export interface TestPipeline {
   printed: string[];
   clock: { ms: number };
   dir: string;
-  /** The forwarder's events, put on the bus at the clock's time; resolves when handled. */
+  /** The forwarder's events, put on the bus with the clock set to their time; resolves when handled. */
   failed(options: FailureOptions): Promise<void>;
   recovered(options: FailureOptions & { recovery?: RecoveryKind }): Promise<void>;
   /** Moves the clock and runs both ticks. */
@@ -117,10 +117,11 @@ export const startTestPipeline = async (
     tickIntervalMs: 3_600_000,
     onRejected: () => Promise.resolve(),
     onHeartbeat: () => Promise.resolve(),
+    channelFor: () => '#alerts',
     now: () => new Date(clock.ms),
   });
   const send = async (detailType: string, detail: object, at: number) => {
-    clock.ms = Math.max(clock.ms, at);
+    clock.ms = at;
     bus.put([{ source: SOURCE, detailType, detail }]);
     await bus.idle();
   };
