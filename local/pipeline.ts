@@ -13,7 +13,6 @@ import {
   type PipelinePattern,
   classifiedPattern,
   incidentEventsPattern,
-  matchesPipelinePattern,
   rejectedPattern,
 } from '#shared/incident-events';
 import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions/_common/event-publisher';
@@ -85,38 +84,20 @@ export interface LocalRule {
 }
 
 /** The rules, as the stack defines them (same pattern objects; same matchers). */
+const rule = (target: LocalRule['target'], pattern: Pattern): LocalRule => ({
+  target,
+  pattern,
+  matches: (event) => matchesPattern(pattern, event),
+});
+
 export const LOCAL_RULES: readonly LocalRule[] = [
-  {
-    target: 'classify',
-    pattern: pullEventsPattern,
-    matches: (event) => matchesPattern(pullEventsPattern, event),
-  },
-  {
-    target: 'dedupe',
-    pattern: classifiedPattern,
-    matches: (event) => matchesPipelinePattern(classifiedPattern, event),
-  },
-  {
-    target: 'notify',
-    pattern: incidentEventsPattern,
-    matches: (event) => matchesPipelinePattern(incidentEventsPattern, event),
-  },
-  {
-    target: 'dead-letter',
-    pattern: rejectedPattern,
-    matches: (event) => matchesPipelinePattern(rejectedPattern, event),
-  },
-  {
-    target: 'watchdog',
-    pattern: heartbeatPattern,
-    matches: (event) => matchesPattern(heartbeatPattern, event),
-  },
+  rule('classify', pullEventsPattern),
+  rule('dedupe', classifiedPattern),
+  rule('notify', incidentEventsPattern),
+  rule('dead-letter', rejectedPattern),
+  rule('watchdog', heartbeatPattern),
   // Local only: the status line's count of failing containers.
-  {
-    target: 'status',
-    pattern: heartbeatPattern,
-    matches: (event) => matchesPattern(heartbeatPattern, event),
-  },
+  rule('status', heartbeatPattern),
 ];
 
 /**

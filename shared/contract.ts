@@ -162,11 +162,13 @@ export const toRulePattern = (pattern: PullwatchPattern): { source: string[]; 'd
 
 /** Whether an event's source and detail-type match a pattern (the only fields our patterns use). */
 export const matchesPattern = (
-  pattern: PullwatchPattern,
+  pattern: { readonly source: readonly string[]; readonly detailType: readonly string[] },
   event: { source?: unknown; 'detail-type'?: unknown },
 ): boolean =>
-  pattern.source.includes(event.source as typeof SOURCE) &&
-  pattern.detailType.includes(event['detail-type'] as DetailType);
+  typeof event.source === 'string' &&
+  typeof event['detail-type'] === 'string' &&
+  pattern.source.includes(event.source) &&
+  pattern.detailType.includes(event['detail-type']);
 
 /** The key a backend uses to tell containers apart: a pod UID and a container name are unique. */
 export const containerKey = (detail: Pick<FailedDetail, 'podUid' | 'container'>): string =>

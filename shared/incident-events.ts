@@ -315,13 +315,6 @@ export const toPipelineRulePattern = (
   'detail-type': [...pattern.detailType],
 });
 
-export const matchesPipelinePattern = (
-  pattern: PipelinePattern,
-  event: { source?: unknown; 'detail-type'?: unknown },
-): boolean =>
-  pattern.source.includes(event.source as typeof PIPELINE_SOURCE) &&
-  pattern.detailType.includes(event['detail-type'] as PipelineDetailType);
-
 // The schema and the engine's type must agree both ways; this fails to compile if they drift.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const verdictsAgree: Same<z.infer<typeof verdictSchema>, Verdict> = true;

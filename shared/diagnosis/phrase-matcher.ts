@@ -127,12 +127,12 @@ export class PhraseMatcher<T extends PhraseSpec> {
     this.outputs = outputs;
   }
 
-  /** Calls `visit` for every occurrence of every phrase, in order of where it ends. */
-  scan(
+  /** The one scan loop: `onHit(phraseIndex, start, end)` for every word-bounded occurrence, by end. */
+  private walk(
     text: string,
-    visit: (phrase: T, start: number, end: number) => void,
-    from = 0,
-    to = text.length,
+    from: number,
+    to: number,
+    onHit: (index: number, start: number, end: number) => void,
   ): void {
     const { next, accepting, outputs, phrases, symbolOf, symbols } = this;
     let state = 0;
@@ -144,42 +144,41 @@ export class PhraseMatcher<T extends PhraseSpec> {
       if (accepting[state] === 0 || symbol === LINE_BREAK) continue;
       const found = outputs[state]!;
       for (let k = 0; k < found.length; k++) {
-        const phrase = phrases[found[k]!]!;
+        const index = found[k]!;
+        const phrase = phrases[index]!;
         const start = startOf(text, i + 1, phrase.text.length);
         if (phrase.wholeWord && !isWholeWord(text, start, i + 1)) continue;
-        visit(phrase, start, i + 1);
+        onHit(index, start, i + 1);
       }
     }
   }
 
+  /** Calls `visit` for every occurrence of every phrase, in order of where it ends. */
+  scan(
+    text: string,
+    visit: (phrase: T, start: number, end: number) => void,
+    from = 0,
+    to = text.length,
+  ): void {
+    this.walk(text, from, to, (index, start, end) => visit(this.phrases[index]!, start, end));
+  }
+
   /**
-   * Calls `visit` once per distinct phrase found, with where it last ends. The hot path for
-   * classification: the scan itself makes no call and no allocation per hit.
+   * Calls `visit` once per distinct phrase found, with where it last ends: the classifier's path,
+   * which needs no per-hit allocation and calls `visit` only once per phrase.
    */
   forEachLast(text: string, visit: (phrase: T, end: number) => void): void {
-    const { next, accepting, outputs, phrases, symbolOf, symbols, lastEnd, seen } = this;
+    const { lastEnd, seen } = this;
     let seenCount = 0;
-    let state = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      const symbol = code < 128 ? symbolOf[code]! : OTHER;
-      state = next[state * symbols + symbol]!;
-      // A line break keeps the state, so it must not report the match that ended before it again.
-      if (accepting[state] === 0 || symbol === LINE_BREAK) continue;
-      const found = outputs[state]!;
-      for (let k = 0; k < found.length; k++) {
-        const index = found[k]!;
-        const phrase = phrases[index]!;
-        if (phrase.wholeWord && !isWholeWord(text, startOf(text, i + 1, phrase.text.length), i + 1)) continue;
-        if (lastEnd[index] === -1) seen[seenCount++] = index;
-        lastEnd[index] = i + 1;
-      }
-    }
+    this.walk(text, 0, text.length, (index, _start, end) => {
+      if (lastEnd[index] === -1) seen[seenCount++] = index;
+      lastEnd[index] = end;
+    });
     for (let k = 0; k < seenCount; k++) {
       const index = seen[k]!;
       const end = lastEnd[index]!;
       lastEnd[index] = -1;
-      visit(phrases[index]!, end);
+      visit(this.phrases[index]!, end);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { ContractViolation, DETAIL_TYPE, type FailedDetail, SOURCE } from '#shared/contract';
+import { ContractViolation, DETAIL_TYPE, type FailedDetail, SOURCE, matchesPattern } from '#shared/contract';
 import { DEFAULT_WINDOWS, absorb, newIncident } from '#shared/incident';
 import {
   INCIDENT_DETAIL_TYPES,
@@ -9,7 +9,6 @@ import {
   incidentDetailOf,
   incidentDetailSchema,
   incidentEventsPattern,
-  matchesPipelinePattern,
   observationOf,
   offendingField,
   parseClassifiedEvent,
@@ -37,16 +36,16 @@ describe('pipeline events', () => {
       'detail-type': ['IncidentOpened', 'IncidentUpdated', 'IncidentReopened', 'IncidentResolved'],
     });
     expect(
-      matchesPipelinePattern(classifiedPattern, {
+      matchesPattern(classifiedPattern, {
         source: PIPELINE_SOURCE,
         'detail-type': 'ImagePullClassified',
       }),
     ).toBe(true);
+    expect(matchesPattern(classifiedPattern, { source: SOURCE, 'detail-type': 'ImagePullClassified' })).toBe(
+      false,
+    );
     expect(
-      matchesPipelinePattern(classifiedPattern, { source: SOURCE, 'detail-type': 'ImagePullClassified' }),
-    ).toBe(false);
-    expect(
-      matchesPipelinePattern(rejectedPattern, { source: PIPELINE_SOURCE, 'detail-type': 'IncidentOpened' }),
+      matchesPattern(rejectedPattern, { source: PIPELINE_SOURCE, 'detail-type': 'IncidentOpened' }),
     ).toBe(false);
   });
 

@@ -21,7 +21,6 @@ import {
   PIPELINE_SOURCE,
   classifiedPattern,
   incidentEventsPattern,
-  matchesPipelinePattern,
   rejectedPattern,
 } from '#shared/incident-events';
 import { eventPatternOf } from '../../../infra/constructs/event-bus';
@@ -166,12 +165,12 @@ const RULES: RuleUnderTest[] = [
   {
     id: 'ClassifiedToDedupe',
     expected: keysOf(PIPELINE_SOURCE, [PIPELINE_DETAIL_TYPE.classified]),
-    matchesShared: (event) => matchesPipelinePattern(classifiedPattern, event),
+    matchesShared: (event) => matchesPattern(classifiedPattern, event),
   },
   {
     id: 'IncidentsToNotify',
     expected: keysOf(PIPELINE_SOURCE, INCIDENT_DETAIL_TYPES),
-    matchesShared: (event) => matchesPipelinePattern(incidentEventsPattern, event),
+    matchesShared: (event) => matchesPattern(incidentEventsPattern, event),
   },
   {
     id: 'HeartbeatsToWatchdog',
@@ -181,7 +180,7 @@ const RULES: RuleUnderTest[] = [
   {
     id: 'RejectedToDeadLetters',
     expected: keysOf(PIPELINE_SOURCE, [PIPELINE_DETAIL_TYPE.rejected]),
-    matchesShared: (event) => matchesPipelinePattern(rejectedPattern, event),
+    matchesShared: (event) => matchesPattern(rejectedPattern, event),
   },
 ];
 
