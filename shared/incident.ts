@@ -593,17 +593,29 @@ export const changesBetween = (before: Incident | undefined, after: Incident): I
 };
 
 // ---------------------------------------------------------------------------------------------
-// Equality that ignores key order (items come back from the store with their maps reordered).
+// Equality that ignores key order (items come back from the store with their maps reordered) and
+// absent attributes (the store drops undefined ones). Structural, without serialising: dedupe
+// compares every incident it folds, and an incident can hold hundreds of containers.
 
-export const stableJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, field: unknown) =>
-    field !== null && typeof field === 'object' && !Array.isArray(field)
-      ? Object.fromEntries(
-          Object.entries(field as Record<string, unknown>)
-            .filter(([, v]) => v !== undefined)
-            .sort(([a], [b]) => compareText(a, b)),
-        )
-      : field,
+const definedKeys = (value: object): string[] =>
+  Object.keys(value).filter((key) => (value as Record<string, unknown>)[key] !== undefined);
+
+export const sameValue = (a: unknown, b: unknown): boolean => {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return (
+      Array.isArray(a) &&
+      Array.isArray(b) &&
+      a.length === b.length &&
+      a.every((item, index) => sameValue(item, b[index]))
+    );
+  }
+  const keys = definedKeys(a);
+  if (keys.length !== definedKeys(b).length) return false;
+  return keys.every((key) =>
+    sameValue((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]),
   );
+};
 
-export const sameIncident = (a: Incident, b: Incident): boolean => a === b || stableJson(a) === stableJson(b);
+export const sameIncident = (a: Incident, b: Incident): boolean => sameValue(a, b);

@@ -10,7 +10,7 @@
  * overwrites the other.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type PutCommandInput, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
 import { type Incident, type IncidentWindows, figuresOf, incidentIdOfIncident } from '#shared/incident';
@@ -64,6 +64,8 @@ export interface StoredIncident extends StoredVersioned<OutboxEntry> {
   incident: Incident;
   /** The storm bucket the incident joined (notify records it). */
   storm?: StormRef;
+  /** That bucket is a storm: notify keeps the incident's entry in it current (see markInStorm). */
+  inStorm: boolean;
 }
 
 export interface IncidentRef {
@@ -74,6 +76,8 @@ export interface IncidentRef {
 /** A storm bucket and its roll-up post. */
 export interface StoredStorm {
   bucket: StormBucket;
+  /** Every member was told that the bucket is a storm (markInStorm). */
+  activated: boolean;
   posts: Record<string, PostRecord>;
   render?: RenderRecord;
 }
@@ -108,6 +112,16 @@ export interface ContainerPointer {
   movedFrom?: string;
 }
 
+/** What the stored pointer must be for a pointer write to go ahead. */
+export type PointerExpectation =
+  /** The one read: none (`at` undefined), or the one set by the failure at `at`. */
+  | { kind: 'read'; at: number | undefined }
+  /**
+   * None, or one on the same key set by an older failure: the usual step, taken without reading
+   * first (whatever else is stored needs the read-and-compare path).
+   */
+  | { kind: 'advance' };
+
 export interface IncidentWrite extends IncidentRef {
   /** The version read; 0 when the incident is new. */
   expectedVersion: number;
@@ -135,6 +149,13 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
   renderDue(now: number, limit: number): Promise<RenderDueRef[]>;
   /** Records which storm bucket an incident joined. */
   setIncidentStorm(ref: IncidentRef, storm: StormRef): Promise<void>;
+  /**
+   * Tells an incident that its bucket is a storm. Until then notify leaves the bucket alone on the
+   * incident's updates (a bucket that never becomes a storm costs no read or write per update).
+   */
+  markInStorm(ref: IncidentRef): Promise<void>;
+  /** Records that every member of the bucket was told it is a storm. */
+  markStormActivated(ref: StormRef): Promise<void>;
   /** A group's latest buckets, newest first, read consistently. */
   latestStorms(groupId: string, limit: number): Promise<StoredStorm[]>;
   getStorm(ref: StormRef): Promise<StoredStorm | undefined>;
@@ -153,11 +174,11 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
   /** Replaces a member's entry if `member` reflects a newer incident version; false if not. */
   updateStormMember(ref: StormRef, member: StormMember): Promise<boolean>;
   getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined>;
-  /** Writes the pointer if it is still the one read (`expectedAt`; undefined: none). */
+  /** Writes the pointer if the stored one is still as `expected`; false if not. */
   putContainerPointer(
     ref: ContainerRef,
     pointer: ContainerPointer,
-    expectedAt: number | undefined,
+    expected: PointerExpectation,
   ): Promise<boolean>;
 }
 
@@ -173,6 +194,7 @@ export interface DynamoIncidentStoreOptions {
 interface IncidentItem extends VersionedItem<OutboxEntry> {
   incident: Incident;
   storm?: StormRef;
+  inStorm?: boolean;
 }
 
 const fromItem = (item: Record<string, unknown>): StoredIncident => {
@@ -181,6 +203,7 @@ const fromItem = (item: Record<string, unknown>): StoredIncident => {
     incident: typed.incident,
     ...storedVersioned(typed),
     ...(typed.storm === undefined ? {} : { storm: { groupId: typed.storm.groupId, seq: typed.storm.seq } }),
+    inStorm: typed.inStorm === true,
   };
 };
 
@@ -193,6 +216,7 @@ const STORM_ITEM_ONLY = new Set([
   INCIDENT_TABLE.renderIndex.sortKey,
   'posts',
   'render',
+  'activated',
   'openUntil',
   'stormUntil',
   'cluster',
@@ -205,6 +229,7 @@ const fromStormItem = (item: Record<string, unknown>): StoredStorm => {
   ) as unknown as StormBucket;
   return {
     bucket: { ...bucket, members: bucket.members ?? {} },
+    activated: item.activated === true,
     posts: (item.posts as Record<string, PostRecord> | undefined) ?? {},
     ...(item.render === undefined ? {} : { render: item.render as RenderRecord }),
   };
@@ -365,6 +390,28 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     );
   }
 
+  async markInStorm(ref: IncidentRef): Promise<void> {
+    await this.setFlag(this.key(ref), 'inStorm');
+  }
+
+  async markStormActivated(ref: StormRef): Promise<void> {
+    await this.setFlag(this.stormKey(ref), 'activated');
+  }
+
+  /** Sets a boolean attribute of an existing item (never cleared). */
+  private setFlag(key: ItemKey, attribute: string): Promise<boolean> {
+    return this.conditional(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: 'SET #flag = :true',
+        ConditionExpression: 'attribute_exists(#pk)',
+        ExpressionAttributeNames: { '#flag': attribute, '#pk': INCIDENT_TABLE.partitionKey },
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+  }
+
   async latestStorms(groupId: string, limit: number): Promise<StoredStorm[]> {
     return (await this.newestOf(stormPk(groupId), limit)).map(fromStormItem);
   }
@@ -494,8 +541,26 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   putContainerPointer(
     ref: ContainerRef,
     pointer: ContainerPointer,
-    expectedAt: number | undefined,
+    expected: PointerExpectation,
   ): Promise<boolean> {
+    const absent = 'attribute_not_exists(#pk)';
+    const condition: Pick<
+      PutCommandInput,
+      'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'
+    > =
+      expected.kind === 'advance'
+        ? {
+            ConditionExpression: `${absent} OR (#keyId = :keyId AND #at < :at)`,
+            ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey, '#keyId': 'keyId', '#at': 'at' },
+            ExpressionAttributeValues: { ':keyId': pointer.keyId, ':at': pointer.at },
+          }
+        : expected.at === undefined
+          ? { ConditionExpression: absent, ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey } }
+          : {
+              ConditionExpression: '#at = :expectedAt',
+              ExpressionAttributeNames: { '#at': 'at' },
+              ExpressionAttributeValues: { ':expectedAt': expected.at },
+            };
     return conditionally(() =>
       this.documents.send(
         new PutCommand({
@@ -505,10 +570,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
             ...pointer,
             [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(pointer.at),
           },
-          ConditionExpression: expectedAt === undefined ? 'attribute_not_exists(#pk)' : '#at = :expectedAt',
-          ExpressionAttributeNames:
-            expectedAt === undefined ? { '#pk': INCIDENT_TABLE.partitionKey } : { '#at': 'at' },
-          ...(expectedAt === undefined ? {} : { ExpressionAttributeValues: { ':expectedAt': expectedAt } }),
+          ...condition,
         }),
       ),
     );

@@ -39,6 +39,7 @@ import { type IncidentKey, keyIdOf } from '#shared/incident-key';
 import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
+  type ContainerPointer,
   type IncidentRef,
   type IncidentStore,
   IncidentWriteConflict,
@@ -214,6 +215,15 @@ export const trackCauseChanges = async (
       cause,
       incidentId: toIncident,
     });
+    const pointerOf = (movedFrom?: string): ContainerPointer => ({
+      keyId,
+      cause: failure.key.cause,
+      incidentId,
+      at: failure.observedAt,
+      ...(movedFrom === undefined ? {} : { movedFrom }),
+    });
+    // The usual case, a container's first failure or a later one of the same cause, in one write.
+    if (await deps.store.putContainerPointer(ref, pointerOf(), { kind: 'advance' })) continue;
     for (let attempt = 1; ; attempt++) {
       const pointer = await deps.store.getContainerPointer(ref);
       // Newer: a later failure, or (same instant, another cause) the larger key id, so that both
@@ -240,17 +250,10 @@ export const trackCauseChanges = async (
           ? pointer.keyId
           : undefined;
       if (!samePointer || pointer.incidentId !== incidentId) {
-        const written = await deps.store.putContainerPointer(
-          ref,
-          {
-            keyId,
-            cause: failure.key.cause,
-            incidentId,
-            at: failure.observedAt,
-            ...(movedFrom === undefined ? {} : { movedFrom }),
-          },
-          pointer?.at,
-        );
+        const written = await deps.store.putContainerPointer(ref, pointerOf(movedFrom), {
+          kind: 'read',
+          at: pointer?.at,
+        });
         if (!written) {
           if (attempt >= (deps.maxAttempts ?? 25)) throw new TooManyConflicts(`pointer of ${containerId}`);
           continue;

@@ -15,7 +15,7 @@
  */
 import type { Incident, IncidentWindows } from '#shared/incident';
 import { parseIncidentEvent } from '#shared/incident-events';
-import { placementOf } from '#shared/incident-storm';
+import { isStorm, placementOf } from '#shared/incident-storm';
 import {
   incidentView,
   renderIncidentMessage,
@@ -97,7 +97,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
         target = { channel: rollup.posted.channelId, threadTs: rollup.posted.ts };
       }
     }
-  } else if (stored.storm !== undefined) {
+  } else if (stored.storm !== undefined && stored.inStorm) {
     storm = await deps.store.getStorm(stored.storm);
   }
 
@@ -147,7 +147,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
     );
   }
 
-  if (storm !== undefined) {
+  if (storm !== undefined && isStorm(storm.bucket)) {
     await syncStormMember(deps, storm, stored);
     await reconcileStorm(deps, storm.bucket.ref);
   }

@@ -17,6 +17,7 @@ import {
   stormView,
 } from '#shared/incident-storm';
 import { renderStormMessage } from '#shared/slack-message';
+import { inParallel } from '../_common/batch';
 import type { IncidentRef, StoredIncident, StoredStorm } from '../_common/incident-store';
 import { METRIC } from '../_common/observability';
 import {
@@ -40,8 +41,41 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * The storm bucket an incident belongs to: the one it joined before (recorded in the incident, or
  * found among its group's latest buckets after a crash in between), else its group's current
  * bucket, joined now, else a new bucket it opens. Undefined when the incident has no verdict yet.
+ * When the bucket is a storm, the incident (and, the first time, every member) is told so.
  */
 export const joinStorm = async (
+  deps: NotifyDeps,
+  ref: IncidentRef,
+  stored: StoredIncident,
+  channel: string,
+): Promise<StoredStorm | undefined> => {
+  const storm = await findOrJoinStorm(deps, ref, stored, channel);
+  if (storm === undefined || !isStorm(storm.bucket)) return storm;
+  if (!stored.inStorm) await deps.store.markInStorm(ref);
+  return activateStorm(deps, storm);
+};
+
+/**
+ * Tells every member of a bucket that has become a storm (markInStorm: from then on each of its
+ * updates keeps its entry current) and brings the entries up to date, since until then they are left
+ * as they joined (a bucket that never becomes a storm costs its members nothing per update). Told
+ * first, read second: an update that read its incident before it was told was written before this
+ * read, so its state is not missed. Repeatable; the bucket records when it is done. Returns the
+ * bucket as it is then (the roll-up is posted from it).
+ */
+const activateStorm = async (deps: NotifyDeps, storm: StoredStorm): Promise<StoredStorm> => {
+  if (storm.activated) return storm;
+  await inParallel(Object.values(storm.bucket.members), deps.concurrency ?? 4, async (member) => {
+    const ref = { keyId: member.keyId, generation: member.generation };
+    await deps.store.markInStorm(ref);
+    const stored = await deps.store.getIncident(ref);
+    if (stored !== undefined) await syncStormMember(deps, storm, stored);
+  });
+  await deps.store.markStormActivated(storm.bucket.ref);
+  return (await deps.store.getStorm(storm.bucket.ref)) ?? storm;
+};
+
+const findOrJoinStorm = async (
   deps: NotifyDeps,
   ref: IncidentRef,
   stored: StoredIncident,
@@ -68,7 +102,7 @@ export const joinStorm = async (
       } else {
         const seq = (current?.bucket.ref.seq ?? 0) + 1;
         const bucket = newStormBucket({ groupId, seq }, group, stored.incident, member, now, deps.windows);
-        if (await store.createStorm(bucket)) joined = { bucket, posts: {} };
+        if (await store.createStorm(bucket)) joined = { bucket, posts: {}, activated: false };
       }
       if (joined === undefined) {
         // Someone else opened the bucket, or it closed, since it was read: read again.

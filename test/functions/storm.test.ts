@@ -4,6 +4,7 @@
  * the delivery does; a lone incident is only held briefly; a storm that goes on keeps its roll-up.
  */
 import { INCIDENT_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
+import type { StormRef } from '#shared/incident-storm';
 import type { IncidentStore } from '../../functions/_common/incident-store';
 import { METRIC } from '../../functions/_common/observability';
 import type { StoredMessage } from '../support/fake-slack';
@@ -242,6 +243,55 @@ describe('a slow storm', () => {
     await tickUntilSettled();
     expect(pipeline.slack.repliesTo(rollup.ts).map(postId)).toEqual(['main', 'main']);
     expect(pipeline.slack.topLevel()).toHaveLength(4);
+  });
+});
+
+describe('a bucket that becomes a storm late', () => {
+  it('leaves its members alone until then, and then shows each as it is now, not as it joined', async () => {
+    await start({ windows: { stormWindowMs: 10 * MINUTE } });
+    await pipeline.flow([0, 1, 2].flatMap((workload) => rateLimited(workload, { pods: 1 })));
+    pipeline.clock.advance(HOLD);
+    await tickUntilSettled();
+    expect(pipeline.slack.topLevel()).toHaveLength(3);
+
+    // Before the storm: workload 0 recovers and resolves; the 2nd gets a second failing pod. No
+    // storm yet, so none of it touches the bucket.
+    await pipeline.flow([
+      recovered({
+        namespace: 'shop',
+        workload: 'svc-00',
+        container: 'app',
+        pod: 0,
+        image: IMAGE,
+        message: RATE_LIMITED,
+        at: 0.75,
+      }),
+      ...rateLimited(1, { pods: 2, at: 0.75 }),
+    ]);
+    pipeline.clock.advance(3 * MINUTE);
+    await pipeline.tickAndNotify();
+    expect(pipeline.slack.topLevel()[0]!.text).toMatch(/^Resolved/);
+    const [first] = await pipeline.incidentItems();
+    const bucketRef = first!.storm as StormRef;
+    const before = await pipeline.store.getStorm(bucketRef);
+    expect(Object.values(before!.bucket.members).map((member) => member.status)).toEqual([
+      'open',
+      'open',
+      'open',
+    ]);
+    expect(before!.bucket.version).toBe(3);
+
+    // Two more within the storm window: the roll-up counts what each member is now.
+    await pipeline.flow([3, 4].flatMap((workload) => rateLimited(workload, { pods: 1, at: 1 })));
+    pipeline.clock.advance(HOLD);
+    await tickUntilSettled();
+    const rollup = pipeline.slack.topLevel().find((message) => postId(message) === 'rollup');
+    expect(rollup).toBeDefined();
+    expect((await pipeline.store.getStorm(bucketRef))!.activated).toBe(true);
+    const shown = JSON.stringify(rollup!.blocks);
+    expect(shown).toContain('4 failing, 1 resolved');
+    expect(shown).toMatch(/white_check_mark: `shop` `deployment\/svc-00`/);
+    expect(shown).toMatch(/`deployment\/svc-01` \(container `app`\): 2 pods/);
   });
 });
 
