@@ -67,6 +67,8 @@ export interface ForwarderHandle {
   readyz(): Probe;
   /** Stops watching, ships what is queued until the flush deadline, and saves the checkpoint. */
   stop(): Promise<{ unsent: number }>;
+  /** The pods watched, from the informers' caches; undefined until the first list is in. */
+  census(): { pods: number; namespaces: number } | undefined;
 }
 
 export const FORWARDER_VERSION = ((): string => {
@@ -367,7 +369,22 @@ export const runForwarder = async (
     return { unsent };
   };
 
-  return { config, metricsPort: health.port, metrics, healthz, readyz, stop };
+  const census = () => {
+    if (!ready) return undefined;
+    let pods = 0;
+    const namespaces = new Set<string>();
+    for (const informer of podInformers.values()) {
+      for (const pod of informer.list()) {
+        const namespace = pod.metadata?.namespace ?? '';
+        if (!inScope(namespace)) continue;
+        pods++;
+        namespaces.add(namespace);
+      }
+    }
+    return { pods, namespaces: namespaces.size };
+  };
+
+  return { config, metricsPort: health.port, metrics, healthz, readyz, stop, census };
 };
 
 /**

@@ -99,31 +99,3 @@ export const probeCluster = async (
     );
   }
 };
-
-/** Pods and namespaces that have pods (paged list), for the status line. */
-export const countPods = async (
-  kube: KubeHttp,
-  namespaces: readonly string[],
-  inScope: (namespace: string) => boolean,
-): Promise<{ pods: number; namespaces: number }> => {
-  const seen = new Set<string>();
-  let pods = 0;
-  for (const scope of namespaces.length === 0 ? [undefined] : namespaces) {
-    const path = scope === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${scope}/pods`;
-    let continueToken: string | undefined;
-    do {
-      const page = await kube.listPage<{ metadata?: { namespace?: string } }>(path, {
-        limit: 500,
-        ...(continueToken === undefined ? {} : { continueToken }),
-      });
-      for (const pod of page.items) {
-        const namespace = pod.metadata?.namespace ?? '';
-        if (!inScope(namespace)) continue;
-        pods++;
-        seen.add(namespace);
-      }
-      continueToken = (page.metadata as { _continue?: string } | undefined)?._continue || undefined;
-    } while (continueToken !== undefined);
-  }
-  return { pods, namespaces: seen.size };
-};

@@ -19,8 +19,6 @@ import {
   FORWARDER_VERSION,
   runForwarder,
 } from '../forwarder/main';
-import { KubeHttp } from '../forwarder/kube-http';
-import { namespaceInScope, parseConfig as parseForwarderConfig } from '../forwarder/config';
 import { ConfigError, type Env } from '../functions/_common/env';
 import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
 import { MAIN_POST } from '../functions/notify/notify';
@@ -29,7 +27,7 @@ import { formatDuration } from '#shared/slack-message';
 import { heartbeatDetailSchema } from '#shared/contract';
 import { IncidentQueries } from '../functions/history/queries';
 import { type DeadLetter, LocalBus, type QueueHandler } from './bus';
-import { type KubeTarget, countPods } from './cluster';
+import type { KubeTarget } from './cluster';
 import type { LocalConfig } from './config';
 import { type LogLine, localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
@@ -54,8 +52,6 @@ export interface LocalModeOptions {
   cwd?: string;
   /** How often the status line is refreshed (printed only when it changes). */
   statusIntervalMs?: number;
-  /** How often the cluster's pods are counted for the status line. */
-  censusIntervalMs?: number;
   forwarderTuning?: ForwarderTuning;
 }
 
@@ -270,27 +266,6 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         PULLWATCH_FLUSH_SECONDS: env.PULLWATCH_FLUSH_SECONDS ?? '5',
         PULLWATCH_STATE_FILE: join(config.dataDir, 'forwarder-checkpoint.json'),
       };
-      const forwarderConfig = parseForwarderConfig(forwarderEnv);
-      const inScope = namespaceInScope(forwarderConfig);
-      const kube = new KubeHttp(source.target.kubeConfig, 10_000);
-      let counted: { pods: number; namespaces: number } | undefined;
-      let countedAt = 0;
-      let countMs = 0;
-      let eventsAtCount = -1;
-      census = async () => {
-        // A full list of the pods: every 30 s, sooner when the forwarder reports changes; never more
-        // often than keeps the count's cost under 2 % of the time (big clusters are counted less).
-        const since = Date.now() - countedAt;
-        const changed = bus.published !== eventsAtCount;
-        const least = Math.max(2000, countMs * 50);
-        if (since >= Math.max(least, options.censusIntervalMs ?? 30_000) || (changed && since >= least)) {
-          countedAt = Date.now();
-          eventsAtCount = bus.published;
-          counted = await countPods(kube, forwarderConfig.namespaces, inScope).catch(() => counted);
-          countMs = Date.now() - countedAt;
-        }
-        return counted;
-      };
       say(
         bold(
           `pullwatch local mode · cluster ${cluster} (kubeconfig context ${source.target.context}, ${source.target.server})`,
@@ -304,6 +279,8 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         log: logs.for('forwarder'),
         tuning: { metricsHost: '127.0.0.1', lingerMs: 20, ...options.forwarderTuning },
       });
+      const watching = forwarder;
+      census = () => Promise.resolve(watching.census());
     } else {
       say(
         bold(
