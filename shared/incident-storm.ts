@@ -98,6 +98,12 @@ export interface StormBucket {
   version: number;
 }
 
+/**
+ * A bucket without its member list: what a new member needs to know (its placement, whether the
+ * bucket takes joins). A bucket of a big storm is large; its list is read only to show it.
+ */
+export type StormHead = Omit<StormBucket, 'members'>;
+
 /** The group an incident belongs to (it needs a verdict: only an incident that failed has one). */
 export const stormGroupOf = (incident: Incident, channel: string): StormGroup | undefined => {
   const verdict = incident.latest?.verdict;
@@ -169,14 +175,14 @@ export const newStormBucket = (
   };
 };
 
-export const isStorm = (bucket: Pick<StormBucket, 'memberCount' | 'threshold'>): boolean =>
+export const isStorm = (bucket: Pick<StormHead, 'memberCount' | 'threshold'>): boolean =>
   bucket.memberCount >= bucket.threshold;
 
 /** Until when a bucket takes new members (see the file comment); the store's join condition agrees. */
-export const joinsUntil = (bucket: StormBucket): number =>
+export const joinsUntil = (bucket: StormHead): number =>
   (isStorm(bucket) ? bucket.lastJoinAt : bucket.openedAt) + bucket.windowMs;
 
-export const acceptsJoins = (bucket: StormBucket, now: number): boolean =>
+export const acceptsJoins = (bucket: StormHead, now: number): boolean =>
   bucket.memberCount < MAX_STORM_MEMBERS && now <= joinsUntil(bucket);
 
 export type Placement =
@@ -191,11 +197,10 @@ export type Placement =
 export const holdOf = (bucket: Pick<StormBucket, 'openedAt' | 'decideAt'>): number =>
   bucket.decideAt - bucket.openedAt;
 
-/** Where a member's first post goes, at `now` (see the file comment). */
-export const placementOf = (bucket: StormBucket, incidentId: string, now: number): Placement => {
+/** Where the first post of a member that joined at `joinedAt` goes, at `now` (see the file comment). */
+export const placementOf = (bucket: StormHead, joinedAt: number | undefined, now: number): Placement => {
   if (isStorm(bucket) && now >= bucket.decideAt) return { kind: 'thread' };
-  const joinedAt = bucket.members[incidentId]?.joinedAt ?? bucket.openedAt;
-  const until = Math.max(bucket.decideAt, joinedAt + holdOf(bucket));
+  const until = Math.max(bucket.decideAt, (joinedAt ?? bucket.openedAt) + holdOf(bucket));
   if (now < until) return { kind: 'hold', until };
   return isStorm(bucket) ? { kind: 'thread' } : { kind: 'top-level' };
 };

@@ -19,6 +19,7 @@ import { workloadRef } from '#shared/incident-key';
 import {
   MAX_STORM_MEMBERS,
   type StormBucket,
+  type StormHead,
   type StormMember,
   type StormRef,
   stormIdOf,
@@ -40,6 +41,7 @@ import {
   type ItemKey,
   type PostRecord,
   type PostStore,
+  type Projection,
   type RenderRecord,
   conditionally,
   isConditionFailure,
@@ -71,6 +73,14 @@ export interface StoredIncident extends StoredVersioned<OutboxEntry> {
 export interface IncidentRef {
   keyId: string;
   generation: number;
+}
+
+/** A bucket without its member list, with the one member asked about (if it is one). */
+export interface StoredStormHead {
+  head: StormHead;
+  member?: StormMember;
+  /** Every member was told that the bucket is a storm (markInStorm). */
+  activated: boolean;
 }
 
 /** A storm bucket and its roll-up post. */
@@ -156,21 +166,19 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
   markInStorm(ref: IncidentRef): Promise<void>;
   /** Records that every member of the bucket was told it is a storm. */
   markStormActivated(ref: StormRef): Promise<void>;
-  /** A group's latest buckets, newest first, read consistently. */
-  latestStorms(groupId: string, limit: number): Promise<StoredStorm[]>;
+  /** A group's latest buckets without their member lists (but `incidentId`'s entry), newest first. */
+  latestStormHeads(groupId: string, limit: number, incidentId: string): Promise<StoredStormHead[]>;
+  /** A bucket without its member list (but `incidentId`'s entry). */
+  getStormHead(ref: StormRef, incidentId: string): Promise<StoredStormHead | undefined>;
   getStorm(ref: StormRef): Promise<StoredStorm | undefined>;
   /** Creates a bucket (with its first member) unless the group already has one with its `seq`. */
   createStorm(bucket: StormBucket): Promise<boolean>;
   /**
-   * Adds a member if it is not one yet and the bucket still takes members at `now` (see
-   * shared/incident-storm.ts `acceptsJoins`); returns the bucket after the join, or undefined.
+   * Adds a member to the bucket `seen` if it is not one yet and the bucket still takes members at
+   * `now` (see shared/incident-storm.ts `acceptsJoins`); returns the bucket's head after the join
+   * (its counts as the join left them), or undefined.
    */
-  joinStorm(
-    ref: StormRef,
-    member: StormMember,
-    now: number,
-    windowMs: number,
-  ): Promise<StoredStorm | undefined>;
+  joinStorm(seen: StoredStormHead, member: StormMember, now: number): Promise<StoredStormHead | undefined>;
   /** Replaces a member's entry if `member` reflects a newer incident version; false if not. */
   updateStormMember(ref: StormRef, member: StormMember): Promise<boolean>;
   getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined>;
@@ -223,6 +231,44 @@ const STORM_ITEM_ONLY = new Set([
   'cause',
 ]);
 
+/** The attributes of a bucket item that make its head (see StormHead), as a projection. */
+const STORM_HEAD_ATTRIBUTES = [
+  'ref',
+  'stormId',
+  'group',
+  'title',
+  'registryName',
+  'explanation',
+  'docs',
+  'threshold',
+  'windowMs',
+  'openedAt',
+  'decideAt',
+  'lastJoinAt',
+  'memberCount',
+  'version',
+  'activated',
+] as const;
+
+/** Reads a bucket's head and one member's entry, whatever else the item holds. */
+const headProjection = (incidentId: string): Projection => ({
+  ProjectionExpression: [...STORM_HEAD_ATTRIBUTES.map((_, index) => `#h${index}`), '#members.#id'].join(', '),
+  ExpressionAttributeNames: {
+    ...Object.fromEntries(STORM_HEAD_ATTRIBUTES.map((attribute, index) => [`#h${index}`, attribute])),
+    '#members': 'members',
+    '#id': incidentId,
+  },
+});
+
+const fromStormHeadItem = (item: Record<string, unknown>, incidentId: string): StoredStormHead => {
+  const { members, activated, ...head } = item as unknown as StormHead & {
+    members?: Record<string, StormMember>;
+    activated?: boolean;
+  };
+  const member = members?.[incidentId];
+  return { head, ...(member === undefined ? {} : { member }), activated: activated === true };
+};
+
 const fromStormItem = (item: Record<string, unknown>): StoredStorm => {
   const bucket = Object.fromEntries(
     Object.entries(item).filter(([attribute]) => !STORM_ITEM_ONLY.has(attribute)),
@@ -262,12 +308,20 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   /** The last `limit` items of a partition (by sort key), read consistently. */
-  private async newestOf(pk: string, limit: number): Promise<Array<Record<string, unknown>>> {
+  private async newestOf(
+    pk: string,
+    limit: number,
+    projection?: Projection,
+  ): Promise<Array<Record<string, unknown>>> {
     const result = await this.documents.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+        ...(projection === undefined ? {} : { ProjectionExpression: projection.ProjectionExpression }),
+        ExpressionAttributeNames: {
+          '#pk': INCIDENT_TABLE.partitionKey,
+          ...projection?.ExpressionAttributeNames,
+        },
         ExpressionAttributeValues: { ':pk': pk },
         ScanIndexForward: false,
         Limit: limit,
@@ -412,8 +466,14 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     );
   }
 
-  async latestStorms(groupId: string, limit: number): Promise<StoredStorm[]> {
-    return (await this.newestOf(stormPk(groupId), limit)).map(fromStormItem);
+  async latestStormHeads(groupId: string, limit: number, incidentId: string): Promise<StoredStormHead[]> {
+    const items = await this.newestOf(stormPk(groupId), limit, headProjection(incidentId));
+    return items.map((item) => fromStormHeadItem(item, incidentId));
+  }
+
+  async getStormHead(ref: StormRef, incidentId: string): Promise<StoredStormHead | undefined> {
+    const item = await this.read(this.stormKey(ref), headProjection(incidentId));
+    return item === undefined ? undefined : fromStormHeadItem(item, incidentId);
   }
 
   async getStorm(ref: StormRef): Promise<StoredStorm | undefined> {
@@ -446,11 +506,11 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async joinStorm(
-    ref: StormRef,
+    seen: StoredStormHead,
     member: StormMember,
     now: number,
-    windowMs: number,
-  ): Promise<StoredStorm | undefined> {
+  ): Promise<StoredStormHead | undefined> {
+    const { ref, windowMs } = seen.head;
     try {
       const result = await this.documents.send(
         new UpdateCommand({
@@ -479,10 +539,19 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
             ':one': 1,
             ':max': MAX_STORM_MEMBERS,
           },
-          ReturnValues: 'ALL_NEW',
+          // Only what the join changed: the member list of a big storm is not sent back each time.
+          ReturnValues: 'UPDATED_NEW',
         }),
       );
-      return result.Attributes === undefined ? undefined : fromStormItem(result.Attributes);
+      const after = result.Attributes as
+        Pick<StormHead, 'lastJoinAt' | 'memberCount' | 'version'> | undefined;
+      if (after === undefined) return undefined;
+      const { lastJoinAt, memberCount, version } = after;
+      return {
+        head: { ...seen.head, lastJoinAt, memberCount, version },
+        member: { ...member, joinedAt: now },
+        activated: seen.activated,
+      };
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;

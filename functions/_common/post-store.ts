@@ -73,6 +73,12 @@ export interface PostStore<Ref> {
 
 export type ItemKey = Record<string, string>;
 
+/** Which attributes a read returns (names only through placeholders: many are reserved words). */
+export interface Projection {
+  ProjectionExpression: string;
+  ExpressionAttributeNames: Record<string, string>;
+}
+
 export const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException ||
   (error instanceof Error && error.name === 'ConditionalCheckFailedException');
@@ -113,10 +119,10 @@ export abstract class DynamoPostStore<Ref> implements PostStore<Ref> {
     return Math.floor(ms / 1000) + this.retentionSeconds;
   }
 
-  /** One item, read consistently. */
-  protected async read(key: ItemKey): Promise<Record<string, unknown> | undefined> {
+  /** One item (or the attributes `projection` names), read consistently. */
+  protected async read(key: ItemKey, projection?: Projection): Promise<Record<string, unknown> | undefined> {
     const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true }),
+      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ...projection }),
     );
     return result.Item;
   }

@@ -29,7 +29,7 @@ import {
   type IncidentStore,
   type PostOwnerRef,
   type RenderRecord,
-  type StoredStorm,
+  type StoredStormHead,
   isStormRef,
 } from '../_common/incident-store';
 import { SlackRateLimited, SlackUnavailable } from '../_common/notifier';
@@ -81,24 +81,24 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
   // Where the first post goes: decided once, before it is claimed (the claim keeps it).
   const previous = stored.posts[MAIN_POST];
   let target: PostTarget = { channel: route.channel };
-  let storm: StoredStorm | undefined;
+  let storm: StoredStormHead | undefined;
   if (previous === undefined) {
     storm = await joinStorm(deps, ref, stored, route.channel);
     if (storm !== undefined) {
-      const placement = placementOf(storm.bucket, view.incidentId, deps.now().getTime());
+      const placement = placementOf(storm.head, storm.member?.joinedAt, deps.now().getTime());
       if (placement.kind === 'hold') {
         await deps.store.markRenderDue(ref, placement.until);
         deps.metrics.count(METRIC.postsHeld);
         return 'held';
       }
       if (placement.kind === 'thread') {
-        const rollup = await awaitRollup(deps, storm);
+        const rollup = await awaitRollup(deps, storm.head.ref);
         if (rollup.kind !== 'posted') return 'none';
         target = { channel: rollup.posted.channelId, threadTs: rollup.posted.ts };
       }
     }
   } else if (stored.storm !== undefined && stored.inStorm) {
-    storm = await deps.store.getStorm(stored.storm);
+    storm = await deps.store.getStormHead(stored.storm, view.incidentId);
   }
 
   const firstRender: RenderRecord = {
@@ -147,9 +147,9 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
     );
   }
 
-  if (storm !== undefined && isStorm(storm.bucket)) {
-    await syncStormMember(deps, storm, stored);
-    await reconcileStorm(deps, storm.bucket.ref);
+  if (storm !== undefined && isStorm(storm.head)) {
+    await syncStormMember(deps, storm.head.ref, storm.member, stored);
+    await reconcileStorm(deps, storm.head.ref);
   }
   return rendered;
 };

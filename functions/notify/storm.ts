@@ -6,6 +6,7 @@
  */
 import { incidentIdOfIncident } from '#shared/incident';
 import {
+  type StormMember,
   type StormRef,
   acceptsJoins,
   isStorm,
@@ -13,12 +14,13 @@ import {
   newStormBucket,
   stormGroupIdOf,
   stormGroupOf,
+  stormIdOf,
   stormMemberOf,
   stormView,
 } from '#shared/incident-storm';
 import { renderStormMessage } from '#shared/slack-message';
 import { inParallel } from '../_common/batch';
-import type { IncidentRef, StoredIncident, StoredStorm } from '../_common/incident-store';
+import type { IncidentRef, StoredIncident, StoredStorm, StoredStormHead } from '../_common/incident-store';
 import { METRIC } from '../_common/observability';
 import {
   type PostOutcome,
@@ -41,18 +43,20 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * The storm bucket an incident belongs to: the one it joined before (recorded in the incident, or
  * found among its group's latest buckets after a crash in between), else its group's current
  * bucket, joined now, else a new bucket it opens. Undefined when the incident has no verdict yet.
- * When the bucket is a storm, the incident (and, the first time, every member) is told so.
+ * When the bucket is a storm, the incident (and, the first time, every member) is told so. Only the
+ * bucket's head is read and written here (see shared/incident-storm.ts `StormHead`).
  */
 export const joinStorm = async (
   deps: NotifyDeps,
   ref: IncidentRef,
   stored: StoredIncident,
   channel: string,
-): Promise<StoredStorm | undefined> => {
+): Promise<StoredStormHead | undefined> => {
   const storm = await findOrJoinStorm(deps, ref, stored, channel);
-  if (storm === undefined || !isStorm(storm.bucket)) return storm;
+  if (storm === undefined || !isStorm(storm.head)) return storm;
   if (!stored.inStorm) await deps.store.markInStorm(ref);
-  return activateStorm(deps, storm);
+  if (!storm.activated) await activateStorm(deps, storm.head.ref);
+  return storm;
 };
 
 /**
@@ -60,19 +64,19 @@ export const joinStorm = async (
  * updates keeps its entry current) and brings the entries up to date, since until then they are left
  * as they joined (a bucket that never becomes a storm costs its members nothing per update). Told
  * first, read second: an update that read its incident before it was told was written before this
- * read, so its state is not missed. Repeatable; the bucket records when it is done. Returns the
- * bucket as it is then (the roll-up is posted from it).
+ * read, so its state is not missed. Repeatable; the bucket records when it is done.
  */
-const activateStorm = async (deps: NotifyDeps, storm: StoredStorm): Promise<StoredStorm> => {
-  if (storm.activated) return storm;
-  await inParallel(Object.values(storm.bucket.members), deps.concurrency ?? 4, async (member) => {
-    const ref = { keyId: member.keyId, generation: member.generation };
-    await deps.store.markInStorm(ref);
-    const stored = await deps.store.getIncident(ref);
-    if (stored !== undefined) await syncStormMember(deps, storm, stored);
+const activateStorm = async (deps: NotifyDeps, ref: StormRef): Promise<void> => {
+  const storm = await deps.store.getStorm(ref);
+  if (storm === undefined || storm.activated) return;
+  const { members } = storm.bucket;
+  await inParallel(Object.values(members), deps.concurrency ?? 4, async (member) => {
+    const incident = { keyId: member.keyId, generation: member.generation };
+    await deps.store.markInStorm(incident);
+    const stored = await deps.store.getIncident(incident);
+    if (stored !== undefined) await syncStormMember(deps, ref, member, stored);
   });
-  await deps.store.markStormActivated(storm.bucket.ref);
-  return (await deps.store.getStorm(storm.bucket.ref)) ?? storm;
+  await deps.store.markStormActivated(ref);
 };
 
 const findOrJoinStorm = async (
@@ -80,29 +84,38 @@ const findOrJoinStorm = async (
   ref: IncidentRef,
   stored: StoredIncident,
   channel: string,
-): Promise<StoredStorm | undefined> => {
+): Promise<StoredStormHead | undefined> => {
   const { store } = deps;
+  const incidentId = incidentIdOfIncident(stored.incident);
   if (stored.storm !== undefined) {
-    const known = await store.getStorm(stored.storm);
+    const known = await store.getStormHead(stored.storm, incidentId);
     if (known !== undefined) return known;
   }
   const group = stormGroupOf(stored.incident, channel);
   if (group === undefined) return undefined;
   const groupId = stormGroupIdOf(group);
-  const incidentId = incidentIdOfIncident(stored.incident);
   for (let attempt = 1; ; attempt++) {
     const now = deps.now().getTime();
-    const latest = await store.latestStorms(groupId, 2);
-    let joined = latest.find((storm) => storm.bucket.members[incidentId] !== undefined);
+    const latest = await store.latestStormHeads(groupId, 2, incidentId);
+    let joined = latest.find((storm) => storm.member !== undefined);
     if (joined === undefined) {
       const member = stormMemberOf(stored.incident, stored.version, now);
       const current = latest[0];
-      if (current !== undefined && acceptsJoins(current.bucket, now)) {
-        joined = await store.joinStorm(current.bucket.ref, member, now, current.bucket.windowMs);
+      if (current !== undefined && acceptsJoins(current.head, now)) {
+        joined = await store.joinStorm(current, member, now);
       } else {
-        const seq = (current?.bucket.ref.seq ?? 0) + 1;
-        const bucket = newStormBucket({ groupId, seq }, group, stored.incident, member, now, deps.windows);
-        if (await store.createStorm(bucket)) joined = { bucket, posts: {}, activated: false };
+        const seq = (current?.head.ref.seq ?? 0) + 1;
+        const { members, ...head } = newStormBucket(
+          { groupId, seq },
+          group,
+          stored.incident,
+          member,
+          now,
+          deps.windows,
+        );
+        if (await store.createStorm({ ...head, members })) {
+          joined = { head, member: members[incidentId], activated: false };
+        }
       }
       if (joined === undefined) {
         // Someone else opened the bucket, or it closed, since it was read: read again.
@@ -112,7 +125,7 @@ const findOrJoinStorm = async (
         continue;
       }
       deps.metrics.count(METRIC.stormMembers);
-      const { bucket } = joined;
+      const bucket = joined.head;
       if (bucket.memberCount === bucket.threshold) {
         deps.metrics.count(METRIC.stormsDetected);
         deps.log.info('storm detected', {
@@ -124,7 +137,7 @@ const findOrJoinStorm = async (
         });
       }
     }
-    await store.setIncidentStorm(ref, joined.bucket.ref);
+    await store.setIncidentStorm(ref, joined.head.ref);
     return joined;
   }
 };
@@ -134,16 +147,16 @@ const findOrJoinStorm = async (
  * time all its held members are released at once, and all but one find the roll-up being posted.
  * Still in progress after that: PostInProgress, and the member comes back (queue retry, next tick).
  */
-export const awaitRollup = async (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
-  let current = storm;
+export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<PostOutcome> => {
   for (let attempt = 1; ; attempt++) {
+    const storm = await deps.store.getStorm(ref);
+    if (storm === undefined) throw new Error(`storm ${stormIdOf(ref)} not found`);
     try {
-      return await ensureRollup(deps, current);
+      return await ensureRollup(deps, storm);
     } catch (error) {
       if (!(error instanceof PostInProgress) || attempt >= 4) throw error;
     }
     await (deps.sleep ?? defaultSleep)(250 * attempt);
-    current = (await deps.store.getStorm(storm.bucket.ref)) ?? current;
   }
 };
 
@@ -163,13 +176,12 @@ export const ensureRollup = (deps: NotifyDeps, storm: StoredStorm): Promise<Post
 /** Keeps an incident's entry in its bucket current (the roll-up lists members and counts them). */
 export const syncStormMember = async (
   deps: NotifyDeps,
-  storm: StoredStorm,
+  ref: StormRef,
+  seen: StormMember | undefined,
   stored: StoredIncident,
 ): Promise<void> => {
   const member = stormMemberOf(stored.incident, stored.version, deps.now().getTime());
-  if (memberChanged(storm.bucket.members[member.incidentId], member)) {
-    await deps.store.updateStormMember(storm.bucket.ref, member);
-  }
+  if (memberChanged(seen, member)) await deps.store.updateStormMember(ref, member);
 };
 
 /** Brings a storm's roll-up in line with its bucket (throttled like an incident's message). */

@@ -295,6 +295,24 @@ describe('a bucket that becomes a storm late', () => {
   });
 });
 
+describe('a bucket’s head', () => {
+  it('is the bucket without its member list, with the asking member’s entry only', async () => {
+    await start();
+    await pipeline.flow([0, 1, 2, 3].flatMap((workload) => rateLimited(workload, { pods: 1 })));
+    const [item] = await pipeline.incidentItems();
+    const ref = item!.storm as StormRef;
+    const full = (await pipeline.store.getStorm(ref))!;
+    const { members, ...head } = full.bucket;
+    const [asking] = Object.keys(members);
+    expect(Object.keys(members)).toHaveLength(4);
+
+    const read = await pipeline.store.getStormHead(ref, asking!);
+    expect(read).toEqual({ head, member: members[asking!], activated: false });
+    expect(await pipeline.store.latestStormHeads(ref.groupId, 2, asking!)).toEqual([read]);
+    expect(await pipeline.store.getStormHead(ref, 'pw-notamember')).toEqual({ head, activated: false });
+  });
+});
+
 describe('a crash between the roll-up post and the store write', () => {
   it('is followed by a retry that adopts the roll-up instead of posting a second one', async () => {
     let crashed = false;
