@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { diagnose } from '#shared/diagnosis/diagnose';
 import { parseIncidentFilter, parseStatsFilter } from '../functions/history/filters';
+import { INCIDENT_TABLE_OUTPUT } from '../infra/outputs';
 import { classifyStream } from './classify-lines';
 import { renderIncident, renderIncidentList, renderStats } from './history-view';
 import { renderVerdict } from './render-verdict';
@@ -140,12 +141,16 @@ export const buildProgram = (): Command => {
     command
       .option('--data <dir>', 'local store folder (default .pullwatch/data)')
       .option('--table <name>', 'read a deployed incident table instead, with your AWS credentials')
-      .option('--region <region>', "the table's region (default AWS_REGION)");
+      .option(
+        '--stack <name>',
+        `read the incident table of a deployed pullwatch stack (its output ${INCIDENT_TABLE_OUTPUT}), with your AWS credentials`,
+      )
+      .option('--region <region>', 'the region of --table or --stack (default AWS_REGION)');
 
   const incidents = sourceOptions(
     program
       .command('incidents')
-      .description('list incidents, newest first (reads the local store, or --table in AWS)')
+      .description('list incidents, newest first (reads the local store, or --stack / --table in AWS)')
       .option('--cluster <name>', 'only this cluster')
       .option('-n, --namespace <name>', 'only this namespace')
       .option('--cause <id>', 'only this cause (see the cause catalogue)')
@@ -195,12 +200,13 @@ export const buildProgram = (): Command => {
       .argument('<id>', 'the incident id, e.g. pw-95g6wgs63kb7')
       .option('--json', 'print JSON'),
   ).action(async (id: string, own: SourceCommandOptions & { json?: boolean }, command: Command) => {
-    // `incidents --data X show ID` and `incidents show ID --data X` both work.
+    // `incidents --stack X show ID` and `incidents show ID --stack X` both work.
     const parent = (command.parent?.opts() ?? {}) as SourceCommandOptions;
     const options = {
       ...own,
       data: own.data ?? parent.data,
       table: own.table ?? parent.table,
+      stack: own.stack ?? parent.stack,
       region: own.region ?? parent.region,
     };
     await withHistory(options, async (source) => {
@@ -217,7 +223,9 @@ export const buildProgram = (): Command => {
   sourceOptions(
     program
       .command('stats')
-      .description('incident counts and median time to recover, by cause and by registry')
+      .description(
+        'incident counts and median time to recover, by cause and by registry (reads the local store, or --stack / --table in AWS)',
+      )
       .option('--since <duration>', 'first seen within this long (30d by default), or since a date')
       .option('--cluster <name>', 'only this cluster')
       .option('--json', 'print JSON'),
@@ -253,6 +261,7 @@ export const buildProgram = (): Command => {
 interface SourceCommandOptions {
   data?: string;
   table?: string;
+  stack?: string;
   region?: string;
 }
 
@@ -274,7 +283,8 @@ const withHistory = async (
   run: (source: import('./history-source').HistorySource) => Promise<void>,
 ): Promise<void> => {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { openHistorySource, SourceError } = require('./history-source') as typeof import('./history-source');
+  const { openHistorySource, SourceError, SourceUnavailable, awsErrorText } =
+    require('./history-source') as typeof import('./history-source');
   const { HistoryInputError } =
     require('../functions/history/filters') as typeof import('../functions/history/filters');
   const { StoreBusy } = require('../local/store') as typeof import('../local/store');
@@ -283,15 +293,15 @@ const withHistory = async (
     source = await openHistorySource(options);
   } catch (error) {
     if (error instanceof SourceError) throw new UsageError(error.message);
-    if (error instanceof StoreBusy) throw new ReadError(error.message);
+    if (error instanceof StoreBusy || error instanceof SourceUnavailable) throw new ReadError(error.message);
     throw error;
   }
   try {
     await run(source);
   } catch (error) {
     if (error instanceof HistoryInputError) throw new UsageError(error.message);
-    if (error instanceof Error && options.table !== undefined) {
-      throw new ReadError(`cannot read ${source.description}: ${error.name}: ${error.message}`);
+    if (error instanceof Error && (options.table !== undefined || options.stack !== undefined)) {
+      throw new ReadError(`cannot read ${source.description}: ${awsErrorText(error)}`);
     }
     throw error;
   } finally {

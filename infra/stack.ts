@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { incidentEventsPattern, watchdogEventsPattern } from '#shared/incident-events';
 import { METRIC } from '../functions/_common/observability';
 import type { InfraConfig } from './config';
+import { INCIDENT_TABLE_OUTPUT } from './outputs';
 import { Alarms } from './constructs/alarms';
 import { PullwatchBus } from './constructs/event-bus';
 import { ForwarderAccess } from './constructs/forwarder-access';
@@ -120,9 +121,10 @@ export class PullwatchStack extends Stack {
       description: 'PULLWATCH_EVENT_BUS of every forwarder',
     });
     new CfnOutput(this, 'EventBusArn', { value: this.bus.bus.eventBusArn });
-    new CfnOutput(this, 'IncidentTableName', {
+    new CfnOutput(this, INCIDENT_TABLE_OUTPUT, {
       value: this.table.table.tableName,
-      description: 'PULLWATCH_TABLE for `pullwatch incidents` / `pullwatch stats` with your own credentials',
+      description:
+        'The incident table: `pullwatch incidents --stack <this stack>` (or --table) reads it with your own credentials',
     });
     new CfnOutput(this, 'SlackTokenSecret', {
       value: this.slackToken.secretId,

@@ -1,0 +1,6 @@
+/**
+ * Keys of the stack outputs that tools read back from CloudFormation (`pullwatch incidents --stack`):
+ * defined once for the stack and its readers. Plain constants: no CDK import, so the CLI loads it cheaply.
+ * A CfnOutput created directly in the stack keeps its construct id as its OutputKey.
+ */
+export const INCIDENT_TABLE_OUTPUT = 'IncidentTableName';
