@@ -386,6 +386,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
         await replay?.stop();
         const { undelivered } = await bus.stop(Date.now() + 10_000);
+        await pipeline.drain().catch((error: unknown) => warn(`outbox not emptied: ${String(error)}`));
         logs.for('pipeline').info('pipeline metrics', Object.fromEntries(metrics.counts));
         client.destroy();
         await store.close();

@@ -20,7 +20,13 @@ import { DynamoIncidentStore } from '../functions/_common/incident-store';
 import type { Notifier } from '../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
 import { createClassifyHandler } from '../functions/classify/classify';
-import { type DedupeDeps, createDedupeHandler, createTickHandler } from '../functions/dedupe/dedupe';
+import {
+  type DedupeDeps,
+  PublishedOutbox,
+  createDedupeHandler,
+  createTickHandler,
+  flushPublished,
+} from '../functions/dedupe/dedupe';
 import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from '../functions/notify/notify';
 import {
   type WatchdogDeps,
@@ -141,6 +147,8 @@ export interface LocalPipeline {
   store: DynamoIncidentStore;
   /** The scheduled ticks, runnable at will (tests, shutdown). */
   tick(): Promise<void>;
+  /** Removes every published event still in an outbox (before the store closes). */
+  drain(): Promise<void>;
 }
 
 /** Builds the handlers and puts them behind the bus's rules and schedules. */
@@ -150,7 +158,19 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   const store = new DynamoIncidentStore(options.client, { tableName: options.tableName, windows });
   const publisher = busPublisher(bus, now);
   const concurrency = options.concurrency ?? 8;
-  const dedupeDeps: DedupeDeps = { store, publisher, windows, log, metrics, now, concurrency };
+  // The only writer of its store: an incident's published events are removed by its next write
+  // (usually within the second), or by the flush below (see functions/dedupe/dedupe.ts).
+  const publishedOutbox = new PublishedOutbox();
+  const dedupeDeps: DedupeDeps = {
+    store,
+    publisher,
+    windows,
+    log,
+    metrics,
+    now,
+    concurrency,
+    publishedOutbox,
+  };
   const notifyDeps: NotifyDeps = {
     store,
     notifier: options.notifier,
@@ -201,6 +221,8 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   bus.schedule('dedupe.tick', options.tickIntervalMs, dedupeTick, onError('dedupe.tick'));
   bus.schedule('notify.tick', options.tickIntervalMs, notifyTick, onError('notify.tick'));
   bus.schedule('watchdog.tick', options.tickIntervalMs, watchdogTick, onError('watchdog.tick'));
+  const flush = () => flushPublished(dedupeDeps);
+  bus.schedule('dedupe.outbox', publishedOutbox.delayMs, flush, onError('dedupe.outbox'));
   return {
     store,
     tick: async () => {
@@ -208,6 +230,8 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
       await bus.idle();
       await notifyTick().catch(onError('notify.tick'));
       await watchdogTick().catch(onError('watchdog.tick'));
+      await flushPublished(dedupeDeps, true).catch(onError('dedupe.outbox'));
     },
+    drain: () => flushPublished(dedupeDeps, true),
   };
 };

@@ -138,6 +138,8 @@ export interface IncidentWrite extends IncidentRef {
   incident: Incident;
   /** Events that describe this change, kept until published. */
   outbox: OutboxEntry[];
+  /** Events of earlier changes known to be published, forgotten by this write. */
+  published?: readonly string[];
 }
 
 /** Someone else changed (or created) the incident since it was read: read again and retry. */
@@ -401,6 +403,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       expectedVersion: write.expectedVersion,
       ...this.derived(write.incident, write.expectedVersion + 1),
       outbox: write.outbox,
+      ...(write.published === undefined ? {} : { published: write.published }),
     });
     if (!saved) {
       throw new IncidentWriteConflict(

@@ -63,6 +63,8 @@ export interface VersionedWrite {
   remove?: readonly string[];
   /** The change's events, added to the outbox. */
   outbox: readonly OutboxEvent[];
+  /** Events of earlier changes known to be published: removed from the outbox by the same write. */
+  published?: readonly string[];
 }
 
 const creationOf = (write: VersionedWrite): PutCommand =>
@@ -90,6 +92,11 @@ const updateOf = (write: VersionedWrite): UpdateCommand => {
   const removes = (write.remove ?? []).map((attribute, index) => {
     names[`#r${index}`] = attribute;
     return `#r${index}`;
+  });
+  (write.published ?? []).forEach((eventId, index) => {
+    names['#outbox'] = 'outbox';
+    names[`#p${index}`] = eventId;
+    removes.push(`#outbox.#p${index}`);
   });
   return new UpdateCommand({
     TableName: write.tableName,

@@ -12,6 +12,10 @@
  * retry (SQS redelivers after the visibility timeout), or any later write to the key, publishes
  * those older than a grace period (younger ones are still being published by their writer).
  * Consumers drop repeats by `eventId`.
+ *
+ * Removing published events is one more write per change. Where one process does all the writing
+ * (local mode), they can instead be remembered (PublishedOutbox): the incident's next write removes
+ * them on the way, and a flush removes those still there after a short delay.
  */
 import type { CauseId } from '#shared/diagnosis/causes';
 import {
@@ -68,7 +72,64 @@ export interface DedupeDeps {
   concurrency?: number;
   /** Outbox entries older than this are assumed abandoned by their writer and published (default 20 s). */
   outboxGraceMs?: number;
+  /** Published events left in the outbox for the next write to remove (see the file comment). */
+  publishedOutbox?: PublishedOutbox;
 }
+
+/** Events published by this process whose outbox entries are still in their incident's item. */
+export class PublishedOutbox {
+  private readonly pending = new Map<string, { ref: IncidentRef; eventIds: string[]; since: number }>();
+
+  /** Entries left longer than this are removed by `flushPublished` (well within the outbox grace). */
+  constructor(readonly delayMs = 1000) {}
+
+  add(ref: IncidentRef, eventIds: readonly string[], now: number): void {
+    if (eventIds.length === 0) return;
+    const id = `${ref.keyId}#${ref.generation}`;
+    const seen = this.pending.get(id);
+    this.pending.set(id, {
+      ref,
+      eventIds: [...(seen?.eventIds ?? []), ...eventIds],
+      since: Math.min(seen?.since ?? now, now),
+    });
+  }
+
+  take(ref: IncidentRef): string[] {
+    const id = `${ref.keyId}#${ref.generation}`;
+    const seen = this.pending.get(id);
+    this.pending.delete(id);
+    return seen?.eventIds ?? [];
+  }
+
+  /** Takes out the entries left since `before` or earlier (all of them without `before`). */
+  takeDue(before?: number): Array<{ ref: IncidentRef; eventIds: string[] }> {
+    const due = [...this.pending.entries()].filter(
+      ([, entry]) => before === undefined || entry.since <= before,
+    );
+    for (const [id] of due) this.pending.delete(id);
+    return due.map(([, { ref, eventIds }]) => ({ ref, eventIds }));
+  }
+
+  get size(): number {
+    return this.pending.size;
+  }
+}
+
+/** Removes the published events no write has removed within the delay (all of them with `all`). */
+export const flushPublished = async (deps: DedupeDeps, all = false): Promise<void> => {
+  const published = deps.publishedOutbox;
+  if (published === undefined) return;
+  const now = deps.now().getTime();
+  const due = published.takeDue(all ? undefined : now - published.delayMs);
+  await inParallel(due, deps.concurrency ?? 4, async ({ ref, eventIds }) => {
+    try {
+      await deps.store.clearOutbox(ref, eventIds);
+    } catch (error) {
+      published.add(ref, eventIds, now);
+      throw error;
+    }
+  });
+};
 
 const CHANGE_METRIC: Record<string, MetricName> = {
   opened: METRIC.incidentsOpened,
@@ -124,13 +185,24 @@ export const reconcileKey = async (
     if (work.tickAt !== undefined) settleKey(state, work.tickAt, windows);
     const latest = latestOfKey(state);
 
+    // Events this process published and left in the outbox: the writes below remove them.
+    const published = new Map(
+      stored.map(({ incident: { generation } }) => [
+        generation,
+        deps.publishedOutbox?.take({ keyId, generation }) ?? [],
+      ]),
+    );
     // Events of earlier writes that were never published (a crash after the write): publish them too.
     const now = deps.now().getTime();
     const abandonedBefore = now - (deps.outboxGraceMs ?? 20_000);
     const unpublished = new Map<number, OutboxEntry[]>(
       stored.map((item) => [
         item.incident.generation,
-        item.outbox.filter((entry) => entry.writtenAt <= abandonedBefore),
+        item.outbox.filter(
+          (entry) =>
+            entry.writtenAt <= abandonedBefore &&
+            !published.get(item.incident.generation)?.includes(entry.eventId),
+        ),
       ]),
     );
     try {
@@ -148,12 +220,17 @@ export const reconcileKey = async (
           expectedVersion,
           incident: after,
           outbox,
+          ...(expectedVersion === 0 ? {} : { published: published.get(after.generation) ?? [] }),
         });
+        published.delete(after.generation);
         versions.set(after.generation, version);
         unpublished.set(after.generation, [...(unpublished.get(after.generation) ?? []), ...outbox]);
         for (const change of changes) metrics.count(CHANGE_METRIC[change]!);
       }
     } catch (error) {
+      // Not removed: still waiting for a write or the flush.
+      for (const [generation, eventIds] of published)
+        deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
       if (!(error instanceof IncidentWriteConflict)) throw error;
       metrics.count(METRIC.writeConflicts);
       if (attempt >= maxAttempts)
@@ -161,6 +238,8 @@ export const reconcileKey = async (
       await (deps.sleep ?? defaultSleep)(backoffMs(attempt, deps.random ?? Math.random));
       continue;
     }
+    for (const [generation, eventIds] of published)
+      deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
     metrics.count(METRIC.duplicatesAbsorbed, outcomes.filter((outcome) => outcome === 'duplicate').length);
     metrics.count(METRIC.staleObservations, outcomes.filter((outcome) => outcome === 'stale').length);
 
@@ -172,10 +251,9 @@ export const reconcileKey = async (
         entries.map(({ detailType, detail }) => ({ detailType, detail })),
       );
       metrics.count(METRIC.eventsPublished, entries.length);
-      await store.clearOutbox(
-        ref,
-        entries.map((entry) => entry.eventId),
-      );
+      const eventIds = entries.map((entry) => entry.eventId);
+      if (deps.publishedOutbox === undefined) await store.clearOutbox(ref, eventIds);
+      else deps.publishedOutbox.add(ref, eventIds, now);
     }
     return latest === undefined ? undefined : incidentIdOfIncident(latest);
   }
