@@ -11,7 +11,7 @@ import { SourceError, openHistorySource } from '../../cli/history-source';
 import { INCIDENT_TABLE_OUTPUT } from '../../infra/outputs';
 import { openLocalStore } from '../../local/store';
 import { run } from '../e2e/support/process';
-import { MINUTE, T0, type TestPipeline, startTestPipeline } from '../local/support/local-pipeline';
+import { type TestPipeline, seedTwoIncidents, startTestPipeline } from '../local/support/local-pipeline';
 import { FakeCloudFormation } from '../support/fake-cloudformation';
 
 jest.setTimeout(60_000);
@@ -92,10 +92,7 @@ describe('pullwatch incidents / stats --stack: the table named by a deployed sta
   beforeAll(async () => {
     world = await startTestPipeline();
     // A resolved incident in prod-eu (recovered after a minute), an open one in prod-us.
-    await world.failed({ at: T0, pod: 'web-a' });
-    await world.recovered({ at: T0 + MINUTE, pod: 'web-a' });
-    await world.tickAt(T0 + 5 * MINUTE);
-    await world.failed({ at: T0 + 6 * MINUTE, cluster: 'prod-us', workload: 'api', image: 'redis:7.2' });
+    await seedTwoIncidents(world);
     cloudformation = await new FakeCloudFormation('eu-west-1')
       .addStack({
         name: 'pullwatch-prod',
@@ -220,45 +217,33 @@ describe('pullwatch incidents / stats --stack: the table named by a deployed sta
         run(['incidents', '--stack', 'pullwatch-failed', '--region', 'eu-west-1'], aws),
         run(['incidents', '--stack', 'pullwatch-old', '--region', 'eu-west-1'], aws),
       ]);
-    expect(withTable).toEqual({
-      code: 2,
-      stdout: '',
-      stderr: "pullwatch: --stack finds the table in the stack's outputs; --table names it: give one\n",
-    });
-    expect(withData).toEqual({
-      code: 2,
-      stdout: '',
-      stderr: 'pullwatch: --data reads the local store; --stack reads AWS: give one\n',
-    });
-    expect(noRegion).toEqual({
-      code: 2,
-      stdout: '',
-      stderr: 'pullwatch: --stack needs --region (or AWS_REGION)\n',
-    });
-    expect(missing).toEqual({
-      code: 2,
-      stdout: '',
-      stderr:
-        'pullwatch: no stack pullwatch-staging in eu-west-1 (CloudFormation: Stack with id pullwatch-staging does not exist): check --stack and --region\n',
-    });
-    expect(notPullwatch).toEqual({
-      code: 2,
-      stdout: '',
-      stderr:
-        'pullwatch: stack shop-frontend in eu-west-1 (CREATE_COMPLETE) has no output IncidentTableName; its outputs are BucketName, DistributionId: is it a pullwatch stack? (or name the table with --table)\n',
-    });
-    expect(creating).toEqual({
-      code: 2,
-      stdout: '',
-      stderr:
-        'pullwatch: stack pullwatch-new in eu-west-1 is CREATE_IN_PROGRESS: it has no outputs, so no IncidentTableName (wait until it is CREATE_COMPLETE)\n',
-    });
-    expect(rolledBack).toEqual({
-      code: 2,
-      stdout: '',
-      stderr:
-        'pullwatch: stack pullwatch-failed in eu-west-1 is ROLLBACK_COMPLETE: it has no outputs, so no IncidentTableName (see why: aws cloudformation describe-stack-events --stack-name pullwatch-failed --region eu-west-1)\n',
-    });
+    /** A usage error: exit 2, nothing on stdout, this one line on stderr. */
+    const refused = (stderr: string) => ({ code: 2, stdout: '', stderr: `pullwatch: ${stderr}\n` });
+    expect(withTable).toEqual(
+      refused("--stack finds the table in the stack's outputs; --table names it: give one"),
+    );
+    expect(withData).toEqual(refused('--data reads the local store; --stack reads AWS: give one'));
+    expect(noRegion).toEqual(refused('--stack needs --region (or AWS_REGION)'));
+    expect(missing).toEqual(
+      refused(
+        'no stack pullwatch-staging in eu-west-1 (CloudFormation: Stack with id pullwatch-staging does not exist): check --stack and --region',
+      ),
+    );
+    expect(notPullwatch).toEqual(
+      refused(
+        'stack shop-frontend in eu-west-1 (CREATE_COMPLETE) has no output IncidentTableName; its outputs are BucketName, DistributionId: is it a pullwatch stack? (or name the table with --table)',
+      ),
+    );
+    expect(creating).toEqual(
+      refused(
+        'stack pullwatch-new in eu-west-1 is CREATE_IN_PROGRESS: it has no outputs, so no IncidentTableName (wait until it is CREATE_COMPLETE)',
+      ),
+    );
+    expect(rolledBack).toEqual(
+      refused(
+        'stack pullwatch-failed in eu-west-1 is ROLLBACK_COMPLETE: it has no outputs, so no IncidentTableName (see why: aws cloudformation describe-stack-events --stack-name pullwatch-failed --region eu-west-1)',
+      ),
+    );
     // The output names a table that is not there: reading it fails (exit 1), naming the table.
     expect(goneTable.code).toBe(1);
     expect(goneTable.stdout).toBe('');

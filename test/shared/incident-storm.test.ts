@@ -78,33 +78,21 @@ describe('storm groups', () => {
   });
 });
 
-const joinedAt = (bucket: StormBucket, incidentId: string) => bucket.members[incidentId]?.joinedAt;
-
 describe('a bucket', () => {
   it('holds each first post for the hold after its join, then threads a storm and posts the rest at the top level', () => {
-    const [first, second] = Object.keys(bucketWith(5).members);
-    expect(placementOf(bucketWith(5), joinedAt(bucketWith(5), first!), T0 + 29_999)).toEqual({
-      kind: 'hold',
-      until: T0 + 30_000,
-    });
-    expect(placementOf(bucketWith(5), joinedAt(bucketWith(5), first!), T0 + 30_000)).toEqual({
-      kind: 'thread',
-    });
-    expect(placementOf(bucketWith(2), joinedAt(bucketWith(2), first!), T0 + 30_000)).toEqual({
-      kind: 'top-level',
-    });
+    /** Where the `nth` member (0-based) of a bucket of `members` posts at `at`. */
+    const placed = (members: number, nth: number, at: number) => {
+      const bucket = bucketWith(members);
+      return placementOf(bucket, Object.values(bucket.members)[nth]!.joinedAt, at);
+    };
+    expect(placed(5, 0, T0 + 29_999)).toEqual({ kind: 'hold', until: T0 + 30_000 });
+    expect(placed(5, 0, T0 + 30_000)).toEqual({ kind: 'thread' });
+    expect(placed(2, 0, T0 + 30_000)).toEqual({ kind: 'top-level' });
     // The second joined a second later: without a storm yet, it waits its own hold.
-    expect(placementOf(bucketWith(2), joinedAt(bucketWith(2), second!), T0 + 30_000)).toEqual({
-      kind: 'hold',
-      until: T0 + 31_000,
-    });
-    expect(placementOf(bucketWith(2), joinedAt(bucketWith(2), second!), T0 + 31_000)).toEqual({
-      kind: 'top-level',
-    });
+    expect(placed(2, 1, T0 + 30_000)).toEqual({ kind: 'hold', until: T0 + 31_000 });
+    expect(placed(2, 1, T0 + 31_000)).toEqual({ kind: 'top-level' });
     // Once a storm has been decided, members are threaded at once.
-    expect(placementOf(bucketWith(3), joinedAt(bucketWith(3), second!), T0 + 30_000)).toEqual({
-      kind: 'thread',
-    });
+    expect(placed(3, 1, T0 + 30_000)).toEqual({ kind: 'thread' });
     expect(isStorm(bucketWith(3))).toBe(true);
   });
 

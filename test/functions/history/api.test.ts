@@ -6,7 +6,13 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { createHistoryHandler } from '../../../functions/history/api';
 import { loadHistoryConfig } from '../../../functions/history/config';
 import { IncidentQueries } from '../../../functions/history/queries';
-import { MINUTE, T0, type TestPipeline, startTestPipeline } from '../../local/support/local-pipeline';
+import {
+  MINUTE,
+  T0,
+  type TestPipeline,
+  seedTwoIncidents,
+  startTestPipeline,
+} from '../../local/support/local-pipeline';
 
 jest.setTimeout(30_000);
 
@@ -40,10 +46,7 @@ const call = async (path: string, query?: Record<string, string>, method?: strin
 
 beforeAll(async () => {
   world = await startTestPipeline();
-  await world.failed({ at: T0, pod: 'web-a' });
-  await world.recovered({ at: T0 + MINUTE, pod: 'web-a' });
-  await world.tickAt(T0 + 5 * MINUTE);
-  await world.failed({ at: T0 + 6 * MINUTE, cluster: 'prod-us', workload: 'api', image: 'redis:7.2' });
+  await seedTwoIncidents(world);
   const list = await call('/incidents', { cluster: 'prod-eu' });
   incidentId = (list.body.incidents as Array<{ incidentId: string }>)[0]!.incidentId;
 });

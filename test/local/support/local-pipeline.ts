@@ -156,3 +156,14 @@ export const startTestPipeline = async (
     },
   };
 };
+
+/**
+ * A small history: a resolved incident in prod-eu (web, recovered after a minute) and an open one in
+ * prod-us (api, redis:7.2), six minutes apart.
+ */
+export const seedTwoIncidents = async (world: TestPipeline): Promise<void> => {
+  await world.failed({ at: T0, pod: 'web-a' });
+  await world.recovered({ at: T0 + MINUTE, pod: 'web-a' });
+  await world.tickAt(T0 + 5 * MINUTE);
+  await world.failed({ at: T0 + 6 * MINUTE, cluster: 'prod-us', workload: 'api', image: 'redis:7.2' });
+};
