@@ -83,9 +83,13 @@ export class PublishedOutbox {
   /** Entries left longer than this are removed by `flushPublished` (well within the outbox grace). */
   constructor(readonly delayMs = 1000) {}
 
+  private static idOf(ref: IncidentRef): string {
+    return `${ref.keyId}#${ref.generation}`;
+  }
+
   add(ref: IncidentRef, eventIds: readonly string[], now: number): void {
     if (eventIds.length === 0) return;
-    const id = `${ref.keyId}#${ref.generation}`;
+    const id = PublishedOutbox.idOf(ref);
     const seen = this.pending.get(id);
     this.pending.set(id, {
       ref,
@@ -95,7 +99,7 @@ export class PublishedOutbox {
   }
 
   take(ref: IncidentRef): string[] {
-    const id = `${ref.keyId}#${ref.generation}`;
+    const id = PublishedOutbox.idOf(ref);
     const seen = this.pending.get(id);
     this.pending.delete(id);
     return seen?.eventIds ?? [];
@@ -108,10 +112,6 @@ export class PublishedOutbox {
     );
     for (const [id] of due) this.pending.delete(id);
     return due.map(([, { ref, eventIds }]) => ({ ref, eventIds }));
-  }
-
-  get size(): number {
-    return this.pending.size;
   }
 }
 
@@ -185,13 +185,18 @@ export const reconcileKey = async (
     if (work.tickAt !== undefined) settleKey(state, work.tickAt, windows);
     const latest = latestOfKey(state);
 
-    // Events this process published and left in the outbox: the writes below remove them.
+    // Events this process published and left in the outbox: the writes below remove them; those
+    // of incidents not written go back to wait for a later write or the flush.
     const published = new Map(
       stored.map(({ incident: { generation } }) => [
         generation,
         deps.publishedOutbox?.take({ keyId, generation }) ?? [],
       ]),
     );
+    const putBackPublished = () => {
+      for (const [generation, eventIds] of published)
+        deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
+    };
     // Events of earlier writes that were never published (a crash after the write): publish them too.
     const now = deps.now().getTime();
     const abandonedBefore = now - (deps.outboxGraceMs ?? 20_000);
@@ -228,9 +233,7 @@ export const reconcileKey = async (
         for (const change of changes) metrics.count(CHANGE_METRIC[change]!);
       }
     } catch (error) {
-      // Not removed: still waiting for a write or the flush.
-      for (const [generation, eventIds] of published)
-        deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
+      putBackPublished();
       if (!(error instanceof IncidentWriteConflict)) throw error;
       metrics.count(METRIC.writeConflicts);
       if (attempt >= maxAttempts)
@@ -238,8 +241,7 @@ export const reconcileKey = async (
       await (deps.sleep ?? defaultSleep)(backoffMs(attempt, deps.random ?? Math.random));
       continue;
     }
-    for (const [generation, eventIds] of published)
-      deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
+    putBackPublished();
     metrics.count(METRIC.duplicatesAbsorbed, outcomes.filter((outcome) => outcome === 'duplicate').length);
     metrics.count(METRIC.staleObservations, outcomes.filter((outcome) => outcome === 'stale').length);
 
