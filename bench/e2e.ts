@@ -173,27 +173,26 @@ const main = async (): Promise<void> => {
     }
     const latencies = observations.map(latencyOf);
     const missing = latencies.filter((latency) => latency === undefined).length;
-    const sorted = latencies
-      .filter((latency): latency is number => latency !== undefined)
-      .sort((a, b) => a - b);
+    /** The latencies of the observations `included` picks, sorted. */
+    const sortedLatencies = (included: (observation: Observation) => boolean): number[] =>
+      latencies
+        .filter((latency, i): latency is number => latency !== undefined && included(observations[i]!))
+        .sort((a, b) => a - b);
+    const sorted = sortedLatencies(() => true);
+    // The first seconds carry the cold start (JIT) and every incident's first post; after, steady state.
+    const warm = sortedLatencies((observation) => observation.at >= start + 5000);
+    const summary = (values: readonly number[]): string =>
+      `p50 ${percentile(values, 50)} ms, p90 ${percentile(values, 90)} ms, p99 ${percentile(values, 99)} ms, max ${values.at(-1)} ms`;
     const posts = slack.succeeded('chat.postMessage').length;
     const updates = slack.succeeded('chat.update').length;
     const p99 = percentile(sorted, 99);
-    // The first seconds carry the cold start (JIT) and every incident's first post; after, steady state.
-    const warm = latencies
-      .filter((latency, i): latency is number => latency !== undefined && observations[i]!.at >= start + 5000)
-      .sort((a, b) => a - b);
     const lines = [
       `pullwatch local mode: observation → Slack call, ${RATE} observations/s for ${SECONDS} s`,
       `  ${OBSERVATIONS} pods failing in ${WORKLOADS} Deployments (each observation changes its incident's message)`,
       `  generator lag at the end: ${Math.max(0, Math.round(behind))} ms`,
       `  Slack calls: ${posts} chat.postMessage, ${updates} chat.update; observations never shown: ${missing}`,
-      `  latency: p50 ${percentile(sorted, 50)} ms, p90 ${percentile(sorted, 90)} ms, p99 ${p99} ms, max ${sorted.at(-1)} ms`,
-      ...(warm.length === 0
-        ? []
-        : [
-            `  after the first 5 s: p50 ${percentile(warm, 50)} ms, p99 ${percentile(warm, 99)} ms, max ${warm.at(-1)} ms`,
-          ]),
+      `  latency: ${summary(sorted)}`,
+      ...(warm.length === 0 ? [] : [`  after the first 5 s: ${summary(warm)}`]),
       `  target p99 < 1000 ms: ${missing === 0 && p99 < 1000 ? 'met' : 'NOT met'}`,
     ];
     local.signal('SIGINT');

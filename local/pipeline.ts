@@ -171,11 +171,9 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     concurrency,
     publishedOutbox,
   };
-  const notifyDeps: NotifyDeps = {
-    store,
+  // What notify and the watchdog share: Slack, posting claims, the bus, the clock.
+  const posting = {
     notifier: options.notifier,
-    route: options.route,
-    windows,
     leaseMs: options.leaseMs,
     publisher,
     log,
@@ -184,18 +182,12 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
+  const notifyDeps: NotifyDeps = { ...posting, store, route: options.route, windows };
   const watchdogDeps: WatchdogDeps = {
+    ...posting,
     store: new DynamoForwarderStore(options.client, { tableName: options.tableName }),
-    notifier: options.notifier,
     channelFor: options.channelFor,
     silenceMs: windows.silenceMs,
-    leaseMs: options.leaseMs,
-    publisher,
-    log,
-    metrics,
-    now,
-    newToken: randomUUID,
-    concurrency,
   };
   const handlers: Record<LocalRule['target'], QueueHandler> = {
     classify: createClassifyHandler({ publisher, log, metrics, now }),

@@ -4,13 +4,9 @@
  * the rest; a process that stops without flushing leaves them to the outbox's crash path.
  */
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { incidentWindows } from '#shared/incident';
-import { DETAIL_TYPE, SOURCE } from '#shared/contract';
 import { PIPELINE_SOURCE } from '#shared/incident-events';
 import { LocalBus } from '../../local/bus';
-import { CountingMetrics, wirePipeline } from '../../local/pipeline';
-import { createRouter } from '../../functions/notify/routing';
-import { type TestPipeline, T0, failureDetail, startTestPipeline } from './support/local-pipeline';
+import { type TestPipeline, T0, startTestPipeline } from './support/local-pipeline';
 
 jest.setTimeout(30_000);
 
@@ -70,34 +66,11 @@ describe('the outbox in local mode', () => {
     expect(await outboxes()).toEqual([[expect.stringMatching(/@2:updated$/)]]);
 
     // Another process on the same store (the first stopped without flushing), 30 s later.
-    const bus = new LocalBus();
-    const published = spyOnIncidentEvents(bus);
-    const later = wirePipeline({
-      bus,
-      client: test.dynamo.client,
-      tableName: test.dynamo.tableName,
-      windows: incidentWindows({ stormHoldMs: 0 }),
-      notifier: test.slack,
-      route: createRouter({ defaultChannel: '#alerts', rules: [] }),
-      leaseMs: 30_000,
-      log: { debug() {}, info() {}, warn() {}, error() {} },
-      metrics: new CountingMetrics(),
-      tickIntervalMs: 3_600_000,
-      onRejected: () => Promise.resolve(),
-      onHeartbeat: () => Promise.resolve(),
-      channelFor: () => '#alerts',
-      now: () => new Date(T0 + 31_000),
-    });
-    bus.put([
-      {
-        source: SOURCE,
-        detailType: DETAIL_TYPE.failed,
-        detail: failureDetail({ pod: 'web-2', at: T0 + 31_000 }),
-      },
-    ]);
-    await bus.idle();
-    await later.drain();
-    await bus.stop();
+    const later = await startTestPipeline({}, { dynamo: test.dynamo });
+    const published = spyOnIncidentEvents(later.bus);
+    await later.failed({ pod: 'web-2', at: T0 + 31_000 });
+    await later.pipeline.drain();
+    await later.stop();
 
     // The abandoned event is published again (consumers drop it by id), and nothing stays behind.
     expect(published.filter((id) => id.endsWith('@2:updated'))).toHaveLength(1);

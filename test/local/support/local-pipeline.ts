@@ -86,9 +86,14 @@ export interface TestPipeline {
 
 export const startTestPipeline = async (
   windows: Partial<IncidentWindows> = {},
-  options: { log?: Log; onDeadLetter?: (letter: DeadLetter) => void } = {},
+  options: {
+    log?: Log;
+    onDeadLetter?: (letter: DeadLetter) => void;
+    /** Another process on this store (left running at stop). */
+    dynamo?: LocalDynamo;
+  } = {},
 ): Promise<TestPipeline> => {
-  const dynamo = await startDynalite();
+  const dynamo = options.dynamo ?? (await startDynalite());
   const dir = mkdtempSync(join(tmpdir(), 'pullwatch-local-'));
   const clock = { ms: T0 };
   const printed: string[] = [];
@@ -151,7 +156,7 @@ export const startTestPipeline = async (
     },
     stop: async () => {
       await bus.stop();
-      await dynamo.stop();
+      if (options.dynamo === undefined) await dynamo.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
