@@ -11,6 +11,12 @@
  *   occurrences, firstSeen and lastSeen are the same whichever order the events came in.
  * - The text and verdict shown are those of the failure with the latest `observedAt`.
  *
+ * The figures (affected, failing, failed pulls, first/last seen, the end) are a tally kept in the
+ * incident itself, changed by the difference between a container's register before and after each
+ * event, so they are exact for any number of containers while the incident stays small. The
+ * registers live elsewhere (the store keeps one row per container); a fold holds only those of the
+ * containers it is about (`containers`), loaded by the store.
+ *
  * Only two things depend on time rather than on the set of observations: resolution (after a quiet
  * period with nothing failing) and what happens to a failure that arrives after it (reopen within the
  * reopen window, or a new incident of the same key after it). Both are decided from event times
@@ -140,12 +146,49 @@ export interface LatestFailure {
 }
 
 /**
- * pending: nothing tracked yet (only untracked containers beyond the cap);
+ * pending: nothing absorbed yet;
  * open: something failed (a recovery is proof of a failure too: it repeats its failure's episode)
  * and the incident has not resolved;
  * resolved: everything recovered and stayed quiet for the quiet period.
  */
 export type IncidentStatus = 'pending' | 'open' | 'resolved';
+
+/** Containers now in one state, with the first and last time any event put one there. */
+export interface TallyEntry {
+  containers: number;
+  first: number;
+  last: number;
+}
+
+/**
+ * The incident's figures over every container it ever tracked, kept exact by each register change
+ * (see applyRegister): counts move by the change's difference, times by minimum or maximum.
+ */
+export interface IncidentTally {
+  /** Containers that failed at least once (one per pod: the key names the container). */
+  affected: number;
+  /** Containers failing now. */
+  failing: number;
+  /** The kubelet's failed attempts, summed over every container's episodes. */
+  occurrences: number;
+  firstSeen?: number;
+  lastSeen?: number;
+  /** The latest event that decided a container's state: when nothing fails, the incident's end. */
+  lastChangeAt?: number;
+  /** Containers recovered now, by how (times: any recovery event of that kind). */
+  recovered: Partial<Record<RecoveryKind, TallyEntry>>;
+  /** Containers that now fail for another cause, by `cause\nincidentId` (times: the moves). */
+  moved: Record<string, TallyEntry & { cause: CauseId; incidentId: string }>;
+}
+
+/** One container of the few that a message names (failing ones first, then the latest). */
+export interface SampledContainer {
+  id: string;
+  pod: string;
+  node: string;
+  state: ContainerState;
+  at: number;
+}
 
 export interface Incident {
   keyId: string;
@@ -153,23 +196,37 @@ export interface Incident {
   generation: number;
   key: IncidentKey;
   status: IncidentStatus;
+  /**
+   * The registers of the containers this fold is about, by container id: the store loads those an
+   * observation or a move names (an incident may track thousands; their rows are not read at once).
+   * Absent here does not mean unknown to the incident: the tally counts every container.
+   */
   containers: Record<string, TrackedContainer>;
+  tally: IncidentTally;
+  /** At most MAX_SAMPLED containers, for messages ("a, b, c and 2,995 more"). */
+  sample: SampledContainer[];
   latest?: LatestFailure;
   /** When the last resolution took effect (the end of its quiet period). */
   resolvedAt?: number;
   /** How often the incident resolved; the resolution reply in Slack is one per resolution. */
   resolutions: number;
   reopenCount: number;
-  /** Observations of containers beyond MAX_TRACKED_CONTAINERS: counted, not tracked. */
-  untracked: number;
   /** Events at or before this time belong to the previous generation and are ignored. */
   floor?: number;
 }
 
-/** An item stays well below DynamoDB's 400 KB with this many containers (up to ~400 bytes each). */
-export const MAX_TRACKED_CONTAINERS = 500;
+/** Containers an incident names in messages; the rest are counted. */
+export const MAX_SAMPLED = 8;
 /** Episodes kept per container (the latest); only a container that flaps more loses old counts. */
 export const MAX_EPISODES = 8;
+
+export const emptyTally = (): IncidentTally => ({
+  affected: 0,
+  failing: 0,
+  occurrences: 0,
+  recovered: {},
+  moved: {},
+});
 
 export const incidentIdOfIncident = (incident: Pick<Incident, 'keyId' | 'generation'>): string =>
   incidentIdOf(incident.keyId, incident.generation);
@@ -186,9 +243,10 @@ export const newIncident = (
   key,
   status: 'pending',
   containers: {},
+  tally: emptyTally(),
+  sample: [],
   resolutions: 0,
   reopenCount: 0,
-  untracked: 0,
   ...(floor === undefined ? {} : { floor }),
 });
 
@@ -217,52 +275,107 @@ export const figuresOf = (
   incident: Incident,
   windows: IncidentWindows = DEFAULT_WINDOWS,
 ): IncidentFigures => {
-  let occurrences = 0;
-  let failingContainers = 0;
-  let affectedContainers = 0;
-  let firstSeen: number | undefined;
-  let lastSeen: number | undefined;
-  let endedAt: number | undefined;
-  const pods = new Set<string>();
-  const moves = new Map<string, IncidentFigures['causeChanges'][number]>();
-  for (const container of Object.values(incident.containers)) {
-    if (hasFailed(container)) {
-      affectedContainers++;
-      pods.add(container.podUid);
-    }
-    if (container.state === 'failing') failingContainers++;
-    else endedAt = endedAt === undefined ? container.at : Math.max(endedAt, container.at);
-    for (const [start, episode] of Object.entries(container.episodes)) {
-      const started = Number(start);
-      occurrences += episode.count;
-      firstSeen = firstSeen === undefined ? started : Math.min(firstSeen, started);
-      lastSeen = lastSeen === undefined ? episode.lastSeen : Math.max(lastSeen, episode.lastSeen);
-    }
-    if (container.state === 'moved' && container.movedTo) {
-      const id = `${container.movedTo.cause}\n${container.movedTo.incidentId}`;
-      const seen = moves.get(id);
-      moves.set(id, {
-        cause: container.movedTo.cause,
-        incidentId: container.movedTo.incidentId,
-        at: Math.min(seen?.at ?? container.at, container.at),
-        containers: (seen?.containers ?? 0) + 1,
-      });
-    }
-  }
-  const quietSince = failingContainers === 0 && affectedContainers > 0 ? endedAt : undefined;
+  const { tally } = incident;
+  const quietSince = tally.failing === 0 && tally.affected > 0 ? tally.lastChangeAt : undefined;
   return {
-    occurrences,
-    affectedPods: pods.size,
-    affectedContainers,
-    failingContainers,
-    ...(firstSeen === undefined ? {} : { firstSeen }),
-    ...(lastSeen === undefined ? {} : { lastSeen }),
+    occurrences: tally.occurrences,
+    affectedPods: tally.affected,
+    affectedContainers: tally.affected,
+    failingContainers: tally.failing,
+    ...(tally.firstSeen === undefined ? {} : { firstSeen: tally.firstSeen }),
+    ...(tally.lastSeen === undefined ? {} : { lastSeen: tally.lastSeen }),
     ...(quietSince === undefined
       ? {}
       : { endedAt: quietSince, resolveAt: quietSince + windows.quietPeriodMs }),
-    causeChanges: [...moves.values()].sort((a, b) => a.at - b.at || (a.cause < b.cause ? -1 : 1)),
+    causeChanges: Object.values(tally.moved)
+      .map(({ cause, incidentId, first, containers }) => ({ cause, incidentId, at: first, containers }))
+      .sort((a, b) => a.at - b.at || (a.cause < b.cause ? -1 : 1)),
   };
 };
+
+// ---------------------------------------------------------------------------------------------
+// The tally
+
+const occurrencesOf = (container: TrackedContainer): number =>
+  Object.values(container.episodes).reduce((sum, episode) => sum + episode.count, 0);
+
+const minOf = (a: number | undefined, b: number): number => (a === undefined ? b : Math.min(a, b));
+const maxOf = (a: number | undefined, b: number): number => (a === undefined ? b : Math.max(a, b));
+
+const widened = (entry: TallyEntry | undefined, at: number, containers: number): TallyEntry => ({
+  containers: (entry?.containers ?? 0) + containers,
+  first: minOf(entry?.first, at),
+  last: maxOf(entry?.last, at),
+});
+
+const moveIdOf = (movedTo: { cause: CauseId; incidentId: string }): string =>
+  `${movedTo.cause}\n${movedTo.incidentId}`;
+
+/** Adds (sign 1) or takes out (sign -1) what one register counts for. */
+const countRegister = (tally: IncidentTally, container: TrackedContainer, sign: 1 | -1): void => {
+  if (hasFailed(container)) tally.affected += sign;
+  if (container.state === 'failing') tally.failing += sign;
+  tally.occurrences += sign * occurrencesOf(container);
+  if (container.state === 'recovered') {
+    const kind = container.recovery ?? 'left-pull-failure';
+    tally.recovered[kind] = widened(tally.recovered[kind], container.at, sign);
+  }
+  if (container.state === 'moved' && container.movedTo !== undefined) {
+    const id = moveIdOf(container.movedTo);
+    const entry = widened(tally.moved[id], container.at, sign);
+    if (entry.containers === 0) delete tally.moved[id];
+    else tally.moved[id] = { ...entry, ...container.movedTo };
+  }
+};
+
+/**
+ * The tally after one container's register went from `before` to `after` (its merge with an event):
+ * exact because each register counts once, as it is now. Times only widen, so they do not depend on
+ * the order events arrived in.
+ */
+export const applyRegister = (
+  tally: IncidentTally,
+  before: TrackedContainer | undefined,
+  after: TrackedContainer,
+): IncidentTally => {
+  const next: IncidentTally = { ...tally, recovered: { ...tally.recovered }, moved: { ...tally.moved } };
+  if (before !== undefined) countRegister(next, before, -1);
+  countRegister(next, after, 1);
+  for (const [start, episode] of Object.entries(after.episodes)) {
+    next.firstSeen = minOf(next.firstSeen, Number(start));
+    next.lastSeen = maxOf(next.lastSeen, episode.lastSeen);
+  }
+  next.lastChangeAt = maxOf(next.lastChangeAt, after.at);
+  return next;
+};
+
+/** Records a recovery event's time even when a later event decides its container's state. */
+const withRecoveryTime = (tally: IncidentTally, kind: RecoveryKind, at: number): IncidentTally => {
+  const seen = tally.recovered[kind];
+  if (seen !== undefined && seen.first <= at && seen.last >= at) return tally;
+  return {
+    ...tally,
+    recovered: { ...tally.recovered, [kind]: { ...widened(seen, at, 0) } },
+  };
+};
+
+const compareSampled = (a: SampledContainer, b: SampledContainer): number =>
+  Number(b.state === 'failing') - Number(a.state === 'failing') ||
+  b.at - a.at ||
+  (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0);
+
+/** The sample after a container's register changed: failing ones first, then the latest. */
+const sampleWith = (
+  sample: readonly SampledContainer[],
+  id: string,
+  container: TrackedContainer,
+): SampledContainer[] =>
+  [
+    { id, pod: container.pod, node: container.node, state: container.state, at: container.at },
+    ...sample.filter((entry) => entry.id !== id),
+  ]
+    .sort(compareSampled)
+    .slice(0, MAX_SAMPLED);
 
 // ---------------------------------------------------------------------------------------------
 // Container registers
@@ -382,10 +495,14 @@ const restatus = (incident: Incident): Incident => {
 
 const withContainer = (incident: Incident, containerId: string, event: TrackedContainer): Incident => {
   const seen = incident.containers[containerId];
-  if (seen === undefined && Object.keys(incident.containers).length >= MAX_TRACKED_CONTAINERS) {
-    return { ...incident, untracked: incident.untracked + 1 };
-  }
-  return { ...incident, containers: { ...incident.containers, [containerId]: mergeContainer(seen, event) } };
+  const merged = mergeContainer(seen, event);
+  if (seen !== undefined && sameValue(seen, merged)) return incident;
+  return {
+    ...incident,
+    containers: { ...incident.containers, [containerId]: merged },
+    tally: applyRegister(incident.tally, seen, merged),
+    sample: sampleWith(incident.sample, containerId, merged),
+  };
 };
 
 export type Placement =
@@ -505,6 +622,46 @@ export const settleKey = (state: KeyState, now: number, windows: IncidentWindows
   for (const entry of state.generations.values()) entry.after = settle(entry.after, now, windows);
 };
 
+/**
+ * The containers whose registers a change made (absent or different before): what the store writes
+ * to their rows. The rest of the incident is its head.
+ */
+export const changedContainers = (
+  before: Incident | undefined,
+  after: Incident,
+): Record<string, TrackedContainer> =>
+  Object.fromEntries(
+    Object.entries(after.containers).filter(([id, register]) => {
+      const seen = before?.containers[id];
+      return seen === undefined || !sameValue(seen, register);
+    }),
+  );
+
+/**
+ * Splits observations into groups that name at most `limit` containers each (in order), so that one
+ * write's journal stays small however many containers a batch names.
+ */
+export const inContainerGroups = (
+  observations: readonly PullObservation[],
+  limit: number,
+): PullObservation[][] => {
+  const groups: PullObservation[][] = [];
+  let current: PullObservation[] = [];
+  let named = new Set<string>();
+  for (const observation of observations) {
+    const id = containerIdOf(observation);
+    if (!named.has(id) && named.size >= limit) {
+      groups.push(current);
+      current = [];
+      named = new Set();
+    }
+    named.add(id);
+    current.push(observation);
+  }
+  if (current.length > 0) groups.push(current);
+  return groups;
+};
+
 /** The generations whose stored form must change, oldest first. */
 export const pendingWrites = (state: KeyState): Array<{ before?: Incident; after: Incident }> =>
   [...state.generations.values()]
@@ -523,10 +680,17 @@ export const absorb = (
   if (incident.floor !== undefined && observation.observedAt <= incident.floor) return incident;
   const settled = settle(incident, observation.observedAt, windows);
   let next = withContainer(settled, containerIdOf(observation), registerOf(observation));
-  if (
-    next.containers[containerIdOf(observation)] !== undefined &&
-    (next.latest === undefined || compareLatest(latestOf(observation), next.latest) > 0)
-  ) {
+  if (observation.kind === 'recovered') {
+    next = {
+      ...next,
+      tally: withRecoveryTime(
+        next.tally,
+        observation.recovery ?? 'left-pull-failure',
+        observation.observedAt,
+      ),
+    };
+  }
+  if (next.latest === undefined || compareLatest(latestOf(observation), next.latest) > 0) {
     next = { ...next, latest: latestOf(observation) };
   }
   next = restatus(next);

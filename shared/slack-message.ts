@@ -170,8 +170,10 @@ export interface IncidentView {
   occurrences: number;
   affectedPods: number;
   failingContainers: number;
-  /** A few affected pods, failing ones first. */
+  /** A few affected pods, failing ones first (the rest are counted). */
   pods: string[];
+  /** The nodes of those pods, each once. */
+  nodes: string[];
   firstSeen?: number;
   lastSeen?: number;
   /** The last recovery, when nothing is failing. */
@@ -193,16 +195,12 @@ export const incidentView = (
 ): IncidentView | undefined => {
   if (incident.latest === undefined || incident.status === 'pending') return undefined;
   const figures = figuresOf(incident, windows);
-  const containers = Object.values(incident.containers).sort(
-    (a, b) =>
-      Number(b.state === 'failing') - Number(a.state === 'failing') ||
-      b.at - a.at ||
-      (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0),
-  );
   const pods: string[] = [];
-  for (const container of containers) {
-    if (pods.length >= MAX_PODS_SHOWN) break;
-    if (!pods.includes(container.pod)) pods.push(container.pod);
+  const nodes: string[] = [];
+  for (const sampled of incident.sample) {
+    if (pods.length < MAX_PODS_SHOWN && !pods.includes(sampled.pod)) pods.push(sampled.pod);
+    if (nodes.length < MAX_PODS_SHOWN && sampled.node !== '' && !nodes.includes(sampled.node))
+      nodes.push(sampled.node);
   }
   return {
     incidentId: incidentIdOfIncident(incident),
@@ -214,6 +212,7 @@ export const incidentView = (
     affectedPods: figures.affectedPods,
     failingContainers: figures.failingContainers,
     pods,
+    nodes,
     ...(figures.firstSeen === undefined ? {} : { firstSeen: figures.firstSeen }),
     ...(figures.lastSeen === undefined ? {} : { lastSeen: figures.lastSeen }),
     ...(figures.endedAt === undefined ? {} : { endedAt: figures.endedAt }),
@@ -228,7 +227,9 @@ export const incidentView = (
 // ---------------------------------------------------------------------------------------------
 // Rendering
 
-const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+/** A count as people read it: 2,995. */
+const count = (n: number): string => n.toLocaleString('en-US');
+const plural = (n: number, one: string, many = `${one}s`): string => `${count(n)} ${n === 1 ? one : many}`;
 
 /** A header block: plain text, cut to Slack's limit. */
 const headerBlock = (title: string): HeaderBlock => ({
@@ -331,9 +332,13 @@ const causeChangeLines = (view: IncidentView): string[] =>
 const alsoContext = (view: IncidentView): ContextBlock => {
   const pods = view.pods.map((pod) => code(pod, 120)).join(', ');
   const more =
-    view.affectedPods > view.pods.length ? ` and ${view.affectedPods - view.pods.length} more` : '';
+    view.affectedPods > view.pods.length ? ` and ${count(view.affectedPods - view.pods.length)} more` : '';
+  const nodes =
+    view.nodes.length === 0
+      ? ''
+      : ` on ${view.nodes.map((node) => code(node, 120)).join(', ')}${view.affectedPods > view.pods.length ? ', …' : ''}`;
   const elements = [
-    `*Affected:* ${plural(view.affectedPods, 'pod')} (${pods}${more}), ${plural(view.occurrences, 'failed pull')}`,
+    `*Affected:* ${plural(view.affectedPods, 'pod')} (${pods}${more})${nodes}, ${plural(view.occurrences, 'failed pull')}`,
     [
       view.firstSeen === undefined ? undefined : `*First seen:* ${slackDate(view.firstSeen)}`,
       view.lastSeen === undefined ? undefined : `*Last seen:* ${slackDate(view.lastSeen)}`,

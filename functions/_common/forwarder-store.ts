@@ -11,14 +11,9 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ForwarderDetail, WatchdogDetailType } from '#shared/incident-events';
 import type { ForwarderState } from '#shared/watchdog';
-import {
-  FORWARDER_PREFIX,
-  FORWARDER_SK,
-  INCIDENT_TABLE,
-  SILENCE_PARTITION,
-  forwarderPk,
-} from './incident-table';
+import { INCIDENT_TABLE, SILENCE_PARTITION } from './incident-table';
 import { DynamoPostStore, type ItemKey, type PostStore } from './post-store';
+import { FORWARDER_SK, clusterOfForwarderPk, forwarderPk } from './table-keys';
 import {
   type OutboxEntryOf,
   type StoredVersioned,
@@ -121,8 +116,9 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
 
   async silenceDue(now: number, limit: number): Promise<Array<{ cluster: string; dueAt: number }>> {
     const due = await this.dueIn(INCIDENT_TABLE.renderIndex, SILENCE_PARTITION, now, limit);
-    return due
-      .filter(({ pk }) => pk.startsWith(FORWARDER_PREFIX))
-      .map(({ pk, dueAt }) => ({ cluster: pk.slice(FORWARDER_PREFIX.length), dueAt }));
+    return due.flatMap(({ pk, dueAt }) => {
+      const cluster = clusterOfForwarderPk(pk);
+      return cluster === undefined ? [] : [{ cluster, dueAt }];
+    });
   }
 }

@@ -1,5 +1,13 @@
 /**
- * The incident store: one DynamoDB item per incident (see incident-table.ts for the item schema).
+ * The incident store: per incident a head, a row per container and a Slack item (see
+ * incident-table.ts for the item schema).
+ *
+ * Exact counts without transactions: the head holds the incident's tally and, in `journal`, the
+ * container registers its last write changed. A writer first copies the journal it read to the
+ * rows (conditional on each row's `headVersion`, so a late copy never undoes a newer one), then
+ * writes the head with its own journal, conditional on the version read. So every journal but the
+ * head's current one is in the rows, a register is the row overlaid with the journal, and a crash
+ * between the two writes loses nothing: the next writer copies the journal.
  *
  * Exactly-once comes from conditional writes on the table itself (no transactions, no TTL tricks):
  * - dedupe creates an incident only if its item does not exist, and changes it only if its `version`
@@ -10,10 +18,23 @@
  * overwrites the other.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutCommand, type PutCommandInput, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  PutCommand,
+  type PutCommandInput,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
-import { type Incident, type IncidentWindows, figuresOf, incidentIdOfIncident } from '#shared/incident';
+import {
+  type Incident,
+  type IncidentWindows,
+  type TrackedContainer,
+  figuresOf,
+  incidentIdOfIncident,
+} from '#shared/incident';
 import type { IncidentDetail, IncidentDetailType } from '#shared/incident-events';
 import { workloadRef } from '#shared/incident-key';
 import {
@@ -24,18 +45,27 @@ import {
   type StormRef,
   stormIdOf,
 } from '#shared/incident-storm';
+import { readAllRegisters } from './container-rows';
+import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
-  DUE_PARTITION,
-  INCIDENT_TABLE,
   POINTER_SK,
-  RENDER_PARTITION,
+  causePartition,
+  clusterPartition,
+  containerIdOfRowSk,
   containerPk,
+  decodeDueOwner,
   generationSk,
+  historySortKey,
   incidentPk,
-  STORM_PREFIX,
+  postsPk,
+  postsSk,
+  rowShardOf,
+  rowSk,
+  rowsPk,
   stormBucketSk,
   stormPk,
-} from './incident-table';
+  workloadPartition,
+} from './table-keys';
 import {
   DynamoPostStore,
   type ItemKey,
@@ -62,8 +92,17 @@ export type OutboxEntry = OutboxEntryOf<IncidentDetailType, IncidentDetail>;
 
 export type { PostRecord, PostState, PostStore, RenderRecord } from './post-store';
 
+/** The container registers an incident's last write changed, not yet known to be in their rows. */
+export interface Journal {
+  /** The head version that wrote them. */
+  version: number;
+  registers: Record<string, TrackedContainer>;
+}
+
 export interface StoredIncident extends StoredVersioned<OutboxEntry> {
+  /** With the registers of the containers asked for (loadKey), or none (getIncident). */
   incident: Incident;
+  journal: Journal;
   /** The storm bucket the incident joined (notify records it). */
   storm?: StormRef;
   /** That bucket is a storm: notify keeps the incident's entry in it current (see markInStorm). */
@@ -135,7 +174,14 @@ export type PointerExpectation =
 export interface IncidentWrite extends IncidentRef {
   /** The version read; 0 when the incident is new. */
   expectedVersion: number;
+  /** The journal read with it: copied to the rows before this write replaces it. */
+  readJournal?: Journal;
+  /** The incident after the change; its `containers` are not stored in the head. */
   incident: Incident;
+  /** The registers this change made (the new journal). */
+  changed: Record<string, TrackedContainer>;
+  /** The status changed between resolved and not: the Slack item's expiry follows the head's. */
+  resolvedChanged?: boolean;
   /** Events that describe this change, kept until published. */
   outbox: OutboxEntry[];
   /** Events of earlier changes known to be published, forgotten by this write. */
@@ -148,8 +194,13 @@ export class IncidentWriteConflict extends Error {
 }
 
 export interface IncidentStore extends PostStore<PostOwnerRef> {
-  /** The key's latest incidents (at most two), newest first, read consistently. */
-  loadKey(keyId: string): Promise<StoredIncident[]>;
+  /**
+   * The key's latest incidents (at most two), newest first, read consistently, each with the
+   * registers of the containers named (those it tracks).
+   */
+  loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]>;
+  /** Every container register of an incident (for a full timeline: reads all its rows). */
+  containersOf(ref: IncidentRef): Promise<Record<string, TrackedContainer>>;
   /** Creates or updates an incident; throws IncidentWriteConflict if it changed since it was read. */
   saveIncident(write: IncidentWrite): Promise<void>;
   /** Forgets outbox entries once they are published. */
@@ -201,21 +252,45 @@ export interface DynamoIncidentStoreOptions {
   retentionDays?: number;
 }
 
-interface IncidentItem extends VersionedItem<OutboxEntry> {
-  incident: Incident;
+interface HeadItem extends VersionedItem<OutboxEntry> {
+  incident: Omit<Incident, 'containers'>;
+  journal?: Record<string, TrackedContainer>;
+  journalVersion?: number;
+}
+
+interface SlackItem {
+  posts?: Record<string, PostRecord>;
+  render?: RenderRecord;
   storm?: StormRef;
   inStorm?: boolean;
 }
 
-const fromItem = (item: Record<string, unknown>): StoredIncident => {
-  const typed = item as unknown as IncidentItem;
+/** A head (and the incident's Slack item, if read), with the registers given. */
+const fromItems = (
+  head: Record<string, unknown>,
+  slack: Record<string, unknown> | undefined,
+  containers: Record<string, TrackedContainer>,
+): StoredIncident => {
+  const typed = head as unknown as HeadItem;
+  const notify = (slack ?? {}) as SlackItem;
   return {
-    incident: typed.incident,
-    ...storedVersioned(typed),
-    ...(typed.storm === undefined ? {} : { storm: { groupId: typed.storm.groupId, seq: typed.storm.seq } }),
-    inStorm: typed.inStorm === true,
+    incident: { ...typed.incident, containers },
+    journal: { version: typed.journalVersion ?? 0, registers: typed.journal ?? {} },
+    ...storedVersioned({
+      version: typed.version,
+      ...(typed.outbox === undefined ? {} : { outbox: typed.outbox }),
+      ...(notify.posts === undefined ? {} : { posts: notify.posts }),
+      ...(notify.render === undefined ? {} : { render: notify.render }),
+    }),
+    ...(notify.storm === undefined
+      ? {}
+      : { storm: { groupId: notify.storm.groupId, seq: notify.storm.seq } }),
+    inStorm: notify.inStorm === true,
   };
 };
+
+/** BatchGetItem takes at most this many keys per call. */
+const BATCH_GET_LIMIT = 100;
 
 /** The attributes of a storm bucket item that are not the domain's StormBucket. */
 const STORM_ITEM_ONLY = new Set([
@@ -291,14 +366,29 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     this.windows = options.windows;
   }
 
+  /** Posts, renders and timers of an incident live in its Slack item, not in its head. */
   protected keyOf(ref: PostOwnerRef): ItemKey {
-    return isStormRef(ref) ? this.stormKey(ref) : this.key(ref);
+    return isStormRef(ref) ? this.stormKey(ref) : this.slackKey(ref);
   }
 
   private key(ref: IncidentRef): ItemKey {
     return {
       [INCIDENT_TABLE.partitionKey]: incidentPk(ref.keyId),
       [INCIDENT_TABLE.sortKey]: generationSk(ref.generation),
+    };
+  }
+
+  private slackKey(ref: IncidentRef): ItemKey {
+    return {
+      [INCIDENT_TABLE.partitionKey]: postsPk(ref.keyId),
+      [INCIDENT_TABLE.sortKey]: postsSk(ref.generation),
+    };
+  }
+
+  private rowKey(ref: IncidentRef, containerId: string): ItemKey {
+    return {
+      [INCIDENT_TABLE.partitionKey]: rowsPk(ref, rowShardOf(containerId)),
+      [INCIDENT_TABLE.sortKey]: rowSk(containerId),
     };
   }
 
@@ -333,13 +423,91 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     return result.Items ?? [];
   }
 
-  async loadKey(keyId: string): Promise<StoredIncident[]> {
-    return (await this.newestOf(incidentPk(keyId), 2)).map(fromItem);
+  /** Items by key, read consistently (in calls of at most 100 keys; unprocessed keys asked again). */
+  private async readMany(keys: readonly ItemKey[]): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
+      let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
+        if (attempt > 0)
+          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        const result: BatchGetCommandOutput = await this.documents.send(
+          new BatchGetCommand({
+            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
+          }),
+        );
+        items.push(...(result.Responses?.[this.tableName] ?? []));
+        pending = result.UnprocessedKeys?.[this.tableName]?.Keys;
+      }
+    }
+    return items;
   }
 
+  /** The registers of `containerIds` in an incident: its rows, overlaid with its head's journal. */
+  private async registersOf(
+    ref: IncidentRef,
+    journal: Record<string, TrackedContainer>,
+    containerIds: readonly string[],
+  ): Promise<Record<string, TrackedContainer>> {
+    const registers: Record<string, TrackedContainer> = {};
+    const unread = [...new Set(containerIds)].filter((id) => {
+      const journaled = journal[id];
+      if (journaled !== undefined) registers[id] = journaled;
+      return journaled === undefined;
+    });
+    for (const row of await this.readMany(unread.map((id) => this.rowKey(ref, id)))) {
+      registers[containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]))] = row.register as TrackedContainer;
+    }
+    return registers;
+  }
+
+  async loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]> {
+    const heads = await this.newestOf(incidentPk(keyId), 2);
+    return Promise.all(
+      heads.map(async (head) => {
+        const ref = { keyId, generation: Number(head.generation) };
+        const journal = (head.journal as Record<string, TrackedContainer> | undefined) ?? {};
+        return fromItems(head, undefined, await this.registersOf(ref, journal, containerIds));
+      }),
+    );
+  }
+
+  async containersOf(ref: IncidentRef): Promise<Record<string, TrackedContainer>> {
+    const head = await this.read(this.key(ref), {
+      ProjectionExpression: '#journal',
+      ExpressionAttributeNames: { '#journal': 'journal' },
+    });
+    if (head === undefined) return {};
+    return readAllRegisters(
+      this.documents,
+      this.tableName,
+      ref,
+      (head.journal as Record<string, TrackedContainer> | undefined) ?? {},
+    );
+  }
+
+  /**
+   * An incident's head and Slack state (without container registers). The Slack item is created
+   * here the first time, so that claims and timers can be written into it.
+   */
   async getIncident(ref: IncidentRef): Promise<StoredIncident | undefined> {
-    const item = await this.read(this.key(ref));
-    return item === undefined ? undefined : fromItem(item);
+    const [head, slack] = await Promise.all([this.read(this.key(ref)), this.read(this.slackKey(ref))]);
+    if (head === undefined) return undefined;
+    if (slack === undefined) await this.createSlackItem(ref);
+    return fromItems(head, slack, {});
+  }
+
+  private async createSlackItem(ref: IncidentRef): Promise<void> {
+    await conditionally(() =>
+      this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...this.slackKey(ref), schemaVersion: ITEM_SCHEMA_VERSION, posts: {} },
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+        }),
+      ),
+    );
   }
 
   /** The attributes derived from the incident: the summary, the index keys, the due time and the TTL. */
@@ -348,16 +516,18 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     const incidentId = incidentIdOfIncident(incident);
     const { key } = incident;
     const firstSeen = new Date(figures.firstSeen ?? 0).toISOString();
-    const sortKey = `${firstSeen}#${incidentId}`;
+    const sortKey = historySortKey(firstSeen, incidentId);
     const verdict = incident.latest?.verdict;
     const resolved = incident.status === 'resolved' && incident.resolvedAt !== undefined;
     const due = incident.status === 'open' ? figures.resolveAt : undefined;
+    const { containers: _registers, ...head } = incident;
     const set: Record<string, unknown> = {
+      schemaVersion: ITEM_SCHEMA_VERSION,
       incidentId,
       keyId: incident.keyId,
       generation: incident.generation,
       version,
-      incident,
+      incident: head,
       status: incident.status,
       cluster: key.cluster,
       namespace: key.namespace,
@@ -373,11 +543,11 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       affectedPods: figures.affectedPods,
       failingContainers: figures.failingContainers,
       reopenCount: incident.reopenCount,
-      gsi1pk: `CLUSTER#${key.cluster}`,
+      gsi1pk: clusterPartition(key.cluster),
       gsi1sk: sortKey,
-      gsi2pk: `CAUSE#${key.cause}`,
+      gsi2pk: causePartition(key.cause),
       gsi2sk: sortKey,
-      gsi3pk: `WORKLOAD#${JSON.stringify([key.cluster, key.namespace, key.workload.kind, key.workload.name])}`,
+      gsi3pk: workloadPartition(key.cluster, key.namespace, key.workload.kind, key.workload.name),
       gsi3sk: sortKey,
     };
     const remove: string[] = [];
@@ -396,12 +566,44 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     return { set, remove };
   }
 
+  /**
+   * Copies a journal to its rows: each only if the row holds an older journal's register (a late
+   * copy of an old journal changes nothing). Rows expire a retention after their register's time.
+   */
+  private async copyJournal(ref: IncidentRef, journal: Journal): Promise<void> {
+    await Promise.all(
+      Object.entries(journal.registers).map(([containerId, register]) =>
+        conditionally(() =>
+          this.documents.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: {
+                ...this.rowKey(ref, containerId),
+                schemaVersion: ITEM_SCHEMA_VERSION,
+                register,
+                headVersion: journal.version,
+                [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(register.at),
+              },
+              ConditionExpression: 'attribute_not_exists(#pk) OR #headVersion < :headVersion',
+              ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey, '#headVersion': 'headVersion' },
+              ExpressionAttributeValues: { ':headVersion': journal.version },
+            }),
+          ),
+        ),
+      ),
+    );
+  }
+
   async saveIncident(write: IncidentWrite): Promise<void> {
+    if (write.readJournal !== undefined) await this.copyJournal(write, write.readJournal);
+    const version = write.expectedVersion + 1;
+    const { set, remove } = this.derived(write.incident, version);
     const saved = await saveVersioned(this.documents, {
       tableName: this.tableName,
       key: this.key(write),
       expectedVersion: write.expectedVersion,
-      ...this.derived(write.incident, write.expectedVersion + 1),
+      set: { ...set, journal: write.changed, journalVersion: version },
+      remove,
       outbox: write.outbox,
       ...(write.published === undefined ? {} : { published: write.published }),
     });
@@ -410,6 +612,34 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
         `incident ${incidentIdOfIncident(write.incident)} changed since version ${write.expectedVersion}`,
       );
     }
+    if (write.resolvedChanged === true) await this.expireSlackItemWith(write.incident);
+  }
+
+  /** The Slack item expires with the head (set when resolved, removed when it reopens). */
+  private async expireSlackItemWith(incident: Incident): Promise<void> {
+    const resolved = incident.status === 'resolved' && incident.resolvedAt !== undefined;
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: this.slackKey(incident),
+        UpdateExpression: resolved
+          ? 'SET #ttl = :ttl, #posts = if_not_exists(#posts, :none), #schema = :schema'
+          : 'REMOVE #ttl',
+        ExpressionAttributeNames: {
+          '#ttl': INCIDENT_TABLE.ttlAttribute,
+          ...(resolved ? { '#posts': 'posts', '#schema': 'schemaVersion' } : {}),
+        },
+        ...(resolved
+          ? {
+              ExpressionAttributeValues: {
+                ':ttl': this.expiresAt(incident.resolvedAt!),
+                ':none': {},
+                ':schema': ITEM_SCHEMA_VERSION,
+              },
+            }
+          : {}),
+      }),
+    );
   }
 
   async clearOutbox(ref: IncidentRef, eventIds: readonly string[]): Promise<void> {
@@ -419,26 +649,27 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
 
   async dueForResolution(now: number, limit: number): Promise<IncidentRef[]> {
     const due = await this.dueIn(INCIDENT_TABLE.dueIndex, DUE_PARTITION, now, limit);
-    return due.map(({ pk, sk }) => ({
-      keyId: pk.slice('INCIDENT#'.length),
-      generation: Number(sk.slice('GEN#'.length)),
-    }));
+    return due.flatMap(({ pk, sk }) => {
+      const owner = decodeDueOwner(pk, sk);
+      return owner?.kind === 'incident' ? [{ keyId: owner.keyId, generation: owner.generation }] : [];
+    });
   }
 
   async renderDue(now: number, limit: number): Promise<RenderDueRef[]> {
     const due = await this.dueIn(INCIDENT_TABLE.renderIndex, RENDER_PARTITION, now, limit);
-    return due.map(({ pk, sk, dueAt }): RenderDueRef =>
-      pk.startsWith(STORM_PREFIX)
-        ? { groupId: pk.slice(STORM_PREFIX.length), seq: Number(sk.slice('BUCKET#'.length)), dueAt }
-        : { keyId: pk.slice('INCIDENT#'.length), generation: Number(sk.slice('GEN#'.length)), dueAt },
-    );
+    return due.flatMap(({ pk, sk, dueAt }): RenderDueRef[] => {
+      const owner = decodeDueOwner(pk, sk);
+      if (owner?.kind === 'storm') return [{ groupId: owner.groupId, seq: owner.seq, dueAt }];
+      if (owner?.kind === 'incident') return [{ keyId: owner.keyId, generation: owner.generation, dueAt }];
+      return [];
+    });
   }
 
   async setIncidentStorm(ref: IncidentRef, storm: StormRef): Promise<void> {
     await this.conditional(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: this.key(ref),
+        Key: this.slackKey(ref),
         UpdateExpression: 'SET #storm = :storm',
         ConditionExpression: 'attribute_exists(#pk)',
         ExpressionAttributeNames: { '#storm': 'storm', '#pk': INCIDENT_TABLE.partitionKey },
@@ -448,7 +679,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async markInStorm(ref: IncidentRef): Promise<void> {
-    await this.setFlag(this.key(ref), 'inStorm');
+    await this.setFlag(this.slackKey(ref), 'inStorm');
   }
 
   async markStormActivated(ref: StormRef): Promise<void> {

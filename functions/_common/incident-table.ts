@@ -1,16 +1,21 @@
 /**
  * The incident table, as data: the tests create it in dynalite from this, and the CDK stack can
- * build the same table from it.
+ * build the same table from it. The keys are encoded and decoded in table-keys.ts.
  *
- * One item per incident (a key's generation):
+ * Every item carries `schemaVersion` (ITEM_SCHEMA_VERSION); see the README for what an upgrade means.
+ *
+ * An incident (a key's generation) is three kinds of item, so that nothing written per observation
+ * grows with the incident:
+ *
+ * The head, one per incident, written by dedupe only:
  *
  * | attribute | value |
  * |---|---|
- * | `pk` | `INCIDENT#<keyId>` (keyId: the incident key's stable id, e.g. `pw-7k3m9q2xa4cd`) |
- * | `sk` | `GEN#<generation, 6 digits>`: a key's incidents sort oldest to newest |
+ * | `pk` / `sk` | `INCIDENT#<keyId>` / `GEN#<generation, 6 digits>`: a key's incidents sort oldest to newest |
  * | `incidentId`, `keyId`, `generation` | the ids (`incidentId` is `keyId`, or `keyId.<n>` from the 2nd generation) |
- * | `version` | the incident's version: +1 on every change; dedupe's writes are conditional on it |
- * | `incident` | the domain state (shared/incident.ts `Incident`: containers, latest verdict, status…) |
+ * | `version` | +1 on every change; dedupe's writes are conditional on it |
+ * | `incident` | the domain state without its containers (shared/incident.ts: the tally, a sample, the latest failure, status…) |
+ * | `journal`, `journalVersion` | the container registers the write at `journalVersion` changed; copied to their rows before the next write replaces them (see incident-store.ts) |
  * | `status`, `cluster`, `namespace`, `workload`, `container`, `image`, `cause`, `title`, `registry`, `firstSeen`, `lastSeen`, `resolvedAt`, `occurrences`, `affectedPods`, `failingContainers`, `reopenCount` | a summary for queries (projected into the indexes) |
  * | `gsi1pk` / `gsi1sk` | `CLUSTER#<cluster>` / `<firstSeen ISO>#<incidentId>` (index `byCluster`) |
  * | `gsi2pk` / `gsi2sk` | `CAUSE#<cause>` / same (index `byCause`) |
@@ -18,20 +23,24 @@
  * | `duePk` / `dueAt` | `DUE` / epoch ms when the incident resolves unless something fails again; present only then (sparse index `dueForResolution`, read by the scheduled tick) |
  * | `expiresAt` | epoch seconds, set when resolved (resolution + retention, default 90 days): the TTL attribute |
  * | `outbox` | events written with a change and not yet published: `eventId → { detailType, detail }` |
- * | `posts` | Slack posts: `postId → { state: claimed/posted/failed/uncertain, token, leaseUntil, channel, ts… }` |
- * | `render` | what the Slack message last showed: `{ version, status, at }` (chat.update throttle) |
- * | `renderDuePk` / `renderDueAt` | `RENDER` / epoch ms when a throttled chat.update may run; present only while one waits (sparse index `renderDue`, read by notify's tick) |
+ *
+ * A row per container the incident tracks (its register: state, episodes), in ROW_SHARDS partitions:
+ * `CONTAINERS#<keyId>.<generation>#<shard>` / `C#<podUid>/<container>`, with `register`,
+ * `headVersion` (the head version whose journal wrote it) and `expiresAt` (the register's time +
+ * retention: never later than the head's).
+ *
+ * The Slack state, written by notify only: `POSTS#<keyId>` / `POSTS#<generation>`, with
+ * `posts` (`postId → { state: claimed/posted/failed/uncertain, token, leaseUntil, channel, ts… }`),
+ * `render` (what the message last showed, for the chat.update throttle), `storm`/`inStorm` (the storm
+ * bucket it joined), `renderDuePk`/`renderDueAt` (`RENDER` / epoch ms when a throttled chat.update or
+ * a held post may run: sparse index `renderDue`, read by notify's tick) and `expiresAt` (set with the
+ * head's when the incident resolves).
  *
  * And one item per container whose failures were seen, pointing at the incident key its newest
  * failure belongs to (so a cause change can be recorded on the incident it leaves):
- *
- * | attribute | value |
- * |---|---|
- * | `pk` | `CONTAINER#["cluster","namespace","podUid","container"]` |
- * | `sk` | `POINTER` |
- * | `keyId`, `cause`, `incidentId`, `at` | the newest failure's key, cause, incident and observedAt |
- * | `movedFrom` | the key id it failed under before (while that incident is being told) |
- * | `expiresAt` | TTL: `at` + retention |
+ * `CONTAINER#["cluster","namespace","podUid","container"]` / `POINTER`, with `keyId`, `cause`,
+ * `incidentId`, `at` (the newest failure's), `movedFrom` (the key it failed under before, while that
+ * incident is being told) and `expiresAt` (`at` + retention).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
@@ -76,18 +85,8 @@ export const DUE_PARTITION = 'DUE';
 export const RENDER_PARTITION = 'RENDER';
 export const SILENCE_PARTITION = 'SILENCE';
 export const DEFAULT_RETENTION_DAYS = 90;
-
-export const incidentPk = (keyId: string): string => `INCIDENT#${keyId}`;
-export const generationSk = (generation: number): string => `GEN#${String(generation).padStart(6, '0')}`;
-export const containerPk = (cluster: string, namespace: string, podUid: string, container: string): string =>
-  `CONTAINER#${JSON.stringify([cluster, namespace, podUid, container])}`;
-export const POINTER_SK = 'POINTER';
-export const STORM_PREFIX = 'STORM#';
-export const stormPk = (groupId: string): string => `${STORM_PREFIX}${groupId}`;
-export const stormBucketSk = (seq: number): string => `BUCKET#${String(seq).padStart(6, '0')}`;
-export const FORWARDER_PREFIX = 'FORWARDER#';
-export const forwarderPk = (cluster: string): string => `${FORWARDER_PREFIX}${cluster}`;
-export const FORWARDER_SK = 'HEARTBEAT';
+/** Written on every item; bumped when an item's shape changes incompatibly. */
+export const ITEM_SCHEMA_VERSION = 2;
 
 /** CreateTable input for this table (on-demand). TTL is enabled separately (UpdateTimeToLive). */
 export const incidentTableDefinition = (tableName: string): CreateTableCommandInput => {

@@ -23,8 +23,10 @@ import {
   type FoldOutcome,
   type IncidentWindows,
   type PullObservation,
+  changedContainers,
   changesBetween,
   containerIdOf,
+  inContainerGroups,
   foldMove,
   foldObservation,
   incidentIdOfIncident,
@@ -158,6 +160,12 @@ export interface KeyWork {
 }
 
 /**
+ * A head write carries the registers it changed (its journal) for at most this many containers:
+ * a batch that names more is folded and written in turns, so the head stays a few KB.
+ */
+export const CONTAINERS_PER_WRITE = 10;
+
+/**
  * Folds observations, cause changes and/or a tick into one key's incidents, writes, and publishes
  * what changed. Returns the id of the key's latest incident (undefined if it has none).
  */
@@ -166,13 +174,28 @@ export const reconcileKey = async (
   keyId: string,
   work: KeyWork,
 ): Promise<string | undefined> => {
+  const groups = inContainerGroups(work.observations, CONTAINERS_PER_WRITE);
+  if (groups.length <= 1) return reconcileOnce(deps, keyId, work);
+  let latest: string | undefined;
+  for (const [index, observations] of groups.entries()) {
+    latest = await reconcileOnce(deps, keyId, index === 0 ? { ...work, observations } : { observations });
+  }
+  return latest;
+};
+
+const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<string | undefined> => {
   const { store, windows, metrics } = deps;
   const maxAttempts = deps.maxAttempts ?? 25;
+  const containerIds = [
+    ...work.observations.map(containerIdOf),
+    ...(work.moves ?? []).map((move) => move.containerId),
+  ];
   for (let attempt = 1; ; attempt++) {
-    const stored = await store.loadKey(keyId);
+    const stored = await store.loadKey(keyId, containerIds);
     const key = work.key ?? stored[0]?.incident.key;
     if (key === undefined) return undefined;
     const versions = new Map(stored.map((item) => [item.incident.generation, item.version]));
+    const journals = new Map(stored.map((item) => [item.incident.generation, item.journal]));
     const state = keyState(
       keyId,
       key,
@@ -219,11 +242,15 @@ export const reconcileKey = async (
           const detail = incidentDetailOf(after, version, change, windows);
           return { eventId: detail.eventId, detailType: detailTypeOfChange(change), detail, writtenAt: now };
         });
+        const readJournal = journals.get(after.generation);
         await store.saveIncident({
           keyId,
           generation: after.generation,
           expectedVersion,
+          ...(readJournal === undefined ? {} : { readJournal }),
           incident: after,
+          changed: changedContainers(before, after),
+          resolvedChanged: (before?.status === 'resolved') !== (after.status === 'resolved'),
           outbox,
           ...(expectedVersion === 0 ? {} : { published: published.get(after.generation) ?? [] }),
         });

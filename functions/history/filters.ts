@@ -7,6 +7,7 @@ import { CAUSE_IDS, type CauseId, isCauseId } from '#shared/diagnosis/causes';
 import type { Incident } from '#shared/incident';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { INCIDENT_TABLE } from '../_common/incident-table';
+import { causePartition, clusterPartition, workloadPartition } from '../_common/table-keys';
 import { DurationError, parseDuration } from '#shared/duration';
 
 // ---------------------------------------------------------------------------------------------
@@ -239,9 +240,6 @@ const KINDS: Record<string, string> = Object.fromEntries(
   ]),
 );
 
-export const workloadPartition = (cluster: string, namespace: string, kind: string, name: string): string =>
-  `WORKLOAD#${JSON.stringify([cluster, namespace, kind, name])}`;
-
 export const planQuery = (
   filter: Pick<IncidentFilter, 'cluster' | 'namespace' | 'cause' | 'workload'>,
 ): QueryPlan => {
@@ -252,7 +250,7 @@ export const planQuery = (
       partitions: [workloadPartition(filter.cluster, filter.namespace, kind, filter.workload.name)],
     };
   }
-  if (filter.cause !== undefined) return { index: 'byCause', partitions: [`CAUSE#${filter.cause}`] };
-  if (filter.cluster !== undefined) return { index: 'byCluster', partitions: [`CLUSTER#${filter.cluster}`] };
-  return { index: 'byCause', partitions: CAUSE_IDS.map((cause) => `CAUSE#${cause}`) };
+  if (filter.cause !== undefined) return { index: 'byCause', partitions: [causePartition(filter.cause)] };
+  if (filter.cluster !== undefined) return { index: 'byCluster', partitions: [clusterPartition(filter.cluster)] };
+  return { index: 'byCause', partitions: CAUSE_IDS.map(causePartition) };
 };

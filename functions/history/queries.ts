@@ -21,10 +21,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import { isCauseId } from '#shared/diagnosis/causes';
-import { type Incident, figuresOf } from '#shared/incident';
+import { type Incident, type TrackedContainer, figuresOf } from '#shared/incident';
 import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
-import { INCIDENT_TABLE, generationSk, incidentPk } from '../_common/incident-table';
+import { readAllRegisters } from '../_common/container-rows';
+import { INCIDENT_TABLE } from '../_common/incident-table';
+import { generationSk, incidentPk, postsPk, postsSk } from '../_common/table-keys';
 import {
   HistoryInputError,
   type IncidentFilter,
@@ -149,34 +151,43 @@ export class IncidentQueries {
     return { incidents, truncated, plan };
   }
 
-  async get(incidentId: string): Promise<IncidentRecord | undefined> {
+  /** One incident; with `full`, every container's register too (all its rows: a full timeline). */
+  async get(incidentId: string, options: { full?: boolean } = {}): Promise<IncidentRecord | undefined> {
     const id = parseIncidentId(incidentId.trim());
     if (id === undefined) {
       throw new HistoryInputError(
         `"${incidentId}" is not an incident id: expected pw- and 12 characters, e.g. pw-95g6wgs63kb7 (or pw-….2 for a later one)`,
       );
     }
-    const result = await this.documents.send(
-      new GetCommand({
-        TableName: this.tableName,
-        Key: {
-          [INCIDENT_TABLE.partitionKey]: incidentPk(id.keyId),
-          [INCIDENT_TABLE.sortKey]: generationSk(id.generation),
-        },
-        ConsistentRead: true,
-      }),
-    );
-    const item = result.Item;
+    const ref = { keyId: id.keyId, generation: id.generation };
+    const read = (pk: string, sk: string) =>
+      this.documents.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [INCIDENT_TABLE.partitionKey]: pk, [INCIDENT_TABLE.sortKey]: sk },
+          ConsistentRead: true,
+        }),
+      );
+    const [head, slack] = await Promise.all([
+      read(incidentPk(ref.keyId), generationSk(ref.generation)),
+      read(postsPk(ref.keyId), postsSk(ref.generation)),
+    ]);
+    const item = head.Item;
     if (item === undefined || item.status === 'pending') return undefined;
-    const incident = item.incident as Incident;
+    const journal = (item.journal as Record<string, TrackedContainer> | undefined) ?? {};
+    const incident: Incident = {
+      ...(item.incident as Incident),
+      containers: options.full ? await readAllRegisters(this.documents, this.tableName, ref, journal) : {},
+    };
     const recoveredAt = item.status === 'resolved' ? recoveredAtOf(incident) : undefined;
-    const storm = item.storm as { groupId?: string; seq?: number } | undefined;
+    const notify = slack.Item ?? {};
+    const storm = notify.storm as { groupId?: string; seq?: number } | undefined;
     return {
       summary: { ...summaryOf(item), ...(recoveredAt === undefined ? {} : { recoveredAt }) },
       incident,
       version: count(item.version),
-      posts: (item.posts as Record<string, PostRecord> | undefined) ?? {},
-      ...(item.render === undefined ? {} : { render: item.render as RenderRecord }),
+      posts: (notify.posts as Record<string, PostRecord> | undefined) ?? {},
+      ...(notify.render === undefined ? {} : { render: notify.render as RenderRecord }),
       ...(storm?.groupId === undefined ? {} : { stormId: `${storm.groupId}.${storm.seq}` }),
     };
   }

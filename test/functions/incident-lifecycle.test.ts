@@ -86,7 +86,9 @@ describe('a cause change', () => {
       const byCause = Object.fromEntries((await pipeline.incidentItems()).map((item) => [item.cause, item]));
       expect(byCause['rate-limited']).toMatchObject({ failingContainers: 0, status: 'open' });
       expect(byCause['image-not-found']).toMatchObject({ failingContainers: 1, status: 'open' });
-      expect(byCause['rate-limited']!.incident.containers[`uid-web-7d9c6b5f4-1/web`]).toMatchObject({
+      const left = byCause['rate-limited']!;
+      const registers = await pipeline.store.containersOf({ keyId: left.keyId, generation: left.generation });
+      expect(registers[`uid-web-7d9c6b5f4-1/web`]).toMatchObject({
         state: 'moved',
         movedTo: { cause: 'image-not-found', incidentId: byCause['image-not-found']!.incidentId },
       });

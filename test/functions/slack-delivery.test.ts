@@ -43,7 +43,10 @@ const crashOnFirstRecord = (store: IncidentStore): IncidentStore => {
 const mainPost = async () => {
   const incidentId = pipeline.slack.calls.find((call) => call.method === 'chat.postMessage')?.args
     .metadata as { event_payload: { incident_id: string } } | undefined;
-  const [stored] = await pipeline.store.loadKey(incidentId?.event_payload.incident_id ?? '');
+  const stored = await pipeline.store.getIncident({
+    keyId: incidentId?.event_payload.incident_id ?? '',
+    generation: 1,
+  });
   return stored?.posts.main;
 };
 

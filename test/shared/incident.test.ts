@@ -4,9 +4,13 @@ import {
   DEFAULT_WINDOWS,
   type Incident,
   MAX_EPISODES,
+  MAX_SAMPLED,
   type PullObservation,
+  type TrackedContainer,
   absorb,
+  changedContainers,
   changesBetween,
+  containerIdOf,
   figuresOf,
   foldObservation,
   incidentWindows,
@@ -230,7 +234,8 @@ describe('absorbing observations', () => {
       incident = absorb(incident, observation({ kind: 'failed', pod: 1, at: i, firstSeen: i }), windows);
     }
     expect(Object.keys(incident.containers['uid-1/web']!.episodes)).toHaveLength(MAX_EPISODES);
-    expect(figuresOf(incident).firstSeen).toBe(T0 + 4 * MIN);
+    // The register forgets old episodes; the incident's first sighting stays the true one.
+    expect(figuresOf(incident).firstSeen).toBe(T0);
   });
 
   it('writes nothing for a stale or duplicate observation', () => {
@@ -346,6 +351,134 @@ describe('properties', () => {
         expect(sameValue(a, JSON.parse(JSON.stringify(a)))).toBe(true);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+describe('at fleet scale: the tally is exact with only a batch of registers in hand', () => {
+  /** Figures recomputed from every register: what the tally must always equal. */
+  const reference = (registers: Iterable<TrackedContainer>) => {
+    let affected = 0;
+    let failing = 0;
+    let occurrences = 0;
+    let lastChangeAt = 0;
+    for (const register of registers) {
+      const episodes = Object.values(register.episodes);
+      if (register.state === 'failing' || episodes.length > 0) affected++;
+      if (register.state === 'failing') failing++;
+      occurrences += episodes.reduce((sum, episode) => sum + episode.count, 0);
+      lastChangeAt = Math.max(lastChangeAt, register.at);
+    }
+    return { affected, failing, occurrences, lastChangeAt };
+  };
+
+  /**
+   * Folds batches the way the store does: the head holds no registers between writes; each batch
+   * loads only the registers it names (rows), and its changed registers go back to the rows.
+   */
+  const foldInBatches = (batches: readonly PullObservation[][], at?: (head: Incident) => void) => {
+    const rows = new Map<string, TrackedContainer>();
+    let head: Incident | undefined;
+    for (const batch of batches) {
+      const ids = batch.map(containerIdOf);
+      const loaded = head && {
+        ...head,
+        containers: Object.fromEntries(ids.flatMap((id) => (rows.has(id) ? [[id, rows.get(id)!]] : []))),
+      };
+      const state = keyState(keyId, key, loaded ? [loaded] : []);
+      for (const event of batch) foldObservation(state, event, windows);
+      const after = latestOfKey(state)!;
+      for (const [id, register] of Object.entries(changedContainers(loaded, after))) rows.set(id, register);
+      head = { ...after, containers: {} };
+      at?.(head);
+    }
+    return { head: head!, rows };
+  };
+
+  const PODS = 5000;
+  const podEvent = (pod: number, kind: 'failed' | 'recovered', atMs: number): PullObservation => ({
+    ...observation({ kind, pod, at: 0 }),
+    node: `node-${pod}`,
+    observedAt: T0 + atMs,
+    lastSeen: T0 + (kind === 'failed' ? atMs : 0),
+    firstSeen: T0,
+    count: 2,
+  });
+  const inBatches = (events: PullObservation[], size = 10) =>
+    Array.from({ length: Math.ceil(events.length / size) }, (_, i) => events.slice(i * size, (i + 1) * size));
+
+  it('counts 5,000 containers exactly, resolves only after the last recovery, and times it from that one', () => {
+    const failures = Array.from({ length: PODS }, (_, pod) => podEvent(pod, 'failed', pod * 10));
+    // A third recovers, then (after a pause shorter than the quiet period) the rest, the last at +119 s.
+    const recoveries = Array.from({ length: PODS }, (_, pod) =>
+      podEvent(pod, 'recovered', 60_000 + pod * 10 + (pod < PODS / 3 ? 0 : 9_000)),
+    );
+    const lastRecovery = Math.max(...recoveries.map((event) => event.observedAt));
+    const statuses: string[] = [];
+    const { head, rows } = foldInBatches(inBatches([...failures, ...recoveries]), (incident) =>
+      statuses.push(`${incident.status}:${figuresOf(incident).failingContainers}`),
+    );
+    // Open with every container failing once all failures are in; never resolved before the end.
+    expect(statuses[PODS / 10 - 1]).toBe(`open:${PODS}`);
+    expect(statuses.filter((status) => status.startsWith('resolved'))).toEqual([]);
+    expect(figuresOf(head)).toMatchObject({
+      affectedPods: PODS,
+      affectedContainers: PODS,
+      failingContainers: 0,
+      occurrences: 2 * PODS,
+      firstSeen: T0,
+      endedAt: lastRecovery,
+    });
+    expect(rows.size).toBe(PODS);
+    expect(reference(rows.values())).toEqual({
+      affected: head.tally.affected,
+      failing: head.tally.failing,
+      occurrences: head.tally.occurrences,
+      lastChangeAt: head.tally.lastChangeAt,
+    });
+    // Resolves one quiet period after the LAST container recovered, not the first.
+    expect(settle(head, lastRecovery + windows.quietPeriodMs - 1, windows).status).toBe('open');
+    const resolved = settle(head, lastRecovery + windows.quietPeriodMs, windows);
+    expect(resolved).toMatchObject({ status: 'resolved', resolvedAt: lastRecovery + windows.quietPeriodMs });
+    // The head stays small: a bounded sample, whatever the size.
+    expect(head.sample.length).toBeLessThanOrEqual(MAX_SAMPLED);
+    expect(Buffer.byteLength(JSON.stringify(head))).toBeLessThan(4096);
+  });
+
+  it('stays open while 2 of 5,000 containers still fail', () => {
+    const failures = Array.from({ length: PODS }, (_, pod) => podEvent(pod, 'failed', pod));
+    const recoveries = Array.from({ length: PODS - 2 }, (_, pod) => podEvent(pod, 'recovered', 60_000 + pod));
+    const { head } = foldInBatches(inBatches([...failures, ...recoveries], 37));
+    expect(figuresOf(head).failingContainers).toBe(2);
+    expect(settle(head, T0 + 365 * 24 * 60 * MIN, windows).status).toBe('open');
+  });
+
+  it('gives the reference figures whatever the batches and their order, with repeats', () => {
+    const event = fc.record({
+      kind: fc.constantFrom<'failed' | 'recovered'>('failed', 'recovered'),
+      pod: fc.integer({ min: 1, max: 30 }),
+      at: fc.integer({ min: 0, max: 20 }),
+      firstSeen: fc.integer({ min: 0, max: 3 }),
+      count: fc.integer({ min: 1, max: 9 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(event, { minLength: 1, maxLength: 80 }),
+        fc.integer({ min: 1, max: 12 }),
+        (list, size) => {
+          const events = list.map((e) => observation({ ...e, firstSeen: Math.min(e.firstSeen, e.at) }));
+          const { head, rows } = foldInBatches(inBatches([...events, ...events.slice(0, 5)], size));
+          const all = foldAll(events);
+          const whole = all[all.length - 1]!;
+          expect(reference(rows.values())).toMatchObject({
+            affected: head.tally.affected,
+            failing: head.tally.failing,
+            occurrences: head.tally.occurrences,
+          });
+          expect(figuresOf(head)).toEqual(figuresOf(whole));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -181,7 +181,7 @@ describe('the incident message', () => {
     const context = message.blocks.at(-1);
     expect(context?.type).toBe('context');
     expect(all).toContain(
-      '*Affected:* 3 pods (`web-7d9c6b5f4-2`, `web-7d9c6b5f4-1`, `web-7d9c6b5f4-x2x9z`), 9 failed pulls',
+      '*Affected:* 3 pods (`web-7d9c6b5f4-2`, `web-7d9c6b5f4-1`, `web-7d9c6b5f4-x2x9z`) on `node-1`, 9 failed pulls',
     );
     expect(all).toContain(
       '*First seen:* <!date^1772359200^{date_short_pretty} {time_secs}|2026-03-01 10:00:00 UTC>',

@@ -17,6 +17,7 @@ import { DynamoIncidentStore, type IncidentStore } from '../../../functions/_com
 import { SlackNotifier } from '../../../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../../../functions/_common/observability';
 import { SecretsManagerTokenSource } from '../../../functions/_common/slack-token';
+import { isIncidentHeadSk, postsPk, postsSk } from '../../../functions/_common/table-keys';
 import { createClassifyHandler } from '../../../functions/classify/classify';
 import { type DedupeDeps, createDedupeHandler, createTickHandler } from '../../../functions/dedupe/dedupe';
 import {
@@ -423,7 +424,19 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     incidentItems: async () => {
       const documents = DynamoDBDocumentClient.from(dynamo.client);
       const all = (await documents.send(new ScanCommand({ TableName: dynamo.tableName }))).Items ?? [];
-      return all.filter((item) => String(item.sk).startsWith('GEN#'));
+      // Each head, with its incident's Slack state (posts, render, storm) from the Slack item.
+      const slack = new Map(all.map((item) => [`${String(item.pk)}\n${String(item.sk)}`, item]));
+      return all
+        .filter((item) => isIncidentHeadSk(String(item.sk)))
+        .map((head) => {
+          const ref = { keyId: String(head.keyId), generation: Number(head.generation) };
+          const {
+            pk: _pk,
+            sk: _sk,
+            ...notify
+          } = slack.get(`${postsPk(ref.keyId)}\n${postsSk(ref.generation)}`) ?? {};
+          return { ...notify, ...head };
+        });
     },
     stop: async () => {
       eventBridge.destroy();

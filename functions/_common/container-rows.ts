@@ -1,0 +1,41 @@
+/**
+ * The rows of an incident's containers (see incident-table.ts), read whole: for a full timeline.
+ * A fold reads only the rows it needs (incident-store.ts).
+ */
+import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { TrackedContainer } from '#shared/incident';
+import { INCIDENT_TABLE } from './incident-table';
+import { type GenerationRef, ROW_SHARDS, containerIdOfRowSk, rowsPk } from './table-keys';
+
+/**
+ * Every register of an incident: all its rows (every shard, every page), overlaid with the journal
+ * of its head. For a full timeline; a fold reads only the rows it needs.
+ */
+export const readAllRegisters = async (
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  ref: GenerationRef,
+  journal: Record<string, TrackedContainer>,
+): Promise<Record<string, TrackedContainer>> => {
+  const registers: Record<string, TrackedContainer> = {};
+  for (let shard = 0; shard < ROW_SHARDS; shard++) {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page: QueryCommandOutput = await documents.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression: '#pk = :pk',
+          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
+          ExpressionAttributeValues: { ':pk': rowsPk(ref, shard) },
+          ConsistentRead: true,
+          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+        }),
+      );
+      for (const row of page.Items ?? []) {
+        registers[containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]))] = row.register as TrackedContainer;
+      }
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+  }
+  return { ...registers, ...journal };
+};

@@ -1,0 +1,102 @@
+/**
+ * Every key of the incident table and its indexes, encoded and decoded in one place (the item
+ * schema is in incident-table.ts). Readers that get a key back (the due indexes, history) decode it
+ * here, so a prefix is never restated elsewhere.
+ */
+import { shortHashOf } from '#shared/incident-key';
+
+const INCIDENT_PREFIX = 'INCIDENT#';
+const GENERATION_PREFIX = 'GEN#';
+const POSTS_PREFIX = 'POSTS#';
+const ROWS_PREFIX = 'CONTAINERS#';
+const ROW_PREFIX = 'C#';
+const STORM_PREFIX = 'STORM#';
+const BUCKET_PREFIX = 'BUCKET#';
+const POINTER_PREFIX = 'CONTAINER#';
+const FORWARDER_PREFIX = 'FORWARDER#';
+
+const padded = (n: number): string => String(n).padStart(6, '0');
+const numberAfter = (prefix: string, value: string): number | undefined => {
+  if (!value.startsWith(prefix)) return undefined;
+  const n = Number(value.slice(prefix.length));
+  return Number.isInteger(n) && n > 0 ? n : undefined;
+};
+
+export interface GenerationRef {
+  keyId: string;
+  generation: number;
+}
+
+export interface BucketRef {
+  groupId: string;
+  seq: number;
+}
+
+/** An incident's head: `INCIDENT#<keyId>` / `GEN#<generation>` (a key's incidents sort oldest first). */
+export const incidentPk = (keyId: string): string => `${INCIDENT_PREFIX}${keyId}`;
+export const generationSk = (generation: number): string => `${GENERATION_PREFIX}${padded(generation)}`;
+export const isIncidentHeadSk = (sk: string): boolean => sk.startsWith(GENERATION_PREFIX);
+
+/** An incident's Slack state (posts, render, storm): `POSTS#<keyId>` / `POSTS#<generation>`. */
+export const postsPk = (keyId: string): string => `${POSTS_PREFIX}${keyId}`;
+export const postsSk = (generation: number): string => `${POSTS_PREFIX}${padded(generation)}`;
+
+/**
+ * The rows of an incident's containers, spread over ROW_SHARDS partitions so that a fleet-wide
+ * storm's writes do not all land on one: `CONTAINERS#<keyId>.<generation>#<shard>` / `C#<containerId>`.
+ */
+export const ROW_SHARDS = 8;
+export const rowShardOf = (containerId: string): number =>
+  Number.parseInt(shortHashOf(containerId).slice(0, 4), 36) % ROW_SHARDS;
+export const rowsPk = (ref: GenerationRef, shard: number): string =>
+  `${ROWS_PREFIX}${ref.keyId}.${ref.generation}#${shard}`;
+export const rowSk = (containerId: string): string => `${ROW_PREFIX}${containerId}`;
+export const containerIdOfRowSk = (sk: string): string => sk.slice(ROW_PREFIX.length);
+
+export const stormPk = (groupId: string): string => `${STORM_PREFIX}${groupId}`;
+export const stormBucketSk = (seq: number): string => `${BUCKET_PREFIX}${padded(seq)}`;
+
+/** Which incident a container's newest failure belongs to (across incident keys). */
+export const containerPk = (cluster: string, namespace: string, podUid: string, container: string): string =>
+  `${POINTER_PREFIX}${JSON.stringify([cluster, namespace, podUid, container])}`;
+export const POINTER_SK = 'POINTER';
+
+export const forwarderPk = (cluster: string): string => `${FORWARDER_PREFIX}${cluster}`;
+export const FORWARDER_SK = 'HEARTBEAT';
+export const clusterOfForwarderPk = (pk: string): string | undefined =>
+  pk.startsWith(FORWARDER_PREFIX) ? pk.slice(FORWARDER_PREFIX.length) : undefined;
+
+/** What a key read back from a due index names. */
+export type DueOwner =
+  | ({ kind: 'incident' } & GenerationRef)
+  | ({ kind: 'storm' } & BucketRef)
+  | { kind: 'forwarder'; cluster: string };
+
+export const decodeDueOwner = (pk: string, sk: string): DueOwner | undefined => {
+  if (pk.startsWith(INCIDENT_PREFIX)) {
+    const generation = numberAfter(GENERATION_PREFIX, sk);
+    return generation === undefined
+      ? undefined
+      : { kind: 'incident', keyId: pk.slice(INCIDENT_PREFIX.length), generation };
+  }
+  if (pk.startsWith(POSTS_PREFIX)) {
+    const generation = numberAfter(POSTS_PREFIX, sk);
+    return generation === undefined
+      ? undefined
+      : { kind: 'incident', keyId: pk.slice(POSTS_PREFIX.length), generation };
+  }
+  if (pk.startsWith(STORM_PREFIX)) {
+    const seq = numberAfter(BUCKET_PREFIX, sk);
+    return seq === undefined ? undefined : { kind: 'storm', groupId: pk.slice(STORM_PREFIX.length), seq };
+  }
+  const cluster = clusterOfForwarderPk(pk);
+  return cluster === undefined ? undefined : { kind: 'forwarder', cluster };
+};
+
+// The history indexes: a partition per cluster, cause or workload, sorted by first seen.
+export const clusterPartition = (cluster: string): string => `CLUSTER#${cluster}`;
+export const causePartition = (cause: string): string => `CAUSE#${cause}`;
+export const workloadPartition = (cluster: string, namespace: string, kind: string, name: string): string =>
+  `WORKLOAD#${JSON.stringify([cluster, namespace, kind, name])}`;
+export const historySortKey = (firstSeenIso: string, incidentId: string): string =>
+  `${firstSeenIso}#${incidentId}`;
