@@ -100,11 +100,13 @@ const RECOVERY: Record<string, string> = {
   'pod-deleted': 'pod deleted',
 };
 
-/** What happened, reconstructed from the incident's state: episodes, recoveries, moves, posts. */
-export const timelineOf = (record: IncidentRecord): Array<{ at: number; what: string }> => {
-  const { incident } = record;
-  const entries: Array<{ at: number; what: string }> = [];
-  for (const container of Object.values(incident.containers)) {
+const plural = (n: number, one: string): string =>
+  `${n.toLocaleString('en-US')} ${n === 1 ? one : `${one}s`}`;
+
+/** Every container's own lines (`--full`): its episodes, and its recovery or move. */
+const containerLines = (record: IncidentRecord): TimelineEntry[] => {
+  const entries: TimelineEntry[] = [];
+  for (const container of Object.values(record.incident.containers)) {
     const who = safe(container.pod);
     for (const [start, episode] of Object.entries(container.episodes)) {
       entries.push({ at: Number(start), what: `${who}: failing to pull` });
@@ -127,6 +129,55 @@ export const timelineOf = (record: IncidentRecord): Array<{ at: number; what: st
       });
     }
   }
+  return entries;
+};
+
+/** The same, summarised from the incident's tally: a line per kind of change, whatever the size. */
+const summaryLines = (record: IncidentRecord): TimelineEntry[] => {
+  const { tally } = record.incident;
+  const entries: TimelineEntry[] = [];
+  const span = (first: number, last: number) =>
+    first === last ? `at ${secondUtc(first)}` : `between ${secondUtc(first)} and ${secondUtc(last)}`;
+  if (tally.firstSeen !== undefined) {
+    entries.push({
+      at: tally.firstSeen,
+      what: `${plural(tally.affected, 'container')} failing to pull, ${plural(tally.occurrences, 'failed pull')} (last at ${secondUtc(tally.lastSeen ?? tally.firstSeen)})`,
+    });
+  }
+  for (const [kind, entry] of Object.entries(tally.recovered)) {
+    if (entry.containers === 0) continue;
+    entries.push({
+      at: entry.first,
+      what: `${plural(entry.containers, 'container')} recovered (${RECOVERY[kind] ?? kind}) ${span(entry.first, entry.last)}`,
+    });
+  }
+  for (const entry of Object.values(tally.moved)) {
+    entries.push({
+      at: entry.first,
+      what: `${plural(entry.containers, 'container')} now fail for another cause: ${ruleFor(entry.cause).title} (${entry.incidentId}), ${span(entry.first, entry.last)}`,
+    });
+  }
+  if (tally.failing > 0) {
+    entries.push({
+      at: tally.lastChangeAt ?? tally.firstSeen ?? 0,
+      what: `${plural(tally.failing, 'container')} still failing`,
+    });
+  }
+  return entries;
+};
+
+interface TimelineEntry {
+  at: number;
+  what: string;
+}
+
+/**
+ * What happened, reconstructed from the incident's state: a summary of its containers (every
+ * container's own lines with `full`, which needs the record read with its rows), then its posts.
+ */
+export const timelineOf = (record: IncidentRecord, options: { full?: boolean } = {}): TimelineEntry[] => {
+  const { incident } = record;
+  const entries: TimelineEntry[] = options.full ? containerLines(record) : summaryLines(record);
   for (const [postId, post] of Object.entries(record.posts)) {
     const state = post.state === 'posted' ? 'posted' : post.state;
     const what =
@@ -143,7 +194,11 @@ export const timelineOf = (record: IncidentRecord): Array<{ at: number; what: st
   return entries.sort((a, b) => a.at - b.at);
 };
 
-export const renderIncident = (record: IncidentRecord, now: number): string => {
+export const renderIncident = (
+  record: IncidentRecord,
+  now: number,
+  options: { full?: boolean } = {},
+): string => {
   const { summary, incident } = record;
   const figures = figuresOf(incident);
   const verdict = incident.latest?.verdict;
@@ -190,8 +245,8 @@ export const renderIncident = (record: IncidentRecord, now: number): string => {
         .map((line) => (line === '' ? '' : `  ${line}`)),
     );
   }
-  lines.push('', 'Timeline (UTC)');
-  for (const entry of timelineOf(record)) lines.push(`  ${secondUtc(entry.at)}  ${entry.what}`);
+  lines.push('', `Timeline (UTC${options.full ? '' : '; --full for every container'})`);
+  for (const entry of timelineOf(record, options)) lines.push(`  ${secondUtc(entry.at)}  ${entry.what}`);
   return lines.join('\n');
 };
 

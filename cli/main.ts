@@ -198,27 +198,34 @@ export const buildProgram = (): Command => {
       .command('show')
       .description('one incident in full: verdict, figures and timeline')
       .argument('<id>', 'the incident id, e.g. pw-95g6wgs63kb7')
+      .option('--full', 'every container in the timeline (reads all of its rows), not a summary')
       .option('--json', 'print JSON'),
-  ).action(async (id: string, own: SourceCommandOptions & { json?: boolean }, command: Command) => {
-    // `incidents --stack X show ID` and `incidents show ID --stack X` both work.
-    const parent = (command.parent?.opts() ?? {}) as SourceCommandOptions;
-    const options = {
-      ...own,
-      data: own.data ?? parent.data,
-      table: own.table ?? parent.table,
-      stack: own.stack ?? parent.stack,
-      region: own.region ?? parent.region,
-    };
-    await withHistory(options, async (source) => {
-      const record = await source.queries.get(id);
-      if (record === undefined) {
-        process.stderr.write(`pullwatch: no incident ${id} in the ${source.description}\n`);
-        process.exitCode = 1;
-        return;
-      }
-      await writeLine(options.json ? JSON.stringify(record, null, 2) : renderIncident(record, Date.now()));
-    });
-  });
+  ).action(
+    async (id: string, own: SourceCommandOptions & { json?: boolean; full?: boolean }, command: Command) => {
+      // `incidents --stack X show ID` and `incidents show ID --stack X` both work.
+      const parent = (command.parent?.opts() ?? {}) as SourceCommandOptions;
+      const options = {
+        ...own,
+        data: own.data ?? parent.data,
+        table: own.table ?? parent.table,
+        stack: own.stack ?? parent.stack,
+        region: own.region ?? parent.region,
+      };
+      await withHistory(options, async (source) => {
+        const record = await source.queries.get(id, { full: own.full === true });
+        if (record === undefined) {
+          process.stderr.write(`pullwatch: no incident ${id} in the ${source.description}\n`);
+          process.exitCode = 1;
+          return;
+        }
+        await writeLine(
+          options.json
+            ? JSON.stringify(record, null, 2)
+            : renderIncident(record, Date.now(), { full: own.full === true }),
+        );
+      });
+    },
+  );
 
   sourceOptions(
     program
