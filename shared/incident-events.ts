@@ -390,12 +390,17 @@ export const detailTypeOfChange = (change: IncidentChange): IncidentDetailType =
 const isoOf = (ms: number | undefined): string | undefined =>
   ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
 
-/** The detail of an incident event: the incident as of `version` (after the change). */
+/**
+ * The detail of an incident event: the incident as of `version` (after the change). An event
+ * published late (after a crash, by a later write) keeps the id it was written with
+ * (`eventVersion`), so consumers still drop repeats, and shows the incident as it is now.
+ */
 export const incidentDetailOf = (
   incident: Incident,
   version: number,
   change: IncidentChange,
   windows: IncidentWindows,
+  eventVersion = version,
 ): IncidentDetail => {
   const figures = figuresOf(incident, windows);
   const verdict = incident.latest?.verdict;
@@ -405,7 +410,7 @@ export const incidentDetailOf = (
   const resolvedAt = incident.status === 'resolved' ? isoOf(incident.resolvedAt) : undefined;
   return {
     schemaVersion: PIPELINE_SCHEMA_VERSION,
-    eventId: `${incidentId}@${version}:${change}`,
+    eventId: `${incidentId}@${eventVersion}:${change}`,
     incidentId,
     keyId: incident.keyId,
     generation: incident.generation,

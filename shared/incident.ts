@@ -216,7 +216,7 @@ export interface Incident {
 }
 
 /** Containers an incident names in messages; the rest are counted. */
-export const MAX_SAMPLED = 8;
+export const MAX_SAMPLED = 5;
 /** Episodes kept per container (the latest); only a container that flaps more loses old counts. */
 export const MAX_EPISODES = 8;
 

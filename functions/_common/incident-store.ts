@@ -30,12 +30,13 @@ import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
 import {
   type Incident,
+  type IncidentChange,
   type IncidentWindows,
   type TrackedContainer,
   figuresOf,
   incidentIdOfIncident,
 } from '#shared/incident';
-import type { IncidentDetail, IncidentDetailType } from '#shared/incident-events';
+import type { IncidentDetailType } from '#shared/incident-events';
 import { workloadRef } from '#shared/incident-key';
 import {
   MAX_STORM_MEMBERS,
@@ -77,7 +78,7 @@ import {
   isConditionFailure,
 } from './post-store';
 import {
-  type OutboxEntryOf,
+  type OutboxEvent,
   type StoredVersioned,
   type VersionedItem,
   outboxRemoval,
@@ -88,7 +89,18 @@ import {
 // ---------------------------------------------------------------------------------------------
 // What the store holds
 
-export type OutboxEntry = OutboxEntryOf<IncidentDetailType, IncidentDetail>;
+/**
+ * An incident event kept until published: only what it is (its change and version), since the
+ * detail is the incident itself, built when the event is published (so the head stays small).
+ */
+export interface OutboxEntry extends OutboxEvent {
+  detailType: IncidentDetailType;
+  change: IncidentChange;
+  /** The version the change wrote. */
+  version: number;
+  /** When the change was written (epoch ms). */
+  writtenAt: number;
+}
 
 export type { PostRecord, PostState, PostStore, RenderRecord } from './post-store';
 

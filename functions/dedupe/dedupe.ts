@@ -238,10 +238,13 @@ const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Pr
         const expectedVersion = versions.get(after.generation) ?? 0;
         const version = expectedVersion + 1;
         const changes = changesBetween(before, after);
-        const outbox: OutboxEntry[] = changes.map((change) => {
-          const detail = incidentDetailOf(after, version, change, windows);
-          return { eventId: detail.eventId, detailType: detailTypeOfChange(change), detail, writtenAt: now };
-        });
+        const outbox: OutboxEntry[] = changes.map((change) => ({
+          eventId: incidentDetailOf(after, version, change, windows).eventId,
+          detailType: detailTypeOfChange(change),
+          change,
+          version,
+          writtenAt: now,
+        }));
         const readJournal = journals.get(after.generation);
         await store.saveIncident({
           keyId,
@@ -275,9 +278,16 @@ const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Pr
     for (const [generation, entries] of unpublished) {
       if (entries.length === 0) continue;
       const ref: IncidentRef = { keyId, generation };
+      // The detail is the incident as this write left it; an event of an earlier write (published
+      // late) keeps its own id and version.
+      const incident = state.generations.get(generation)!.after;
+      const current = versions.get(generation) ?? 0;
       await publishAll(
         deps.publisher,
-        entries.map(({ detailType, detail }) => ({ detailType, detail })),
+        entries.map(({ detailType, change, version }) => ({
+          detailType,
+          detail: incidentDetailOf(incident, Math.max(current, version), change, windows, version),
+        })),
       );
       metrics.count(METRIC.eventsPublished, entries.length);
       const eventIds = entries.map((entry) => entry.eventId);

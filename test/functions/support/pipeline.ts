@@ -33,6 +33,7 @@ import {
   createHeartbeatHandler,
   createWatchdogTickHandler,
 } from '../../../functions/watchdog/watchdog';
+import { CapacityMeter } from '../../support/capacity-meter';
 import { type LocalDynamo, DUMMY_CREDENTIALS, TEST_REGION, startDynalite } from '../../support/dynalite';
 import { type AcceptedEvent, FakeEventBridge } from '../../support/fake-eventbridge';
 import { FakeSlack } from '../../support/fake-slack';
@@ -269,6 +270,8 @@ export interface Pipeline {
   clock: Clock;
   windows: IncidentWindows;
   store: DynamoIncidentStore;
+  /** What the pipeline's DynamoDB calls consume. */
+  capacity: CapacityMeter;
   metrics: {
     classify: RecordingMetrics;
     dedupe: RecordingMetrics;
@@ -313,6 +316,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const eventBridge = new EventBridgeClient({ ...aws, endpoint: bus.endpoint });
   const secretsClient = new SecretsManagerClient({ ...aws, endpoint: secrets.endpoint });
   const dynamoClient = dynamo.newClient();
+  const capacity = new CapacityMeter(dynamoClient);
   const store = new DynamoIncidentStore(dynamoClient, { tableName: dynamo.tableName, windows });
   const publisher = new EventBridgePublisher(eventBridge, 'pullwatch-test');
   const metrics = {
@@ -394,6 +398,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     clock,
     windows,
     store,
+    capacity,
     metrics,
     logs,
     classify,

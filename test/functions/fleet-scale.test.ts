@@ -1,0 +1,141 @@
+/**
+ * An incident at fleet scale against dynalite: a DaemonSet on 5,000 nodes is one incident whose
+ * counts, resolution and time to recover are exact, at a constant cost per observation (DynamoDB
+ * capacity as dynalite reports it, asked on every call).
+ */
+import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
+import {
+  MINUTE,
+  type Pipeline,
+  T0,
+  deliverUntilDone,
+  delivered,
+  failed,
+  recovered,
+  shuffle,
+  startPipeline,
+} from './support/pipeline';
+
+jest.setTimeout(600_000);
+
+const PODS = Number(process.env.FLEET_PODS ?? 5000);
+const daemonSet = {
+  namespace: 'kube-system',
+  workload: 'node-agent',
+  container: 'agent',
+  image: 'acme/node-agent:3.4.1',
+};
+
+let pipeline: Pipeline;
+beforeEach(async () => {
+  pipeline = await startPipeline();
+});
+afterEach(async () => {
+  await pipeline.stop();
+});
+
+/** Classifies forwarder events, in batches; returns the ImagePullClassified events for dedupe. */
+const classified = async (events: readonly unknown[]): Promise<unknown[]> => {
+  pipeline.takeNew([]);
+  await deliverUntilDone(pipeline.classify, events, { batchSize: 100 });
+  return pipeline.takeNew([PIPELINE_DETAIL_TYPE.classified]).map(delivered);
+};
+
+/** Delivers to dedupe in batches of 10, `concurrency` batches at a time (as the event source does). */
+const dedupe = async (bodies: readonly unknown[], concurrency = 2): Promise<void> => {
+  const batches: unknown[][] = [];
+  for (let i = 0; i < bodies.length; i += 10) batches.push(bodies.slice(i, i + 10));
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < batches.length) await deliverUntilDone(pipeline.dedupe, batches[next++]!);
+    }),
+  );
+};
+
+const headItem = async () => {
+  const items = await pipeline.incidentItems();
+  expect(items).toHaveLength(1);
+  return items[0]!;
+};
+
+const pod = (n: number) => `node-agent-${String(n).padStart(5, '0')}`;
+
+describe('a DaemonSet on 5,000 nodes', () => {
+  it('is one incident with exact counts, open until the last container recovers, timed from that one, at constant cost', async () => {
+    // Failures over 50 s (1 every 10 ms), then a third recovers, then the rest; the last at +3 min.
+    const failures = Array.from({ length: PODS }, (_, n) =>
+      failed({ ...daemonSet, pod: pod(n), at: (n * 10) / MINUTE, count: 2 }),
+    );
+    const firstThird = Math.floor(PODS / 3);
+    const recoveries = Array.from({ length: PODS }, (_, n) =>
+      recovered({
+        ...daemonSet,
+        pod: pod(n),
+        at: n < firstThird ? 1 + (n * 10) / MINUTE : 2 + (n * 20) / MINUTE,
+        count: 2,
+      }),
+    );
+    const lastRecoveryAt = T0 + (2 + ((PODS - 1) * 20) / MINUTE) * MINUTE;
+
+    pipeline.capacity.reset();
+    const failedBodies = await classified(failures);
+    const writesBefore = pipeline.capacity.writeUnits;
+    const readsBefore = pipeline.capacity.readUnits;
+    await dedupe(failedBodies);
+    let head = await headItem();
+    expect(head).toMatchObject({
+      status: 'open',
+      affectedPods: PODS,
+      failingContainers: PODS,
+      occurrences: 2 * PODS,
+    });
+
+    // A third recovers; the quiet period passes; 3,334 still fail: no resolution.
+    await dedupe(await classified(recoveries.slice(0, firstThird)));
+    pipeline.clock.ms = T0 + 10 * MINUTE;
+    await pipeline.tick();
+    head = await headItem();
+    expect(head).toMatchObject({ status: 'open', affectedPods: PODS, failingContainers: PODS - firstThird });
+
+    // The rest recover (delivered newest first, with duplicates): resolved one quiet period after the LAST.
+    const rest = await classified(recoveries.slice(firstThird));
+    await dedupe(shuffle([...rest].reverse().concat(rest.slice(0, 200)), 3), 3);
+    const dedupeWrites = pipeline.capacity.writeUnits - writesBefore;
+    const dedupeReads = pipeline.capacity.readUnits - readsBefore;
+    pipeline.clock.ms = lastRecoveryAt + pipeline.windows.quietPeriodMs;
+    await pipeline.tick();
+    head = await headItem();
+    expect(head).toMatchObject({ status: 'resolved', affectedPods: PODS, failingContainers: 0 });
+    expect(Date.parse(head.resolvedAt)).toBe(lastRecoveryAt + pipeline.windows.quietPeriodMs);
+    expect(head.incident.tally.lastChangeAt).toBe(lastRecoveryAt);
+
+    // Every container has its own row; the head never held them.
+    const registers = await pipeline.store.containersOf({ keyId: head.keyId, generation: 1 });
+    expect(Object.keys(registers)).toHaveLength(PODS);
+    expect(Object.values(registers).every((register) => register.state === 'recovered')).toBe(true);
+    expect(head.incident.containers).toBeUndefined();
+
+    // Cost: constant per observation, no write of an item that grew with the incident.
+    const observations = PODS * 2 + 200;
+    const perObservation = { writes: dedupeWrites / observations, reads: dedupeReads / observations };
+    console.log(
+      `fleet: ${PODS} containers, ${observations} observations: ${perObservation.writes.toFixed(2)} WCU and ${perObservation.reads.toFixed(2)} RCU per observation, largest write ${pipeline.capacity.largestWriteUnits} WCU`,
+    );
+    console.log([...pipeline.capacity.byCommand]);
+    expect(perObservation.writes).toBeLessThanOrEqual(3);
+    expect(pipeline.capacity.largestWriteUnits).toBeLessThanOrEqual(4);
+
+    // What Slack is told is the truth at that size.
+    await pipeline.flow([]);
+    const incidentEvents = pipeline.bus.ofType(PIPELINE_DETAIL_TYPE.resolved).map(delivered);
+    await deliverUntilDone(pipeline.notify, incidentEvents);
+    const [post] = pipeline.slack.topLevel();
+    const shown = JSON.stringify(post!.blocks);
+    expect(shown).toContain(`*Affected:* 5,000 pods (`);
+    expect(shown).toContain('and 4,995 more');
+    expect(shown).toContain('10,000 failed pulls');
+    const [reply] = pipeline.slack.repliesTo(post!.ts);
+    expect(reply!.text).toContain('5,000 pods affected');
+  });
+});
