@@ -34,7 +34,7 @@ import {
   createWatchdogTickHandler,
 } from '../functions/watchdog/watchdog';
 import { DynamoForwarderStore } from '../functions/_common/forwarder-store';
-import type { Route } from '../functions/notify/routing';
+import type { Route } from '#shared/routing';
 import type { EventPublisher as ForwarderPublisher, PutEntry, PutResult } from '../forwarder/ship';
 import { type BusEvent, LocalBus, type QueueHandler } from './bus';
 

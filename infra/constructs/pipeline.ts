@@ -22,9 +22,10 @@ import {
   incidentEventsPattern,
   rejectedPattern,
 } from '#shared/incident-events';
-import { loadClassifyConfig } from '../../functions/classify/config';
-import { loadDedupeConfig } from '../../functions/dedupe/config';
-import { type SlackConfig, loadNotifyConfig } from '../../functions/notify/config';
+import type { SlackConfig } from '../../functions/_common/slack-config';
+import { classifySettings } from '../../functions/classify/config';
+import { dedupeSettings } from '../../functions/dedupe/config';
+import { notifySettings } from '../../functions/notify/config';
 import type { InfraConfig } from '../config';
 import type { PullwatchBus } from './event-bus';
 import type { IncidentTable } from './incident-table';
@@ -156,7 +157,7 @@ export class IncidentPipeline extends Construct {
       name: 'classify',
       description:
         'pullwatch: diagnoses image-pull failures (ImagePullFailed/Recovered → ImagePullClassified)',
-      loadConfig: loadClassifyConfig,
+      settings: classifySettings,
       config: { eventBusName },
     });
     const dedupeConfig = {
@@ -170,7 +171,7 @@ export class IncidentPipeline extends Construct {
       ...QUEUE_FUNCTION,
       name: 'dedupe',
       description: 'pullwatch: folds classified observations into incidents and emits incident events',
-      loadConfig: loadDedupeConfig,
+      settings: dedupeSettings,
       config: dedupeConfig,
     });
     const dedupeTick = new PipelineFunction(this, 'DedupeTick', {
@@ -179,7 +180,7 @@ export class IncidentPipeline extends Construct {
       name: 'dedupe',
       handler: 'tick',
       description: 'pullwatch: every minute, resolves incidents whose quiet period has ended',
-      loadConfig: loadDedupeConfig,
+      settings: dedupeSettings,
       config: dedupeConfig,
       reservedConcurrency: 1,
     });
@@ -194,7 +195,7 @@ export class IncidentPipeline extends Construct {
       ...QUEUE_FUNCTION,
       name: 'notify',
       description: 'pullwatch: posts and updates one Slack message per incident',
-      loadConfig: loadNotifyConfig,
+      settings: notifySettings,
       config: notifyConfig,
     });
     const notifyTick = new PipelineFunction(this, 'NotifyTick', {
@@ -203,7 +204,7 @@ export class IncidentPipeline extends Construct {
       name: 'notify',
       handler: 'tick',
       description: 'pullwatch: every minute, delivers Slack updates held back by the update interval',
-      loadConfig: loadNotifyConfig,
+      settings: notifySettings,
       // The tick's claims are held by the tick's (longer) invocation.
       config: { ...notifyConfig, ...slackSettingsOf(config, slackToken, TICK_FUNCTION.timeout) },
       reservedConcurrency: 1,

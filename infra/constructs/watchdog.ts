@@ -8,7 +8,7 @@
  */
 import { Construct } from 'constructs';
 import { heartbeatPattern } from '#shared/contract';
-import { loadWatchdogConfig } from '../../functions/watchdog/config';
+import { watchdogSettings } from '../../functions/watchdog/config';
 import type { InfraConfig } from '../config';
 import type { PullwatchBus } from './event-bus';
 import type { IncidentTable } from './incident-table';
@@ -68,7 +68,7 @@ export class ForwarderWatchdog extends Construct {
       name: 'watchdog',
       handler: WATCHDOG_ENTRY.heartbeats,
       description: 'pullwatch: records forwarder heartbeats (each cluster’s liveness)',
-      loadConfig: loadWatchdogConfig,
+      settings: watchdogSettings,
       config: configFor(QUEUE_FUNCTION.timeout),
     });
     const tick = new PipelineFunction(this, 'Tick', {
@@ -77,7 +77,7 @@ export class ForwarderWatchdog extends Construct {
       name: 'watchdog',
       handler: WATCHDOG_ENTRY.tick,
       description: 'pullwatch: every minute, reports clusters whose forwarder went silent',
-      loadConfig: loadWatchdogConfig,
+      settings: watchdogSettings,
       config: configFor(TICK_FUNCTION.timeout),
       reservedConcurrency: 1,
     });
