@@ -25,6 +25,7 @@ import { type Incident, figuresOf } from '#shared/incident';
 import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { INCIDENT_TABLE, generationSk, incidentPk } from '../_common/incident-table';
+import { sleep } from '../_common/sleep';
 import {
   HistoryInputError,
   type IncidentFilter,
@@ -307,8 +308,7 @@ export class IncidentQueries {
         [INCIDENT_TABLE.sortKey]: generationSk(incident.generation),
       }));
       for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
         if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
         const result = await this.documents.send(
           new BatchGetCommand({

@@ -13,15 +13,11 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { pullEventsPattern } from '#shared/contract';
+import { BUS_RULES, type BusRuleTarget } from '#shared/bus-rules';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
-import {
-  PIPELINE_SOURCE,
-  classifiedPattern,
-  incidentEventsPattern,
-  rejectedPattern,
-} from '#shared/incident-events';
+import { PIPELINE_SOURCE } from '#shared/incident-events';
 import type { SlackConfig } from '../../functions/_common/slack-config';
 import { classifySettings } from '../../functions/classify/config';
 import { dedupeSettings } from '../../functions/dedupe/config';
@@ -125,30 +121,17 @@ export class IncidentPipeline extends Construct {
       notARedriveTarget: true,
     });
 
-    bus.routeToQueue(
-      'PullEventsToClassify',
-      pullEventsPattern,
-      this.classifyQueue.queue,
-      'Forwarder failures and recoveries → classify',
-    );
-    bus.routeToQueue(
-      'ClassifiedToDedupe',
-      classifiedPattern,
-      this.dedupeQueue.queue,
-      'ImagePullClassified → dedupe',
-    );
-    bus.routeToQueue(
-      'IncidentsToNotify',
-      incidentEventsPattern,
-      this.notifyQueue.queue,
-      'Incident events → notify',
-    );
-    bus.routeToQueue(
-      'RejectedToDeadLetters',
-      rejectedPattern,
-      this.rejected.queue,
-      'PipelineEventRejected → the rejected-events dead-letter queue',
-    );
+    const queues: Partial<Record<BusRuleTarget, sqs.IQueue>> = {
+      classify: this.classifyQueue.queue,
+      dedupe: this.dedupeQueue.queue,
+      notify: this.notifyQueue.queue,
+      'dead-letter': this.rejected.queue,
+    };
+    // The bus's rules whose consumers are here (shared/bus-rules.ts; the watchdog's is its own).
+    for (const rule of BUS_RULES) {
+      const queue = queues[rule.target];
+      if (queue !== undefined) bus.routeToQueue(rule.id, rule.pattern, queue, rule.description);
+    }
 
     const common = { logRetentionDays: config.logRetention };
     const classify = new PipelineFunction(this, 'Classify', {

@@ -7,7 +7,7 @@
  *   schedule every minute → watchdog.handler (declares silent clusters; metric SilentForwarders)
  */
 import { Construct } from 'constructs';
-import { heartbeatPattern } from '#shared/contract';
+import { busRuleFor } from '#shared/bus-rules';
 import { watchdogSettings } from '../../functions/watchdog/config';
 import type { InfraConfig } from '../config';
 import type { PullwatchBus } from './event-bus';
@@ -48,12 +48,8 @@ export class ForwarderWatchdog extends Construct {
       visibilityTimeout: QUEUE_VISIBILITY,
       holds: `heartbeat-queue messages received ${MAX_RECEIVE_COUNT} times without success`,
     });
-    bus.routeToQueue(
-      'HeartbeatsToWatchdog',
-      heartbeatPattern,
-      this.heartbeatQueue.queue,
-      'Forwarder heartbeats → watchdog',
-    );
+    const rule = busRuleFor('watchdog');
+    bus.routeToQueue(rule.id, rule.pattern, this.heartbeatQueue.queue, rule.description);
 
     const configFor = (timeout: typeof QUEUE_FUNCTION.timeout) => ({
       tableName: table.table.tableName,
