@@ -1,8 +1,20 @@
 /**
- * The forwarder's configuration, from the environment, validated at start. A missing or invalid
- * value is a ConfigError whose message is one line naming the variable and what it expects.
+ * The forwarder's configuration, from the environment, validated at start: a table of variables
+ * (shared/config-table.ts; each one's purpose says what it expects). A missing or invalid value is a
+ * ConfigError whose message is one line naming the variable and what it expects.
  */
 import { z } from 'zod';
+import {
+  ConfigError,
+  type Env,
+  type Setting,
+  matching,
+  optional,
+  required,
+  withDefault,
+} from '#shared/config-table';
+
+export { ConfigError };
 
 export interface ForwarderConfig {
   cluster: string;
@@ -25,26 +37,10 @@ export interface ForwarderConfig {
   kubeconfig?: string;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(
-    readonly variable: string,
-    problem: string,
-  ) {
-    super(`${variable} ${problem}`);
-  }
-}
-
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
 const BUS_ARN = /^arn:aws[a-z-]*:events:([a-z0-9-]+):\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-
-interface Variable<T> {
-  name: string;
-  expects: string;
-  schema: z.ZodType<T>;
-}
 
 const namespaceList = z
   .string()
@@ -72,102 +68,106 @@ const url = z.string().refine((text) => {
   }
 });
 
-const VARIABLES = {
-  cluster: {
-    name: 'PULLWATCH_CLUSTER',
-    expects: "the cluster's name (1-100 characters, no spaces)",
-    schema: z.string().regex(/^\S{1,100}$/),
-  },
-  eventBus: {
-    name: 'PULLWATCH_EVENT_BUS',
-    expects: 'the name or ARN of the EventBridge bus',
-    schema: z.string().refine((text) => BUS_NAME.test(text) || BUS_ARN.test(text)),
-  },
-  region: {
-    name: 'AWS_REGION',
-    expects: 'the region of the bus, e.g. eu-west-1 (or give PULLWATCH_EVENT_BUS as an ARN)',
-    schema: z.string().regex(REGION),
-  },
-  endpoint: { name: 'AWS_ENDPOINT_URL_EVENTBRIDGE', expects: 'an http(s) URL', schema: url },
-  endpointFallback: { name: 'AWS_ENDPOINT_URL', expects: 'an http(s) URL', schema: url },
-  namespaces: {
-    name: 'PULLWATCH_NAMESPACES',
-    expects: 'a comma list of namespace names',
-    schema: namespaceList,
-  },
-  excludeNamespaces: {
-    name: 'PULLWATCH_EXCLUDE_NAMESPACES',
-    expects: 'a comma list of namespace names',
-    schema: namespaceList,
-  },
-  heartbeatSeconds: {
-    name: 'PULLWATCH_HEARTBEAT_SECONDS',
-    expects: 'a whole number of seconds from 5 to 3600',
-    schema: integer(5, 3600),
-  },
-  metricsPort: {
-    name: 'PULLWATCH_METRICS_PORT',
-    expects: 'a TCP port from 1 to 65535 (0 picks a free one)',
-    schema: integer(0, 65535),
-  },
-  stateFile: {
-    name: 'PULLWATCH_STATE_FILE',
-    expects: 'an absolute path to a writable file',
-    schema: z.string().regex(/^\/\S*[^/]$/),
-  },
-  flushSeconds: {
-    name: 'PULLWATCH_FLUSH_SECONDS',
-    expects: 'a whole number of seconds from 1 to 600',
-    schema: integer(1, 600),
-  },
-  logLevel: {
-    name: 'PULLWATCH_LOG_LEVEL',
-    expects: 'one of debug, info, warn, error',
-    schema: z.enum(['debug', 'info', 'warn', 'error']),
-  },
-} satisfies Record<string, Variable<unknown>>;
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-const read = <T>(env: Env, variable: Variable<T>): T | undefined => {
-  const raw = env[variable.name];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const parsed = variable.schema.safeParse(raw.trim());
-  if (!parsed.success) throw new ConfigError(variable.name, `is invalid: expected ${variable.expects}`);
-  return parsed.data;
-};
-
-const required = <T>(env: Env, variable: Variable<T>): T => {
-  const value = read(env, variable);
-  if (value === undefined) throw new ConfigError(variable.name, `is not set: ${variable.expects}`);
-  return value;
-};
+const text = (schema: z.ZodType<string>) => matching(schema, (value) => value);
+const whole = (min: number, max: number) => matching(integer(min, max), String);
+const namespaces = matching(namespaceList, (names) => names.join(','));
 
 export const DEFAULT_METRICS_PORT = 8080;
 
+const REGION_VARIABLE = {
+  name: 'AWS_REGION',
+  purpose: 'the region of the bus, e.g. eu-west-1 (or give PULLWATCH_EVENT_BUS as an ARN)',
+  kind: text(z.string().regex(REGION)),
+};
+
+const SETTINGS = {
+  cluster: required({
+    name: 'PULLWATCH_CLUSTER',
+    purpose: "the cluster's name (1-100 characters, no spaces)",
+    kind: text(z.string().regex(/^\S{1,100}$/)),
+  }),
+  eventBus: required({
+    name: 'PULLWATCH_EVENT_BUS',
+    purpose: 'the name or ARN of the EventBridge bus',
+    kind: text(z.string().refine((value) => BUS_NAME.test(value) || BUS_ARN.test(value))),
+  }),
+  region: optional(REGION_VARIABLE),
+  endpoint: optional({ name: 'AWS_ENDPOINT_URL_EVENTBRIDGE', purpose: 'an http(s) URL', kind: text(url) }),
+  endpointFallback: optional({ name: 'AWS_ENDPOINT_URL', purpose: 'an http(s) URL', kind: text(url) }),
+  namespaces: withDefault(
+    { name: 'PULLWATCH_NAMESPACES', purpose: 'a comma list of namespace names', kind: namespaces },
+    [],
+  ),
+  excludeNamespaces: withDefault(
+    { name: 'PULLWATCH_EXCLUDE_NAMESPACES', purpose: 'a comma list of namespace names', kind: namespaces },
+    [],
+  ),
+  heartbeatSeconds: withDefault(
+    {
+      name: 'PULLWATCH_HEARTBEAT_SECONDS',
+      purpose: 'a whole number of seconds from 5 to 3600',
+      kind: whole(5, 3600),
+    },
+    60,
+  ),
+  metricsPort: withDefault(
+    {
+      name: 'PULLWATCH_METRICS_PORT',
+      purpose: 'a TCP port from 1 to 65535 (0 picks a free one)',
+      kind: whole(0, 65535),
+    },
+    DEFAULT_METRICS_PORT,
+  ),
+  stateFile: optional({
+    name: 'PULLWATCH_STATE_FILE',
+    purpose: 'an absolute path to a writable file',
+    kind: text(z.string().regex(/^\/\S*[^/]$/)),
+  }),
+  flushSeconds: withDefault(
+    {
+      name: 'PULLWATCH_FLUSH_SECONDS',
+      purpose: 'a whole number of seconds from 1 to 600',
+      kind: whole(1, 600),
+    },
+    20,
+  ),
+  logLevel: withDefault(
+    {
+      name: 'PULLWATCH_LOG_LEVEL',
+      purpose: 'one of debug, info, warn, error',
+      kind: matching(z.enum(['debug', 'info', 'warn', 'error']), (level) => level),
+    },
+    'info',
+  ),
+  kubeconfig: optional({ name: 'KUBECONFIG', purpose: 'a kubeconfig file', kind: text(z.string()) }),
+} satisfies Record<string, Setting<unknown>>;
+
 /** Reads and validates the configuration; throws ConfigError. */
 export const parseConfig = (env: Env): ForwarderConfig => {
-  const cluster = required(env, VARIABLES.cluster);
-  const eventBus = required(env, VARIABLES.eventBus);
-  const arnRegion = BUS_ARN.exec(eventBus)?.[1];
-  const region = read(env, VARIABLES.region) ?? arnRegion;
-  if (region === undefined)
-    throw new ConfigError(VARIABLES.region.name, `is not set: ${VARIABLES.region.expects}`);
-  const endpoint = read(env, VARIABLES.endpoint) ?? read(env, VARIABLES.endpointFallback);
-  const stateFile = read(env, VARIABLES.stateFile);
-  const kubeconfig = env.KUBECONFIG?.trim() || undefined;
+  const cluster = SETTINGS.cluster.read(env);
+  const eventBus = SETTINGS.eventBus.read(env);
+  const region = SETTINGS.region.read(env) ?? BUS_ARN.exec(eventBus)?.[1];
+  if (region === undefined) {
+    throw new ConfigError(
+      `${REGION_VARIABLE.name} is not set: ${REGION_VARIABLE.purpose}`,
+      REGION_VARIABLE.name,
+    );
+  }
+  const endpoint = SETTINGS.endpoint.read(env) ?? SETTINGS.endpointFallback.read(env);
+  const stateFile = SETTINGS.stateFile.read(env);
+  const kubeconfig = SETTINGS.kubeconfig.read(env);
   return {
     cluster,
     eventBus,
     region,
     ...(endpoint === undefined ? {} : { endpoint }),
-    namespaces: read(env, VARIABLES.namespaces) ?? [],
-    excludeNamespaces: read(env, VARIABLES.excludeNamespaces) ?? [],
-    heartbeatSeconds: read(env, VARIABLES.heartbeatSeconds) ?? 60,
-    metricsPort: read(env, VARIABLES.metricsPort) ?? DEFAULT_METRICS_PORT,
+    namespaces: SETTINGS.namespaces.read(env),
+    excludeNamespaces: SETTINGS.excludeNamespaces.read(env),
+    heartbeatSeconds: SETTINGS.heartbeatSeconds.read(env),
+    metricsPort: SETTINGS.metricsPort.read(env),
     ...(stateFile === undefined ? {} : { stateFile }),
-    flushSeconds: read(env, VARIABLES.flushSeconds) ?? 20,
-    logLevel: read(env, VARIABLES.logLevel) ?? 'info',
+    flushSeconds: SETTINGS.flushSeconds.read(env),
+    logLevel: SETTINGS.logLevel.read(env),
     ...(kubeconfig === undefined ? {} : { kubeconfig }),
   };
 };

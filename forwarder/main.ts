@@ -24,7 +24,7 @@ import {
   projectPod,
 } from './observe';
 import { PodReconciler } from './reconciler';
-import { type EventPublisher, Shipper, eventBridgePublisher } from './ship';
+import { type PutEventsSender, Shipper, eventBridgePublisher } from './ship';
 import { ForwarderMetrics, type Probe, startHealthServer } from './telemetry';
 import { WorkloadDirectory } from './workloads';
 
@@ -54,7 +54,7 @@ export interface ForwarderTuning {
 export interface ForwarderDependencies {
   kubeConfig?: KubeConfig;
   /** Replaces the EventBridge client built from the configuration. */
-  publisher?: EventPublisher;
+  publisher?: PutEventsSender;
   log?: Logger;
   tuning?: ForwarderTuning;
 }

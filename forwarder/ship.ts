@@ -5,13 +5,9 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DETAIL_TYPE, MESSAGE_LIMIT_BYTES, SOURCE } from '#shared/contract';
+import { PUT_EVENTS_MAX_ENTRIES, fitsInCall, putEventsEntrySize } from '#shared/put-events';
 import { type Logger, describeError, silentLogger } from './log';
 import type { OutgoingEvent } from './observe';
-
-/** PutEvents takes at most this many entries per call. */
-export const MAX_ENTRIES_PER_CALL = 10;
-/** The entries of one call must total less than 256 KB (EventBridge's own size rule). */
-export const CALL_SIZE_LIMIT = 256 * 1024;
 
 export interface PutEntry {
   Source: string;
@@ -27,25 +23,18 @@ export interface PutResult {
 }
 
 /** The one thing the shipper needs from EventBridge. */
-export interface EventPublisher {
+export interface PutEventsSender {
   putEvents(entries: PutEntry[], signal?: AbortSignal): Promise<PutResult>;
 }
 
 /** The real publisher. Whole-call throttling, 5xx and network errors are retried by the SDK itself. */
-export const eventBridgePublisher = (client: EventBridgeClient): EventPublisher => ({
+export const eventBridgePublisher = (client: EventBridgeClient): PutEventsSender => ({
   putEvents: (entries, signal) =>
     client.send(
       new PutEventsCommand({ Entries: entries }),
       signal === undefined ? {} : { abortSignal: signal },
     ),
 });
-
-/** EventBridge's entry size: UTF-8 bytes of Source, DetailType and Detail, plus 14 for Time. */
-export const entrySize = (entry: PutEntry): number =>
-  14 +
-  Buffer.byteLength(entry.Source, 'utf8') +
-  Buffer.byteLength(entry.DetailType, 'utf8') +
-  Buffer.byteLength(entry.Detail, 'utf8');
 
 const ELLIPSIS = '…';
 
@@ -125,8 +114,8 @@ export class CoalescingQueue {
   coalesced = 0;
 
   constructor(readonly capacity: number) {
-    if (capacity < MAX_ENTRIES_PER_CALL)
-      throw new Error(`queue capacity must be at least ${MAX_ENTRIES_PER_CALL}`);
+    if (capacity < PUT_EVENTS_MAX_ENTRIES)
+      throw new Error(`queue capacity must be at least ${PUT_EVENTS_MAX_ENTRIES}`);
   }
 
   get size(): number {
@@ -161,19 +150,19 @@ export class CoalescingQueue {
   }
 
   /**
-   * Takes, in order, up to `max` events whose keys are not `busy`, within `bytes`. An event sent
-   * alone (see Pending.alone) is only taken into an empty batch.
+   * Takes, in order, the events whose keys are not `busy` that fit in one PutEvents call with
+   * `batch`. An event sent alone (see Pending.alone) is only taken into an empty batch.
    */
-  take(max: number, bytes: number, busy: ReadonlySet<string>, batch: Pending[] = []): Pending[] {
+  take(busy: ReadonlySet<string>, batch: Pending[] = []): Pending[] {
     let used = batch.reduce((sum, item) => sum + item.size, 0);
     const keys = new Set(batch.map((item) => item.event.key));
-    for (let i = this.head; i < this.slots.length && batch.length < max; i++) {
+    for (let i = this.head; i < this.slots.length && batch.length < PUT_EVENTS_MAX_ENTRIES; i++) {
       const slot = this.slots[i];
       const pending = slot?.pending;
       if (slot === undefined || pending === undefined) continue;
       const key = pending.event.key;
       if (busy.has(key) || keys.has(key)) continue;
-      if (used + pending.size >= bytes) continue;
+      if (!fitsInCall(batch.length, used, pending.size)) continue;
       if (batch.length > 0 && (pending.alone || batch[0]?.alone === true)) continue;
       slot.pending = undefined;
       if (this.latestByKey.get(key) === slot) this.latestByKey.delete(key);
@@ -198,7 +187,7 @@ export class CoalescingQueue {
 // ---------------------------------------------------------------------------------------------
 
 export interface ShipperOptions {
-  publisher: EventPublisher;
+  publisher: PutEventsSender;
   busName: string;
   log?: Logger;
   /** Events the queue holds before it coalesces and applies back-pressure. */
@@ -228,7 +217,7 @@ export interface FlushResult {
   unsent: number;
 }
 
-/** Ships OutgoingEvents to an EventPublisher; see the module comment. */
+/** Ships OutgoingEvents to a PutEventsSender; see the module comment. */
 export class Shipper {
   private readonly queue: CoalescingQueue;
   private readonly retrying: Pending[] = [];
@@ -284,7 +273,7 @@ export class Shipper {
     return {
       event,
       entry,
-      size: entrySize(entry),
+      size: putEventsEntrySize(entry),
       attempts: 0,
       notBefore: now,
       enqueuedAt: now,
@@ -299,7 +288,7 @@ export class Shipper {
   enqueue(event: OutgoingEvent): Promise<void> {
     if (this.stopped) return Promise.reject(new Error('the shipper is stopped'));
     const pending = this.pendingOf(event);
-    if (pending.size >= CALL_SIZE_LIMIT) {
+    if (!fitsInCall(0, 0, pending.size)) {
       this.reject(pending, 'EntryTooLarge', `${pending.size} bytes after truncating the message`);
       return Promise.resolve();
     }
@@ -359,12 +348,12 @@ export class Shipper {
     const batch: Pending[] = [];
     const busy = new Set(this.inFlightKeys);
     // Retries that are due go first, then the heartbeat, then the queue in order.
-    for (let i = 0; i < this.retrying.length && batch.length < MAX_ENTRIES_PER_CALL;) {
+    for (let i = 0; i < this.retrying.length && batch.length < PUT_EVENTS_MAX_ENTRIES;) {
       const item = this.retrying[i];
       if (item !== undefined && item.notBefore <= now && !busy.has(item.event.key)) {
-        const size = batch.reduce((sum, b) => sum + b.size, 0) + item.size;
+        const bytes = batch.reduce((sum, b) => sum + b.size, 0);
         const alone = item.alone || batch[0]?.alone === true;
-        if (size < CALL_SIZE_LIMIT && (batch.length === 0 || !alone)) {
+        if (fitsInCall(batch.length, bytes, item.size) && (batch.length === 0 || !alone)) {
           batch.push(item);
           busy.add(item.event.key);
           this.retrying.splice(i, 1);
@@ -375,14 +364,9 @@ export class Shipper {
       i++;
     }
     const heartbeat = this.heartbeat;
-    if (
-      heartbeat !== undefined &&
-      !busy.has(heartbeat.event.key) &&
-      batch.length < MAX_ENTRIES_PER_CALL &&
-      batch[0]?.alone !== true
-    ) {
-      const size = batch.reduce((sum, b) => sum + b.size, 0) + heartbeat.size;
-      if (size < CALL_SIZE_LIMIT) {
+    if (heartbeat !== undefined && !busy.has(heartbeat.event.key) && batch[0]?.alone !== true) {
+      const bytes = batch.reduce((sum, b) => sum + b.size, 0);
+      if (fitsInCall(batch.length, bytes, heartbeat.size)) {
         batch.push(heartbeat);
         this.heartbeat = undefined;
       }
@@ -390,10 +374,10 @@ export class Shipper {
     const ready =
       this.flushing ||
       batch.length > 0 ||
-      this.queue.size >= MAX_ENTRIES_PER_CALL ||
+      this.queue.size >= PUT_EVENTS_MAX_ENTRIES ||
       this.waiters.length > 0 ||
       now - (this.queue.oldest() ?? now) >= this.lingerMs;
-    if (ready) this.queue.take(MAX_ENTRIES_PER_CALL, CALL_SIZE_LIMIT, busy, batch);
+    if (ready) this.queue.take(busy, batch);
     return batch;
   }
 

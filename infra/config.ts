@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, durationText, parseDuration } from '#shared/duration';
+import { isChannel } from '#shared/routing';
 
 export const CONFIG_DIR = join(__dirname, 'config');
 export const DEFAULT_CONFIG_NAME = 'example';
@@ -63,8 +64,9 @@ export const LOG_RETENTION_DAYS = [
 
 /** EKS cluster names: letters, digits, `-` and `_`, starting with a letter or digit, at most 100. */
 const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$/;
-/** Slack channel id (C…, G…) or name, as functions/notify accepts it. */
-const CHANNEL = /^(?:[CGD][A-Z0-9]{2,20}|#?[a-z0-9][a-z0-9._-]{0,79})$/;
+/** Slack channel id (C…, G…) or name, as the functions accept it (shared/routing.ts). */
+const channel = () =>
+  z.string().refine(isChannel, 'must be a Slack channel id (C0123ABCD) or name (#alerts)');
 const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/([^\s/][^\s]*)$/;
 const EVENT_BUS_ARN = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]+$/;
 const SECRET_NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -117,7 +119,7 @@ const clusterSchema = z.strictObject({
 const routeSchema = z.strictObject({
   cluster: z.string().min(1).optional(),
   namespace: z.string().min(1).optional(),
-  channel: z.string().regex(CHANNEL, 'must be a Slack channel id (C0123ABCD) or name (#alerts)'),
+  channel: channel(),
 });
 
 const tokenSchema = z.discriminatedUnion(
@@ -179,7 +181,7 @@ export const infraConfigSchema = z
         });
       }),
     slack: z.strictObject({
-      defaultChannel: z.string().regex(CHANNEL, 'must be a Slack channel id (C0123ABCD) or name (#alerts)'),
+      defaultChannel: channel(),
       routes: z.array(routeSchema).default([]),
       token: tokenSchema,
       /** The Web API base URL (GovSlack or a proxy). */

@@ -1,12 +1,22 @@
 /**
- * Local mode's configuration, from the environment (and the command line's `--data`). The window
- * variables are the pipeline's own (functions/_common/env.ts `windowsFromEnv`), so local mode and
- * the deployed functions read the same names. A bad value fails at start, naming the variable.
+ * Local mode's configuration, from the environment (and the command line's `--data`), as a table
+ * (shared/config-table.ts). The windows, the channel and the routes are the pipeline's own variables,
+ * so local mode and the deployed functions read the same names the same way. A bad value fails at
+ * start, naming the variable.
  */
 import { isAbsolute, resolve } from 'node:path';
+import {
+  ConfigError,
+  type Env,
+  InvalidValue,
+  TEXT,
+  type ValueKind,
+  group,
+  optional,
+} from '#shared/config-table';
 import type { IncidentWindows } from '#shared/incident';
-import { ConfigError, type Env, optionalEnv, windowsFromEnv } from '../functions/_common/env';
-import { type RouteRule, isChannel, parseRouteRules } from '../functions/notify/routing';
+import { windowsSetting } from '#shared/incident-windows';
+import { type RouteRule, SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
 
 export const DEFAULT_DATA_DIR = '.pullwatch/data';
 /** The channel messages are shown for when no Slack is configured. */
@@ -43,38 +53,41 @@ export const tickIntervalFor = (windows: IncidentWindows): number => {
   return Math.round(Math.min(60_000, Math.max(100, Math.min(...acted, 240_000) / 4)));
 };
 
+const kind = (valid: RegExp, expected: string): ValueKind<string> => ({
+  parse: (text) => {
+    if (!valid.test(text)) throw new InvalidValue(`must be ${expected}, got "${text}"`);
+    return text;
+  },
+  format: (value) => value,
+});
+
+export const localSettings = group({
+  dataDir: optional({ name: 'PULLWATCH_DATA_DIR', purpose: 'where local mode keeps its data', kind: TEXT }),
+  windows: windowsSetting(),
+  token: optional({ name: 'SLACK_BOT_TOKEN', purpose: 'Slack bot token to post with', kind: TEXT }),
+  channel: optional(SLACK_CHANNEL_VARIABLE),
+  apiUrl: optional({
+    name: 'SLACK_API_URL',
+    purpose: 'base URL of the Slack Web API',
+    kind: kind(/^https?:\/\/\S+$/, 'an http(s) URL'),
+  }),
+  routes: SLACK_ROUTES,
+  cluster: optional({
+    name: 'PULLWATCH_CLUSTER',
+    purpose: "the cluster's name",
+    kind: kind(/^\S{1,100}$/, '1-100 characters without spaces'),
+  }),
+});
+
 export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: string } = {}): LocalConfig => {
   const cwd = options.cwd ?? process.cwd();
-  const dataDir = options.dataDir ?? optionalEnv(env, 'PULLWATCH_DATA_DIR') ?? DEFAULT_DATA_DIR;
-  const windows = windowsFromEnv(env);
-  const token = optionalEnv(env, 'SLACK_BOT_TOKEN');
-  const channel = optionalEnv(env, 'PULLWATCH_SLACK_CHANNEL');
-  if (channel !== undefined && !isChannel(channel)) {
-    throw new ConfigError(`PULLWATCH_SLACK_CHANNEL must be a channel id or name, got "${channel}"`);
-  }
+  const { windows, token, channel, apiUrl, routes, cluster, ...read } = localSettings.read(env);
+  const dataDir = options.dataDir ?? read.dataDir ?? DEFAULT_DATA_DIR;
   if (token !== undefined && channel === undefined) {
     throw new ConfigError(
       'PULLWATCH_SLACK_CHANNEL is not set: SLACK_BOT_TOKEN is, so name the channel to post to (id or name)',
+      'PULLWATCH_SLACK_CHANNEL',
     );
-  }
-  const apiUrl = optionalEnv(env, 'SLACK_API_URL');
-  if (apiUrl !== undefined && !/^https?:\/\/\S+$/.test(apiUrl)) {
-    throw new ConfigError(`SLACK_API_URL must be an http(s) URL, got "${apiUrl}"`);
-  }
-  const routesText = optionalEnv(env, 'PULLWATCH_SLACK_ROUTES');
-  let routes: RouteRule[] = [];
-  if (routesText !== undefined) {
-    try {
-      routes = parseRouteRules(routesText);
-    } catch (error) {
-      throw new ConfigError(
-        `PULLWATCH_SLACK_ROUTES is invalid: ${error instanceof Error ? error.message : String(error)}`,
-      );
-    }
-  }
-  const cluster = optionalEnv(env, 'PULLWATCH_CLUSTER');
-  if (cluster !== undefined && !/^\S{1,100}$/.test(cluster)) {
-    throw new ConfigError(`PULLWATCH_CLUSTER must be 1-100 characters without spaces, got "${cluster}"`);
   }
   return {
     dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),

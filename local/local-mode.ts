@@ -22,7 +22,7 @@ import {
 import { ConfigError, type Env } from '../functions/_common/env';
 import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
 import { MAIN_POST } from '../functions/notify/notify';
-import { MUTE_ANNOTATION, createClusterRouter, createRouter } from '../functions/notify/routing';
+import { createClusterRouter, createRouter, isMuted } from '#shared/routing';
 import { formatDuration } from '#shared/slack-message';
 import { heartbeatDetailSchema } from '#shared/contract';
 import { IncidentQueries } from '../functions/history/queries';
@@ -366,8 +366,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         const unannounced = [];
         for (const incident of current) {
           const record = await queries.get(incident.incidentId);
-          const muted =
-            record?.incident.latest?.annotations[MUTE_ANNOTATION]?.trim().toLowerCase() === 'true';
+          const muted = isMuted(record?.incident.latest?.annotations);
           const main = record?.posts[MAIN_POST];
           if (!muted && (main === undefined || main.state === 'claimed')) unannounced.push(incident);
         }

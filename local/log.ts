@@ -4,7 +4,7 @@
  * serves both logging interfaces: the functions' `Log` and the forwarder's `Logger`.
  */
 import { type WriteStream, createWriteStream } from 'node:fs';
-import type { Log } from '../functions/_common/observability';
+import { type Log, describeError } from '../functions/_common/observability';
 import type { Logger } from '../forwarder/log';
 
 export type Level = 'debug' | 'info' | 'warn' | 'error';
@@ -25,7 +25,7 @@ export interface LocalLog {
 const flatten = (extra: readonly unknown[]): Record<string, unknown> => {
   const fields: Record<string, unknown> = {};
   for (const item of extra) {
-    if (item instanceof Error) Object.assign(fields, { errorName: item.name, errorMessage: item.message });
+    if (item instanceof Error) Object.assign(fields, describeError(item));
     else if (typeof item === 'string') fields.detail = item;
     else if (item !== null && typeof item === 'object') Object.assign(fields, item);
   }

@@ -1,20 +1,15 @@
 /**
  * The pipeline of local mode: the Lambda handlers (classify, dedupe, notify, the watchdog), built
- * by the same factories as the deployed functions, behind the local bus's rules. The rules are the pattern objects of shared/contract.ts
- * and shared/incident-events.ts, matched with the matchers exported next to them, so a pattern
+ * by the same factories as the deployed functions, behind the local bus's rules. The rules are the
+ * stack's own table (shared/bus-rules.ts), matched with the matcher shared/ exports, so a rule
  * changed for AWS changes local routing too. The scheduled ticks run on timers.
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type PullwatchPattern, heartbeatPattern, matchesPattern, pullEventsPattern } from '#shared/contract';
+import { BUS_RULES, type BusRulePattern, type BusRuleTarget } from '#shared/bus-rules';
+import { heartbeatPattern, matchesPattern } from '#shared/contract';
 import type { Incident, IncidentWindows } from '#shared/incident';
-import {
-  PIPELINE_SOURCE,
-  type PipelinePattern,
-  classifiedPattern,
-  incidentEventsPattern,
-  rejectedPattern,
-} from '#shared/incident-events';
+import { PIPELINE_SOURCE } from '#shared/incident-events';
 import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions/_common/event-publisher';
 import { DynamoIncidentStore } from '../functions/_common/incident-store';
 import type { Notifier } from '../functions/_common/notifier';
@@ -34,8 +29,8 @@ import {
   createWatchdogTickHandler,
 } from '../functions/watchdog/watchdog';
 import { DynamoForwarderStore } from '../functions/_common/forwarder-store';
-import type { Route } from '../functions/notify/routing';
-import type { EventPublisher as ForwarderPublisher, PutEntry, PutResult } from '../forwarder/ship';
+import type { Route } from '#shared/routing';
+import type { PutEntry, PutEventsSender, PutResult } from '../forwarder/ship';
 import { type BusEvent, LocalBus, type QueueHandler } from './bus';
 
 /** The pipeline's events, put on the local bus (what EventBridgePublisher does in AWS). */
@@ -54,7 +49,7 @@ export const busPublisher = (bus: LocalBus, now: () => Date = () => new Date()):
 });
 
 /** The forwarder's PutEvents, answered by the local bus. */
-export const forwarderPublisher = (bus: LocalBus): ForwarderPublisher => ({
+export const forwarderPublisher = (bus: LocalBus): PutEventsSender => ({
   putEvents: (entries: PutEntry[]): Promise<PutResult> => {
     const ids = bus.put(
       entries.map((entry) => ({
@@ -80,28 +75,22 @@ export class CountingMetrics implements PipelineMetrics {
   }
 }
 
-type Pattern = PullwatchPattern | PipelinePattern;
-
 /** A rule of the local bus: which pattern from shared/ feeds which target. */
 export interface LocalRule {
-  target: 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'watchdog' | 'status';
-  pattern: Pattern;
+  target: BusRuleTarget | 'status';
+  pattern: BusRulePattern;
   matches: (event: Pick<BusEvent, 'source' | 'detail-type'>) => boolean;
 }
 
-/** The rules, as the stack defines them (same pattern objects; same matchers). */
-const rule = (target: LocalRule['target'], pattern: Pattern): LocalRule => ({
+const rule = (target: LocalRule['target'], pattern: BusRulePattern): LocalRule => ({
   target,
   pattern,
   matches: (event) => matchesPattern(pattern, event),
 });
 
+/** The stack's rules (shared/bus-rules.ts, matched with the matcher shared/ exports for them). */
 export const LOCAL_RULES: readonly LocalRule[] = [
-  rule('classify', pullEventsPattern),
-  rule('dedupe', classifiedPattern),
-  rule('notify', incidentEventsPattern),
-  rule('dead-letter', rejectedPattern),
-  rule('watchdog', heartbeatPattern),
+  ...BUS_RULES.map(({ target, pattern }) => rule(target, pattern)),
   // Local only: the status line's count of failing containers.
   rule('status', heartbeatPattern),
 ];

@@ -17,14 +17,14 @@ import {
 } from '../forwarder/observe';
 import type { Logger } from '../forwarder/log';
 import { PodReconciler } from '../forwarder/reconciler';
-import { type EventPublisher, Shipper } from '../forwarder/ship';
+import { type PutEventsSender, Shipper } from '../forwarder/ship';
 import { WorkloadDirectory } from '../forwarder/workloads';
 import { type Recording, shiftTimes } from './recording';
 
 export interface ReplayOptions {
   recording: Recording;
   cluster: string;
-  publisher: EventPublisher;
+  publisher: PutEventsSender;
   log: Logger;
   /** 2 plays twice as fast (also shortens the forwarder's hold on bare back-off lines). */
   speed?: number;

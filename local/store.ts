@@ -19,6 +19,7 @@ import {
   ResourceNotFoundException,
 } from '@aws-sdk/client-dynamodb';
 import { incidentTableDefinition } from '../functions/_common/incident-table';
+import { sleep } from '../functions/_common/sleep';
 
 export const LOCAL_TABLE = 'pullwatch-incidents';
 const LOCAL_REGION = 'us-east-1';
@@ -143,7 +144,7 @@ const untilActive = async (client: DynamoDBClient, tableName: string, waitMs: nu
   for (;;) {
     if ((await tableStatus(client, tableName)) === 'ACTIVE') return true;
     if (Date.now() > until) return false;
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 };
 
@@ -171,7 +172,7 @@ const untilGone = async (client: DynamoDBClient, tableName: string): Promise<voi
   const until = Date.now() + 5000;
   while ((await tableStatus(client, tableName)) !== undefined) {
     if (Date.now() > until) throw new Error(`table ${tableName} was not deleted`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await sleep(20);
   }
 };
 
@@ -214,7 +215,7 @@ export const openLocalStore = async (
           `the store in ${dataDir} is held by process ${lock?.pid ?? '?'} (${lock?.purpose ?? 'unknown'}); try again when it is done`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       continue;
     }
 

@@ -66,19 +66,3 @@ export const durationText = (ms: number): string => {
   }
   return text;
 };
-
-export type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * A duration from the environment, or `fallbackMs` when the variable is unset or empty. Throws
- * DurationError naming the variable when it is malformed or shorter than `minMs`.
- */
-export const durationFromEnv = (env: Env, name: string, fallbackMs: number, minMs = 0): number => {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallbackMs;
-  const ms = parseDuration(raw, name);
-  if (ms < minMs) {
-    throw new DurationError(`${name} must be at least ${durationText(minMs)}, got "${raw}"`);
-  }
-  return ms;
-};

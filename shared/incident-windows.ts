@@ -5,15 +5,19 @@
  *
  * Pure: no AWS, Kubernetes or Slack imports.
  */
-import { DurationError, type Env, durationFromEnv, durationText } from '#shared/duration';
+import {
+  DURATION_MS,
+  type Env,
+  InvalidValue,
+  type Setting,
+  type ValueKind,
+  group,
+  withDefault,
+} from '#shared/config-table';
+import { durationText } from '#shared/duration';
 import { DEFAULT_WINDOWS, type IncidentWindows, incidentWindows } from '#shared/incident';
 
 export type WindowName = keyof IncidentWindows;
-
-/** A window variable is malformed; the message names the variable. */
-export class WindowConfigError extends Error {
-  override readonly name = 'WindowConfigError';
-}
 
 export interface WindowVariable {
   /** The environment variable. */
@@ -64,37 +68,45 @@ export const WINDOW_VARIABLES: readonly WindowVariable[] = [
 export const windowVariable = (window: WindowName): WindowVariable =>
   WINDOW_VARIABLES.find((variable) => variable.window === window)!;
 
-/**
- * The windows from the environment. Only the variables of `windows` are read (a function reads the
- * ones it uses, so that its recorded environment names exactly those); the others keep their
- * defaults. Throws WindowConfigError naming the variable on a malformed value.
- */
-export const windowsFromEnv = (
-  env: Env,
-  windows: readonly WindowName[] = WINDOW_VARIABLES.map((variable) => variable.window),
-): IncidentWindows => {
-  const overrides: Partial<Record<WindowName, number>> = {};
-  for (const window of windows) {
-    const variable = windowVariable(window);
-    if (variable.kind === 'duration') {
-      try {
-        overrides[window] = durationFromEnv(env, variable.name, DEFAULT_WINDOWS[window]);
-      } catch (error) {
-        if (error instanceof DurationError)
-          throw new WindowConfigError(`${error.message} (${variable.purpose})`);
-        throw error;
-      }
-      continue;
+const STORM_COUNT: ValueKind<number> = {
+  parse: (text, purpose) => {
+    const count = Number(text);
+    if (!/^\d+$/.test(text) || count < 2) {
+      throw new InvalidValue(`must be a whole number of at least 2 (${purpose}), got "${text}"`);
     }
-    const raw = env[variable.name]?.trim();
-    if (raw === undefined || raw === '') continue;
-    const count = Number(raw);
-    if (!/^\d+$/.test(raw) || count < 2) {
-      throw new WindowConfigError(
-        `${variable.name} must be a whole number of at least 2 (${variable.purpose}), got "${raw}"`,
-      );
-    }
-    overrides[window] = count;
-  }
-  return incidentWindows(overrides);
+    return count;
+  },
+  format: String,
 };
+
+/** One window's variable, with its default. */
+export const windowSetting = (window: WindowName): Setting<number> => {
+  const variable = windowVariable(window);
+  return withDefault(
+    {
+      name: variable.name,
+      purpose: variable.purpose,
+      kind: variable.kind === 'duration' ? DURATION_MS : STORM_COUNT,
+    },
+    DEFAULT_WINDOWS[window],
+  );
+};
+
+/**
+ * The windows a component reads (all of them by default), the others keeping their defaults: a
+ * function reads the ones it uses, so that its environment names exactly those.
+ */
+export const windowsSetting = (
+  windows: readonly WindowName[] = WINDOW_VARIABLES.map((variable) => variable.window),
+): Setting<IncidentWindows> =>
+  group(
+    Object.fromEntries(windows.map((window) => [window, windowSetting(window)])) as Record<
+      WindowName,
+      Setting<number>
+    >,
+    (read) => incidentWindows(read),
+  );
+
+/** The windows from the environment; throws ConfigError naming the variable on a malformed value. */
+export const windowsFromEnv = (env: Env, windows?: readonly WindowName[]): IncidentWindows =>
+  windowsSetting(windows).read(env);

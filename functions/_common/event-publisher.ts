@@ -1,9 +1,12 @@
 /**
- * Puts the pipeline's events on the EventBridge bus. Every entry carries `pullwatch.pipeline` as its
- * source; consumers drop repeats by the detail's `eventId` (delivery is at-least-once anyway).
+ * Puts the pipeline's events on the EventBridge bus, in as few PutEvents calls as the limits allow
+ * (shared/put-events.ts). Every entry carries `pullwatch.pipeline` as its source; consumers drop
+ * repeats by the detail's `eventId` (delivery is at-least-once anyway).
  */
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { PIPELINE_SOURCE, type PipelineDetailType } from '#shared/incident-events';
+import { chunkPutEvents, putEventsEntrySize } from '#shared/put-events';
+import { errorText } from './observability';
 
 export interface PipelineEntry {
   detailType: PipelineDetailType;
@@ -17,16 +20,6 @@ export interface EventPublisher {
   publish(entries: readonly PipelineEntry[]): Promise<PublishOutcome[]>;
 }
 
-/** PutEvents takes at most 10 entries and 256 KiB per call. */
-const MAX_ENTRIES = 10;
-const MAX_BYTES = 256 * 1024;
-
-const entrySize = (entry: PutEventsRequestEntry): number =>
-  Buffer.byteLength(entry.Source ?? '') +
-  Buffer.byteLength(entry.DetailType ?? '') +
-  Buffer.byteLength(entry.Detail ?? '') +
-  Buffer.byteLength(entry.EventBusName ?? '');
-
 export class EventBridgePublisher implements EventPublisher {
   constructor(
     private readonly client: EventBridgeClient,
@@ -34,22 +27,22 @@ export class EventBridgePublisher implements EventPublisher {
   ) {}
 
   async publish(entries: readonly PipelineEntry[]): Promise<PublishOutcome[]> {
-    const requests: PutEventsRequestEntry[] = entries.map((entry) => ({
-      EventBusName: this.eventBusName,
-      Source: PIPELINE_SOURCE,
-      DetailType: entry.detailType,
-      Detail: JSON.stringify(entry.detail),
+    const requests = entries.map((entry, index) => ({
+      index,
+      entry: {
+        EventBusName: this.eventBusName,
+        Source: PIPELINE_SOURCE,
+        DetailType: entry.detailType,
+        Detail: JSON.stringify(entry.detail),
+      } satisfies PutEventsRequestEntry,
     }));
     const outcomes: PublishOutcome[] = new Array(entries.length);
-    let chunk: number[] = [];
-    let bytes = 0;
-    const send = async (indexes: number[]) => {
-      if (indexes.length === 0) return;
+    const send = async (call: typeof requests) => {
       try {
         const response = await this.client.send(
-          new PutEventsCommand({ Entries: indexes.map((index) => requests[index]!) }),
+          new PutEventsCommand({ Entries: call.map((request) => request.entry) }),
         );
-        indexes.forEach((index, position) => {
+        call.forEach(({ index }, position) => {
           const result = response.Entries?.[position];
           outcomes[index] =
             result?.ErrorCode === undefined && result?.EventId !== undefined
@@ -57,23 +50,11 @@ export class EventBridgePublisher implements EventPublisher {
               : { ok: false, error: `${result?.ErrorCode ?? 'NoResult'}: ${result?.ErrorMessage ?? ''}` };
         });
       } catch (error) {
-        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        for (const index of indexes) outcomes[index] = { ok: false, error: message };
+        const message = errorText(error);
+        for (const { index } of call) outcomes[index] = { ok: false, error: message };
       }
     };
-    const sends: Array<Promise<void>> = [];
-    requests.forEach((request, index) => {
-      const size = entrySize(request);
-      if (chunk.length === MAX_ENTRIES || (chunk.length > 0 && bytes + size > MAX_BYTES)) {
-        sends.push(send(chunk));
-        chunk = [];
-        bytes = 0;
-      }
-      chunk.push(index);
-      bytes += size;
-    });
-    sends.push(send(chunk));
-    await Promise.all(sends);
+    await Promise.all(chunkPutEvents(requests, (request) => putEventsEntrySize(request.entry)).map(send));
     return outcomes;
   }
 }

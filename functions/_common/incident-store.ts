@@ -47,6 +47,7 @@ import {
   stormIdOf,
 } from '#shared/incident-storm';
 import { readAllRegisters } from './container-rows';
+import { sleep } from './sleep';
 import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
   POINTER_SK,
@@ -441,8 +442,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
       let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + BATCH_GET_LIMIT);
       for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 20 * 2 ** attempt)));
+        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
         const result: BatchGetCommandOutput = await this.documents.send(
           new BatchGetCommand({
             RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },

@@ -21,6 +21,7 @@ import {
 } from '@slack/web-api';
 import type { Block } from '#shared/slack-message';
 import { METRIC, type PipelineMetrics } from './observability';
+import { sleep } from './sleep';
 import type { TokenSource } from './slack-token';
 
 /** Written into each post's metadata, so that a post whose result was lost can be found again. */
@@ -119,7 +120,7 @@ export class SlackNotifier implements Notifier {
   private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(private readonly options: SlackNotifierOptions) {
-    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.sleep = options.sleep ?? sleep;
   }
 
   private async client(): Promise<WebClient> {

@@ -76,3 +76,7 @@ export const describeError = (error: unknown): Record<string, unknown> =>
   error instanceof Error
     ? { errorName: error.name, errorMessage: error.message, ...('code' in error ? { code: error.code } : {}) }
     : { errorMessage: String(error) };
+
+/** The same, as one line (`ThrottlingException: Rate exceeded`) for outcomes and reasons. */
+export const errorText = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SlackConfig } from '../notify/config';
+import type { SlackConfig } from './slack-config';
 import { type EventPublisher, EventBridgePublisher } from './event-publisher';
 import { SlackNotifier } from './notifier';
 import { createLogger, createMetrics } from './observability';

@@ -1,13 +1,9 @@
-import { type Env, requireEnv } from '../_common/env';
+/** The variables the classify function reads (shared/config-table.ts). */
+import { type ConfigOf, type Env, group } from '#shared/config-table';
+import { EVENT_BUS_NAME } from '../_common/env';
 
-export interface ClassifyConfig {
-  eventBusName: string;
-}
+export const classifySettings = group({ eventBusName: EVENT_BUS_NAME });
 
-export const loadClassifyConfig = (env: Env): ClassifyConfig => ({
-  eventBusName: requireEnv(
-    env,
-    'PULLWATCH_EVENT_BUS',
-    'name of the EventBridge bus the pipeline publishes to',
-  ),
-});
+export type ClassifyConfig = ConfigOf<typeof classifySettings>;
+
+export const loadClassifyConfig = (env: Env): ClassifyConfig => classifySettings.read(env);

@@ -1,27 +1,15 @@
-import type { IncidentWindows } from '#shared/incident';
-import { type Env, integerEnv, requireEnv, windowsFromEnv } from '../_common/env';
-import { DEFAULT_RETENTION_DAYS } from '../_common/incident-table';
+/** The variables the dedupe function reads (shared/config-table.ts). */
+import { type ConfigOf, type Env, group } from '#shared/config-table';
+import { windowsSetting } from '#shared/incident-windows';
+import { EVENT_BUS_NAME, TABLE_NAME, retentionDays } from '../_common/env';
 
-export interface DedupeConfig {
-  tableName: string;
-  eventBusName: string;
-  windows: IncidentWindows;
-  retentionDays: number;
-}
-
-export const loadDedupeConfig = (env: Env): DedupeConfig => ({
-  tableName: requireEnv(env, 'PULLWATCH_TABLE', 'name of the DynamoDB incident table'),
-  eventBusName: requireEnv(
-    env,
-    'PULLWATCH_EVENT_BUS',
-    'name of the EventBridge bus the pipeline publishes to',
-  ),
-  windows: windowsFromEnv(env, ['quietPeriodMs', 'reopenWindowMs']),
-  retentionDays: integerEnv(
-    env,
-    'PULLWATCH_RETENTION_DAYS',
-    'days a resolved incident is kept',
-    DEFAULT_RETENTION_DAYS,
-    1,
-  ),
+export const dedupeSettings = group({
+  tableName: TABLE_NAME,
+  eventBusName: EVENT_BUS_NAME,
+  windows: windowsSetting(['quietPeriodMs', 'reopenWindowMs']),
+  retentionDays: retentionDays('days a resolved incident is kept'),
 });
+
+export type DedupeConfig = ConfigOf<typeof dedupeSettings>;
+
+export const loadDedupeConfig = (env: Env): DedupeConfig => dedupeSettings.read(env);

@@ -1,19 +1,20 @@
-import { type Env, integerEnv, requireEnv } from '../_common/env';
+/** The variables the history function reads (shared/config-table.ts). */
+import { type ConfigOf, type Env, group, integer, withDefault } from '#shared/config-table';
+import { TABLE_NAME } from '../_common/env';
 
-export interface HistoryConfig {
-  tableName: string;
+export const historySettings = group({
+  tableName: TABLE_NAME,
   /** Incidents a stats request reads at most (the answer says `truncated` beyond). */
-  statsLimit: number;
-}
-
-/** Every variable the history function reads. */
-export const loadHistoryConfig = (env: Env): HistoryConfig => ({
-  tableName: requireEnv(env, 'PULLWATCH_TABLE', 'name of the DynamoDB incident table'),
-  statsLimit: integerEnv(
-    env,
-    'PULLWATCH_HISTORY_STATS_LIMIT',
-    'incidents a stats request reads at most',
+  statsLimit: withDefault(
+    {
+      name: 'PULLWATCH_HISTORY_STATS_LIMIT',
+      purpose: 'incidents a stats request reads at most',
+      kind: integer(1),
+    },
     10_000,
-    1,
   ),
 });
+
+export type HistoryConfig = ConfigOf<typeof historySettings>;
+
+export const loadHistoryConfig = (env: Env): HistoryConfig => historySettings.read(env);

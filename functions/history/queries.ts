@@ -26,6 +26,7 @@ import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { readAllRegisters } from '../_common/container-rows';
 import { INCIDENT_TABLE } from '../_common/incident-table';
+import { sleep } from '../_common/sleep';
 import { generationSk, incidentPk, postsPk, postsSk } from '../_common/table-keys';
 import {
   HistoryInputError,
@@ -318,8 +319,7 @@ export class IncidentQueries {
         [INCIDENT_TABLE.sortKey]: generationSk(incident.generation),
       }));
       for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0)
-          await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** attempt)));
+        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
         if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
         const result = await this.documents.send(
           new BatchGetCommand({

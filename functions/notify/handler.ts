@@ -4,7 +4,7 @@ import { DynamoIncidentStore } from '../_common/incident-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
 import { loadNotifyConfig } from './config';
 import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from './notify';
-import { createRouter } from './routing';
+import { createRouter } from '#shared/routing';
 
 const config = loadNotifyConfig(process.env);
 const dynamodb = new DynamoDBClient({});

@@ -42,7 +42,7 @@ import {
   ensureRendered,
   isExpectedRetry,
 } from '../_common/slack-posts';
-import type { Route } from './routing';
+import type { Route } from '#shared/routing';
 import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';

@@ -1,29 +1,18 @@
-import { type Env, integerEnv, requireEnv, windowsFromEnv } from '../_common/env';
-import { DEFAULT_RETENTION_DAYS } from '../_common/incident-table';
-import { type SlackConfig, loadSlackConfig } from '../notify/config';
+/** The variables the watchdog function reads (shared/config-table.ts). */
+import { type ConfigOf, type Env, group } from '#shared/config-table';
+import { windowSetting } from '#shared/incident-windows';
+import { EVENT_BUS_NAME, TABLE_NAME, retentionDays } from '../_common/env';
+import { SLACK_SETTINGS } from '../_common/slack-config';
 
-export interface WatchdogConfig extends SlackConfig {
-  tableName: string;
-  eventBusName: string;
+export const watchdogSettings = group({
+  tableName: TABLE_NAME,
+  eventBusName: EVENT_BUS_NAME,
+  ...SLACK_SETTINGS,
   /** PULLWATCH_SILENCE_AFTER: heartbeat silence after which a cluster is reported. */
-  silenceMs: number;
-  retentionDays: number;
-}
-
-export const loadWatchdogConfig = (env: Env): WatchdogConfig => ({
-  tableName: requireEnv(env, 'PULLWATCH_TABLE', 'name of the DynamoDB incident table'),
-  eventBusName: requireEnv(
-    env,
-    'PULLWATCH_EVENT_BUS',
-    'name of the EventBridge bus the pipeline publishes to',
-  ),
-  ...loadSlackConfig(env),
-  silenceMs: windowsFromEnv(env, ['silenceMs']).silenceMs,
-  retentionDays: integerEnv(
-    env,
-    'PULLWATCH_RETENTION_DAYS',
-    'days a cluster that stopped sending heartbeats is remembered',
-    DEFAULT_RETENTION_DAYS,
-    1,
-  ),
+  silenceMs: windowSetting('silenceMs'),
+  retentionDays: retentionDays('days a cluster that stopped sending heartbeats is remembered'),
 });
+
+export type WatchdogConfig = ConfigOf<typeof watchdogSettings>;
+
+export const loadWatchdogConfig = (env: Env): WatchdogConfig => watchdogSettings.read(env);

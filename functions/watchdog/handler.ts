@@ -2,7 +2,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoForwarderStore } from '../_common/forwarder-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
-import { createClusterRouter } from '../notify/routing';
+import { createClusterRouter } from '#shared/routing';
 import { loadWatchdogConfig } from './config';
 import { type WatchdogDeps, createHeartbeatHandler, createWatchdogTickHandler } from './watchdog';
 

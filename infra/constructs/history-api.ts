@@ -5,7 +5,7 @@
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
-import { type HistoryConfig, loadHistoryConfig } from '../../functions/history/config';
+import { type HistoryConfig, historySettings } from '../../functions/history/config';
 import type { IncidentTable } from './incident-table';
 import { PipelineFunction } from './pipeline-function';
 
@@ -25,7 +25,7 @@ export class HistoryApi extends Construct {
     this.function = new PipelineFunction(this, 'History', {
       name: 'history',
       description: 'pullwatch: incident history and stats over a Function URL (AWS_IAM)',
-      loadConfig: loadHistoryConfig,
+      settings: historySettings,
       config: { tableName: props.table.table.tableName, statsLimit: props.statsLimit ?? 10_000 },
       timeout: Duration.seconds(15),
       memorySize: 512,

@@ -1,24 +1,24 @@
 /**
  * One Lambda function of pullwatch: `functions/<name>/handler.ts`, bundled by the local esbuild
- * (minified, `@aws-sdk/*` left to the runtime), nodejs22.x on arm64, its own role and log group,
- * Powertools settings, and an environment derived from what `functions/<name>/config.ts` reads.
+ * (minified, `@aws-sdk/*` left to the runtime), nodejs24.x on arm64, its own role and log group,
+ * Powertools settings, and the environment that `functions/<name>/config.ts`'s table writes for the
+ * config the stack wants the function to run with.
  */
 import { join } from 'node:path';
-import { Annotations, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge } from './acknowledgements';
-import { type ConfigLoader, type DerivedEnvironment, deriveEnvironment } from './function-environment';
+import type { Setting } from '#shared/config-table';
 
 export const REPO_ROOT = join(__dirname, '..', '..');
 
 /** The Lambda runtime, and the esbuild options CDK bundles with (bench/lambda.ts uses the same). */
-export const RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const BUNDLING = {
-  target: 'node22',
+  target: 'node24',
   format: 'cjs',
   minify: true,
   sourceMap: false,
@@ -37,9 +37,9 @@ export interface PipelineFunctionProps<C> {
   /** The export of handler.ts (`handler`, or `tick` for the scheduled entry points). */
   handler?: string;
   description: string;
-  /** `loadNotifyConfig` from functions/notify/config.ts… */
-  loadConfig: ConfigLoader<C>;
-  /** …and the config the function must run with; its environment is derived from the two. */
+  /** `notifySettings` from functions/notify/config.ts… */
+  settings: Setting<C>;
+  /** …and the config the function must run with; its environment is what the settings write for it. */
   config: C;
   timeout: Duration;
   memorySize: number;
@@ -52,8 +52,8 @@ export class PipelineFunction<C = unknown> extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
-  /** What the config loader reads and what the stack sets (tests compare them). */
-  readonly environment: DerivedEnvironment;
+  /** The function's own variables (without Powertools'), as its settings write its config. */
+  readonly environment: Record<string, string>;
   /** `functions/<name>/handler.<export>`. */
   readonly entryPoint: string;
 
@@ -61,17 +61,7 @@ export class PipelineFunction<C = unknown> extends Construct {
     super(scope, id);
     const handler = props.handler ?? 'handler';
     this.entryPoint = `functions/${props.name}/handler.${handler}`;
-    this.environment = deriveEnvironment({
-      label: `functions/${props.name}/config.ts`,
-      loader: props.loadConfig,
-      config: props.config,
-    });
-    if (this.environment.unmapped.length > 0) {
-      Annotations.of(this).addWarningV2(
-        'pullwatch:unmapped-environment',
-        `functions/${props.name}/config.ts reads ${this.environment.unmapped.join(', ')}, which the stack gives no value (the function uses its defaults)`,
-      );
-    }
+    this.environment = props.settings.write(props.config);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetentionDays as logs.RetentionDays,
@@ -109,7 +99,7 @@ export class PipelineFunction<C = unknown> extends Construct {
         tsconfig: join(REPO_ROOT, 'tsconfig.json'),
       },
       environment: {
-        ...this.environment.environment,
+        ...this.environment,
         POWERTOOLS_SERVICE_NAME: props.name,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
@@ -118,10 +108,5 @@ export class PipelineFunction<C = unknown> extends Construct {
     // The role's policy is attached before the function exists, or CloudFormation may start it
     // (and its event source mapping) without its permissions.
     this.function.node.addDependency(this.role);
-    acknowledge(
-      this.function,
-      'AwsSolutions-L1',
-      `${this.entryPoint} runs on nodejs22.x by decision (issue 5: Node 22 is what the code and its dependencies are tested on); nodejs24.x is adopted with the toolchain.`,
-    );
   }
 }

@@ -13,18 +13,15 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { pullEventsPattern } from '#shared/contract';
+import { BUS_RULES, type BusRuleTarget } from '#shared/bus-rules';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
-import {
-  PIPELINE_SOURCE,
-  classifiedPattern,
-  incidentEventsPattern,
-  rejectedPattern,
-} from '#shared/incident-events';
-import { loadClassifyConfig } from '../../functions/classify/config';
-import { loadDedupeConfig } from '../../functions/dedupe/config';
-import { type SlackConfig, loadNotifyConfig } from '../../functions/notify/config';
+import { PIPELINE_SOURCE } from '#shared/incident-events';
+import type { SlackConfig } from '../../functions/_common/slack-config';
+import { classifySettings } from '../../functions/classify/config';
+import { dedupeSettings } from '../../functions/dedupe/config';
+import { notifySettings } from '../../functions/notify/config';
 import type { InfraConfig } from '../config';
 import type { PullwatchBus } from './event-bus';
 import type { IncidentTable } from './incident-table';
@@ -124,30 +121,17 @@ export class IncidentPipeline extends Construct {
       notARedriveTarget: true,
     });
 
-    bus.routeToQueue(
-      'PullEventsToClassify',
-      pullEventsPattern,
-      this.classifyQueue.queue,
-      'Forwarder failures and recoveries → classify',
-    );
-    bus.routeToQueue(
-      'ClassifiedToDedupe',
-      classifiedPattern,
-      this.dedupeQueue.queue,
-      'ImagePullClassified → dedupe',
-    );
-    bus.routeToQueue(
-      'IncidentsToNotify',
-      incidentEventsPattern,
-      this.notifyQueue.queue,
-      'Incident events → notify',
-    );
-    bus.routeToQueue(
-      'RejectedToDeadLetters',
-      rejectedPattern,
-      this.rejected.queue,
-      'PipelineEventRejected → the rejected-events dead-letter queue',
-    );
+    const queues: Partial<Record<BusRuleTarget, sqs.IQueue>> = {
+      classify: this.classifyQueue.queue,
+      dedupe: this.dedupeQueue.queue,
+      notify: this.notifyQueue.queue,
+      'dead-letter': this.rejected.queue,
+    };
+    // The bus's rules whose consumers are here (shared/bus-rules.ts; the watchdog's is its own).
+    for (const rule of BUS_RULES) {
+      const queue = queues[rule.target];
+      if (queue !== undefined) bus.routeToQueue(rule.id, rule.pattern, queue, rule.description);
+    }
 
     const common = { logRetentionDays: config.logRetention };
     const classify = new PipelineFunction(this, 'Classify', {
@@ -156,7 +140,7 @@ export class IncidentPipeline extends Construct {
       name: 'classify',
       description:
         'pullwatch: diagnoses image-pull failures (ImagePullFailed/Recovered → ImagePullClassified)',
-      loadConfig: loadClassifyConfig,
+      settings: classifySettings,
       config: { eventBusName },
     });
     const dedupeConfig = {
@@ -170,7 +154,7 @@ export class IncidentPipeline extends Construct {
       ...QUEUE_FUNCTION,
       name: 'dedupe',
       description: 'pullwatch: folds classified observations into incidents and emits incident events',
-      loadConfig: loadDedupeConfig,
+      settings: dedupeSettings,
       config: dedupeConfig,
     });
     const dedupeTick = new PipelineFunction(this, 'DedupeTick', {
@@ -179,7 +163,7 @@ export class IncidentPipeline extends Construct {
       name: 'dedupe',
       handler: 'tick',
       description: 'pullwatch: every minute, resolves incidents whose quiet period has ended',
-      loadConfig: loadDedupeConfig,
+      settings: dedupeSettings,
       config: dedupeConfig,
       reservedConcurrency: 1,
     });
@@ -194,7 +178,7 @@ export class IncidentPipeline extends Construct {
       ...QUEUE_FUNCTION,
       name: 'notify',
       description: 'pullwatch: posts and updates one Slack message per incident',
-      loadConfig: loadNotifyConfig,
+      settings: notifySettings,
       config: notifyConfig,
     });
     const notifyTick = new PipelineFunction(this, 'NotifyTick', {
@@ -203,7 +187,7 @@ export class IncidentPipeline extends Construct {
       name: 'notify',
       handler: 'tick',
       description: 'pullwatch: every minute, delivers Slack updates held back by the update interval',
-      loadConfig: loadNotifyConfig,
+      settings: notifySettings,
       // The tick's claims are held by the tick's (longer) invocation.
       config: { ...notifyConfig, ...slackSettingsOf(config, slackToken, TICK_FUNCTION.timeout) },
       reservedConcurrency: 1,

@@ -7,8 +7,8 @@
  *   schedule every minute → watchdog.handler (declares silent clusters; metric SilentForwarders)
  */
 import { Construct } from 'constructs';
-import { heartbeatPattern } from '#shared/contract';
-import { loadWatchdogConfig } from '../../functions/watchdog/config';
+import { busRuleFor } from '#shared/bus-rules';
+import { watchdogSettings } from '../../functions/watchdog/config';
 import type { InfraConfig } from '../config';
 import type { PullwatchBus } from './event-bus';
 import type { IncidentTable } from './incident-table';
@@ -48,12 +48,8 @@ export class ForwarderWatchdog extends Construct {
       visibilityTimeout: QUEUE_VISIBILITY,
       holds: `heartbeat-queue messages received ${MAX_RECEIVE_COUNT} times without success`,
     });
-    bus.routeToQueue(
-      'HeartbeatsToWatchdog',
-      heartbeatPattern,
-      this.heartbeatQueue.queue,
-      'Forwarder heartbeats → watchdog',
-    );
+    const rule = busRuleFor('watchdog');
+    bus.routeToQueue(rule.id, rule.pattern, this.heartbeatQueue.queue, rule.description);
 
     const configFor = (timeout: typeof QUEUE_FUNCTION.timeout) => ({
       tableName: table.table.tableName,
@@ -68,7 +64,7 @@ export class ForwarderWatchdog extends Construct {
       name: 'watchdog',
       handler: WATCHDOG_ENTRY.heartbeats,
       description: 'pullwatch: records forwarder heartbeats (each cluster’s liveness)',
-      loadConfig: loadWatchdogConfig,
+      settings: watchdogSettings,
       config: configFor(QUEUE_FUNCTION.timeout),
     });
     const tick = new PipelineFunction(this, 'Tick', {
@@ -77,7 +73,7 @@ export class ForwarderWatchdog extends Construct {
       name: 'watchdog',
       handler: WATCHDOG_ENTRY.tick,
       description: 'pullwatch: every minute, reports clusters whose forwarder went silent',
-      loadConfig: loadWatchdogConfig,
+      settings: watchdogSettings,
       config: configFor(TICK_FUNCTION.timeout),
       reservedConcurrency: 1,
     });

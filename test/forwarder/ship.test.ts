@@ -9,13 +9,12 @@ import {
   SCHEMA_VERSION,
   failedDetailSchema,
 } from '#shared/contract';
+import { PUT_EVENTS_MAX_BYTES, putEventsEntrySize } from '#shared/put-events';
 import { type OutgoingEvent, heartbeatEvent } from '../../forwarder/observe';
 import {
-  CALL_SIZE_LIMIT,
   Shipper,
   type ShipperOptions,
   backoffDelay,
-  entrySize,
   eventBridgePublisher,
   toEntry,
   truncateUtf8,
@@ -108,7 +107,7 @@ afterEach(async () => {
 describe('entries', () => {
   it('sizes an entry as EventBridge does', () => {
     const entry = toEntry(failure('web'), 'bus');
-    expect(entrySize(entry)).toBe(
+    expect(putEventsEntrySize(entry)).toBe(
       14 + 'pullwatch'.length + 'ImagePullFailed'.length + Buffer.byteLength(entry.Detail),
     );
   });
@@ -158,7 +157,7 @@ describe('shipping to the PutEvents endpoint', () => {
     }
     await ship.idle();
     expect(bus.events).toHaveLength(40);
-    expect(bus.calls.every((call) => call.status === 200 && call.bytes < CALL_SIZE_LIMIT)).toBe(true);
+    expect(bus.calls.every((call) => call.status === 200 && call.bytes < PUT_EVENTS_MAX_BYTES)).toBe(true);
     expect(Math.max(...bus.calls.map((call) => call.entries))).toBeLessThan(10);
     expect(bus.events.every((event) => event.detail.messageTruncated === true)).toBe(true);
     expect(

@@ -1,11 +1,13 @@
 /**
- * Which environment variables each function reads: the stack derives each Lambda's environment by
- * calling these loaders with a recording environment, and functions/README.md documents them.
+ * Which environment variables each function reads (functions/README.md documents them), and that
+ * the environment each table writes for a config (what the stack deploys) reads back to it.
  */
-import { loadClassifyConfig } from '../../functions/classify/config';
-import { loadDedupeConfig } from '../../functions/dedupe/config';
-import { loadNotifyConfig } from '../../functions/notify/config';
-import { loadWatchdogConfig } from '../../functions/watchdog/config';
+import { incidentWindows } from '#shared/incident';
+import { classifySettings, loadClassifyConfig } from '../../functions/classify/config';
+import { dedupeSettings, loadDedupeConfig } from '../../functions/dedupe/config';
+import { historySettings } from '../../functions/history/config';
+import { loadNotifyConfig, notifySettings } from '../../functions/notify/config';
+import { loadWatchdogConfig, watchdogSettings } from '../../functions/watchdog/config';
 
 const VALID: Record<string, string> = {
   PULLWATCH_EVENT_BUS: 'bus',
@@ -78,5 +80,75 @@ describe('each function reads', () => {
     ],
   ])('%s: exactly its variables', (_name, load, variables) => {
     expect(readBy(load as (env: Record<string, string | undefined>) => unknown)).toEqual(variables);
+  });
+});
+
+describe('the environment a table writes', () => {
+  // No default anywhere, so a variable left out of what is written would read back as its default.
+  const windows = incidentWindows({
+    updateIntervalMs: 420_000,
+    quietPeriodMs: 90_000,
+    reopenWindowMs: 3_600_000,
+    stormWindowMs: 180_000,
+    stormThreshold: 8,
+    stormHoldMs: 45_000,
+    silenceMs: 900_000,
+  });
+  const slack = {
+    routing: {
+      defaultChannel: 'C0123ABCD',
+      rules: [{ cluster: 'prod-*', namespace: 'shop', channel: '#shop' }, { channel: 'C0999ZZZZ' }],
+    },
+    slackApiUrl: 'https://slack.example.gov/api/',
+    slackTokenSecretId: 'team/slack-bot',
+    slackTimeoutMs: 2_500,
+    maxInlineWaitMs: 1_000,
+    leaseMs: 150_000,
+  };
+  const common = { tableName: 'incidents', eventBusName: 'pullwatch-bus' };
+
+  it.each([
+    [
+      'classify',
+      () => classifySettings.read(classifySettings.write({ eventBusName: 'b' })),
+      { eventBusName: 'b' },
+    ],
+    [
+      'dedupe',
+      () => dedupeSettings.read(dedupeSettings.write({ ...common, windows, retentionDays: 30 })),
+      {
+        ...common,
+        windows: incidentWindows({ quietPeriodMs: 90_000, reopenWindowMs: 3_600_000 }),
+        retentionDays: 30,
+      },
+    ],
+    [
+      'notify',
+      () => notifySettings.read(notifySettings.write({ ...common, ...slack, windows })),
+      {
+        ...common,
+        ...slack,
+        windows: {
+          ...windows,
+          reopenWindowMs: incidentWindows().reopenWindowMs,
+          silenceMs: incidentWindows().silenceMs,
+        },
+      },
+    ],
+    [
+      'watchdog',
+      () =>
+        watchdogSettings.read(
+          watchdogSettings.write({ ...common, ...slack, silenceMs: 900_000, retentionDays: 14 }),
+        ),
+      { ...common, ...slack, silenceMs: 900_000, retentionDays: 14 },
+    ],
+    [
+      'history',
+      () => historySettings.read(historySettings.write({ tableName: 't', statsLimit: 500 })),
+      { tableName: 't', statsLimit: 500 },
+    ],
+  ])('%s: reads back to the config it was written for', (_name, roundTrip, expected) => {
+    expect(roundTrip()).toEqual(expected);
   });
 });

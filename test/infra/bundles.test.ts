@@ -66,7 +66,8 @@ test('every function bundles under 1 MB, loads, and may make every AWS call it c
           (resource.Properties!.Environment as { Variables: Record<string, unknown> }).Variables,
         ).map(([name, value]) => [name, typeof value === 'string' ? value : 'pullwatch-dummy']),
       );
-      const script = `const m=require(${JSON.stringify(bundle)});process.stdout.write(JSON.stringify(Object.keys(m).filter((k)=>typeof m[k]==='function').sort()))`;
+      // Node 24 on Lambda takes async handlers only (no callback style): each export must be one.
+      const script = `const m=require(${JSON.stringify(bundle)});const f=Object.keys(m).filter((k)=>typeof m[k]==='function').sort();process.stdout.write(JSON.stringify({exports:f,notAsync:f.filter((k)=>m[k].constructor.name!=='AsyncFunction')}))`;
       const run = spawnSync(process.execPath, ['-e', script], {
         env: {
           PATH: process.env.PATH,
@@ -85,9 +86,14 @@ test('every function bundles under 1 MB, loads, and may make every AWS call it c
       });
       // Every entry point the handler exports is deployed, and every deployed one exists.
       const name = fn.entryPoint.split('/')[1]!;
-      expect({ handler: `functions/${name}/handler.ts`, exports: JSON.parse(run.stdout) }).toEqual({
+      const loadedExports = JSON.parse(run.stdout) as { exports: string[]; notAsync: string[] };
+      expect({ handler: `functions/${name}/handler.ts`, exports: loadedExports.exports }).toEqual({
         handler: `functions/${name}/handler.ts`,
         exports: deployedExports.get(name),
+      });
+      expect({ handler: `functions/${name}/handler.ts`, notAsync: loadedExports.notAsync }).toEqual({
+        handler: `functions/${name}/handler.ts`,
+        notAsync: [],
       });
     }
 

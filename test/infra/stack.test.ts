@@ -9,15 +9,14 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { SOURCE } from '#shared/contract';
 import { PIPELINE_SOURCE } from '#shared/incident-events';
-import { loadClassifyConfig } from '../../functions/classify/config';
-import { loadDedupeConfig } from '../../functions/dedupe/config';
-import { loadHistoryConfig } from '../../functions/history/config';
-import { loadNotifyConfig } from '../../functions/notify/config';
-import { loadWatchdogConfig } from '../../functions/watchdog/config';
+import type { Env, Setting } from '#shared/config-table';
+import { classifySettings } from '../../functions/classify/config';
+import { dedupeSettings, loadDedupeConfig } from '../../functions/dedupe/config';
+import { historySettings } from '../../functions/history/config';
+import { loadNotifyConfig, notifySettings } from '../../functions/notify/config';
+import { watchdogSettings } from '../../functions/watchdog/config';
 import { METRIC } from '../../functions/_common/observability';
 import { INCIDENT_TABLE, incidentTableDefinition } from '../../functions/_common/incident-table';
-import type { Env } from '../../infra/constructs/function-environment';
-import { variablesRead } from '../../infra/constructs/function-environment';
 import type { PipelineFunction } from '../../infra/constructs/pipeline-function';
 import {
   ROOT,
@@ -403,21 +402,21 @@ describe('delivery', () => {
 // Functions
 
 describe('functions', () => {
-  const LOADERS: Record<string, (env: Env) => unknown> = {
-    classify: loadClassifyConfig,
-    dedupe: loadDedupeConfig,
-    notify: loadNotifyConfig,
-    watchdog: loadWatchdogConfig,
-    history: loadHistoryConfig,
+  const SETTINGS: Record<string, Setting<unknown>> = {
+    classify: classifySettings,
+    dedupe: dedupeSettings,
+    notify: notifySettings,
+    watchdog: watchdogSettings,
+    history: historySettings,
   };
   const POWERTOOLS = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
 
-  test('every function: nodejs22.x on arm64, its own log group with the configured retention, the Powertools settings', () => {
+  test('every function: nodejs24.x on arm64, its own log group with the configured retention, the Powertools settings', () => {
     for (const synthesized of [example, variant]) {
       for (const fn of functionsOf(synthesized)) {
         const properties = resourceOf(synthesized, idOf(synthesized, fn.function)).Properties!;
         expect(properties).toMatchObject({
-          Runtime: 'nodejs22.x',
+          Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           LoggingConfig: { LogGroup: { Ref: idOf(synthesized, fn.logGroup) } },
           Environment: {
@@ -443,20 +442,18 @@ describe('functions', () => {
     expect(deployed).toEqual(withHandler);
   });
 
-  test('the environment names are exactly what each function’s config loader reads, plus Powertools', () => {
+  test('the environment names are exactly what each function’s config table reads, plus Powertools', () => {
     const deployed = functionsOf(example).map((fn) => fn.entryPoint.split('/')[1]!);
-    expect([...new Set(deployed)].sort()).toEqual(Object.keys(LOADERS).sort());
+    expect([...new Set(deployed)].sort()).toEqual(Object.keys(SETTINGS).sort());
     for (const fn of functionsOf(example)) {
       const name = fn.entryPoint.split('/')[1]!;
       const variables = resourceOf(example, idOf(example, fn.function)).Properties!.Environment as {
         Variables: Record<string, unknown>;
       };
-      const reads = variablesRead(name, LOADERS[name]!);
       expect({ function: fn.entryPoint, names: Object.keys(variables.Variables).sort() }).toEqual({
         function: fn.entryPoint,
-        names: [...reads, ...POWERTOOLS].sort(),
+        names: [...SETTINGS[name]!.names, ...POWERTOOLS].sort(),
       });
-      expect(fn.environment.unmapped).toEqual([]);
     }
   });
 

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { DurationError, durationFromEnv, durationText, parseDuration } from '#shared/duration';
+import { DurationError, durationText, parseDuration } from '#shared/duration';
 
 describe('parseDuration', () => {
   it.each([
@@ -39,15 +39,5 @@ describe('parseDuration', () => {
     expect(durationText(300_000)).toBe('5m');
     expect(durationText(5_400_000)).toBe('1h30m');
     expect(durationText(0)).toBe('0');
-  });
-});
-
-describe('durationFromEnv', () => {
-  it('falls back when unset or empty, and enforces a minimum naming the variable', () => {
-    expect(durationFromEnv({}, 'X', 1000)).toBe(1000);
-    expect(durationFromEnv({ X: '  ' }, 'X', 1000)).toBe(1000);
-    expect(durationFromEnv({ X: '2m' }, 'X', 1000)).toBe(120_000);
-    expect(() => durationFromEnv({ X: '1s' }, 'X', 1000, 5000)).toThrow('X must be at least 5s, got "1s"');
-    expect(() => durationFromEnv({ X: '10' }, 'X', 1000)).toThrow('X must be a duration like');
   });
 });

@@ -1,5 +1,6 @@
 import { DEFAULT_WINDOWS } from '#shared/incident';
-import { WINDOW_VARIABLES, WindowConfigError, windowsFromEnv } from '#shared/incident-windows';
+import { ConfigError } from '#shared/config-table';
+import { WINDOW_VARIABLES, windowsFromEnv } from '#shared/incident-windows';
 
 describe('window variables', () => {
   it('are the names issue 6 fixes, with the issue’s defaults', () => {
@@ -51,13 +52,13 @@ describe('window variables', () => {
 
   it('name the variable when a value is malformed', () => {
     expect(() => windowsFromEnv({ PULLWATCH_QUIET_PERIOD: '120' })).toThrow(
-      new WindowConfigError(
+      new ConfigError(
         'PULLWATCH_QUIET_PERIOD must be a duration like 30s, 5m, 2h, 1d or 1h30m, got "120" (quiet time before an incident resolves)',
       ),
     );
     expect(() => windowsFromEnv({ PULLWATCH_STORM_THRESHOLD: '1' })).toThrow(
       /^PULLWATCH_STORM_THRESHOLD must be a whole number of at least 2/,
     );
-    expect(() => windowsFromEnv({ PULLWATCH_STORM_THRESHOLD: '5m' })).toThrow(WindowConfigError);
+    expect(() => windowsFromEnv({ PULLWATCH_STORM_THRESHOLD: '5m' })).toThrow(ConfigError);
   });
 });

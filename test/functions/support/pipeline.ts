@@ -25,7 +25,7 @@ import {
   createNotifyHandler,
   createNotifyTickHandler,
 } from '../../../functions/notify/notify';
-import { type RouteRule, createClusterRouter, createRouter } from '../../../functions/notify/routing';
+import { type RouteRule, createClusterRouter, createRouter } from '#shared/routing';
 import { DynamoForwarderStore } from '../../../functions/_common/forwarder-store';
 import {
   type WatchdogDeps,

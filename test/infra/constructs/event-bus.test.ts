@@ -23,7 +23,9 @@ import {
   incidentEventsPattern,
   rejectedPattern,
 } from '#shared/incident-events';
+import { BUS_RULES } from '#shared/bus-rules';
 import { eventPatternOf } from '../../../infra/constructs/event-bus';
+import { LOCAL_RULES } from '../../../local/pipeline';
 import { matchesEventPattern } from '../support/event-pattern';
 import {
   type Resource,
@@ -280,4 +282,19 @@ test('each rule’s queue feeds the function functions/README.md names', () => {
     stack.getLogicalId(stack.pipeline.rejected.queue.node.defaultChild as never),
   );
   expect(consumerOf(queueOf('RejectedToDeadLetters'))).toEqual([]);
+});
+
+test('one rule table: every rule of shared/bus-rules.ts is in the stack and on the local bus, with its pattern', () => {
+  for (const rule of BUS_RULES) {
+    const [, deployed] = ruleNamed(example, rule.id);
+    expect({ id: rule.id, matched: matchedBy(deployed.Properties!.EventPattern) }).toEqual({
+      id: rule.id,
+      matched: SAMPLES.filter((event) => matchesPattern(rule.pattern, event))
+        .map(key)
+        .sort(),
+    });
+    expect(LOCAL_RULES).toContainEqual(
+      expect.objectContaining({ target: rule.target, pattern: rule.pattern }),
+    );
+  }
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DETAIL_TYPE, type FailedDetail, type RecoveryKind, SCHEMA_VERSION, SOURCE } from '#shared/contract';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
-import { createRouter } from '../../../functions/notify/routing';
+import { createRouter } from '#shared/routing';
 import type { Log } from '../../../functions/_common/observability';
 import { type DeadLetter, LocalBus } from '../../../local/bus';
 import { CountingMetrics, type LocalPipeline, wirePipeline } from '../../../local/pipeline';

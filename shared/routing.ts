@@ -6,8 +6,10 @@
  * 3. The first configured rule whose cluster and namespace globs match (`*` any run, `?` one character).
  * 4. The default channel.
  *
- * Messages about a whole cluster (the watchdog's) follow the rules that name no namespace.
+ * Messages about a whole cluster (the watchdog's) follow the rules that name no namespace. The
+ * functions and local mode read the channel and the rules from the same variables (the kinds below).
  */
+import { InvalidValue, type Setting, type ValueKind, withDefault } from '#shared/config-table';
 import { ANNOTATION_PREFIX } from '#shared/contract';
 import type { Incident } from '#shared/incident';
 
@@ -41,6 +43,10 @@ const globToRegExp = (glob: string): RegExp =>
       .join('')}$`,
   );
 
+/** Whether the pod's annotations mute its incidents (`pullwatch.io/mute: "true"`). */
+export const isMuted = (annotations: Readonly<Record<string, string>> | undefined): boolean =>
+  annotations?.[MUTE_ANNOTATION]?.trim().toLowerCase() === 'true';
+
 export const createRouter = (config: RoutingConfig) => {
   const rules = config.rules.map((rule) => ({
     cluster: globToRegExp(rule.cluster ?? '*'),
@@ -49,8 +55,7 @@ export const createRouter = (config: RoutingConfig) => {
   }));
   return (incident: Incident): Route => {
     const annotations = incident.latest?.annotations ?? {};
-    if (annotations[MUTE_ANNOTATION]?.trim().toLowerCase() === 'true')
-      return { muted: true, reason: 'annotation' };
+    if (isMuted(annotations)) return { muted: true, reason: 'annotation' };
     const annotated = annotations[CHANNEL_ANNOTATION]?.trim();
     if (annotated !== undefined && isChannel(annotated))
       return { muted: false, channel: annotated, reason: 'annotation' };
@@ -96,3 +101,40 @@ export const parseRouteRules = (json: string): RouteRule[] => {
     };
   });
 };
+
+/** A channel in the environment (PULLWATCH_SLACK_CHANNEL). */
+export const CHANNEL_KIND: ValueKind<string> = {
+  parse: (text) => {
+    if (!isChannel(text)) throw new InvalidValue(`must be a channel id or name, got "${text}"`);
+    return text;
+  },
+  format: (channel) => channel,
+};
+
+/** Route rules in the environment, as JSON (PULLWATCH_SLACK_ROUTES). */
+export const ROUTES_KIND: ValueKind<RouteRule[]> = {
+  parse: (text) => {
+    try {
+      return parseRouteRules(text);
+    } catch (error) {
+      throw new InvalidValue(`is invalid: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  },
+  format: (rules) => JSON.stringify(rules),
+};
+
+/** PULLWATCH_SLACK_CHANNEL (required by the functions, optional in local mode). */
+export const SLACK_CHANNEL_VARIABLE = {
+  name: 'PULLWATCH_SLACK_CHANNEL',
+  purpose: 'default Slack channel (id or name) for incidents',
+  kind: CHANNEL_KIND,
+};
+
+export const SLACK_ROUTES: Setting<RouteRule[]> = withDefault(
+  {
+    name: 'PULLWATCH_SLACK_ROUTES',
+    purpose: 'JSON rules that route incidents to channels by cluster and namespace',
+    kind: ROUTES_KIND,
+  },
+  [],
+);

@@ -1,0 +1,58 @@
+/**
+ * The Slack settings of the functions that post (notify, watchdog): the token's secret, the Web
+ * API, the calls' limits and the channels.
+ */
+import {
+  SECONDS_AS_MS,
+  TEXT,
+  type ValueKind,
+  type ValuesOf,
+  group,
+  optional,
+  required,
+  withDefault,
+} from '#shared/config-table';
+import { SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
+
+/** The Web API base URL always ends in `/` (the client appends method names to it). */
+const API_URL: ValueKind<string> = {
+  parse: (text) => (text.endsWith('/') ? text : `${text}/`),
+  format: (url) => url,
+};
+
+export const SLACK_SETTINGS = {
+  routing: group({
+    defaultChannel: required(SLACK_CHANNEL_VARIABLE),
+    rules: SLACK_ROUTES,
+  }),
+  /** Overrides the Web API base URL (GovSlack, a proxy, tests). */
+  slackApiUrl: optional({ name: 'SLACK_API_URL', purpose: 'base URL of the Slack Web API', kind: API_URL }),
+  slackTokenSecretId: required({
+    name: 'PULLWATCH_SLACK_TOKEN_SECRET',
+    purpose: 'Secrets Manager id or ARN of the Slack bot token',
+    kind: TEXT,
+  }),
+  slackTimeoutMs: withDefault(
+    { name: 'PULLWATCH_SLACK_TIMEOUT_SECONDS', purpose: 'timeout of one Slack call', kind: SECONDS_AS_MS },
+    5_000,
+  ),
+  maxInlineWaitMs: withDefault(
+    {
+      name: 'PULLWATCH_SLACK_MAX_WAIT_SECONDS',
+      purpose: 'longest Retry-After waited out inline',
+      kind: SECONDS_AS_MS,
+    },
+    3_000,
+  ),
+  // Must exceed the function's timeout (set by the stack; 30 s by default).
+  leaseMs: withDefault(
+    {
+      name: 'PULLWATCH_POST_LEASE_SECONDS',
+      purpose: 'how long a claim on a Slack post is held',
+      kind: SECONDS_AS_MS,
+    },
+    90_000,
+  ),
+};
+
+export type SlackConfig = ValuesOf<typeof SLACK_SETTINGS>;
