@@ -181,9 +181,8 @@ export interface IncidentTally {
   moved: Record<string, TallyEntry & { cause: CauseId; incidentId: string }>;
 }
 
-/** One container of the few that a message names (failing ones first, then the latest). */
+/** One pod of the few that a message names (failing ones first, then the latest). */
 export interface SampledContainer {
-  id: string;
   pod: string;
   node: string;
   state: ContainerState;
@@ -365,14 +364,11 @@ const compareSampled = (a: SampledContainer, b: SampledContainer): number =>
   (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : 0);
 
 /** The sample after a container's register changed: failing ones first, then the latest. */
-const sampleWith = (
-  sample: readonly SampledContainer[],
-  id: string,
-  container: TrackedContainer,
-): SampledContainer[] =>
+const sampleWith = (sample: readonly SampledContainer[], container: TrackedContainer): SampledContainer[] =>
   [
-    { id, pod: container.pod, node: container.node, state: container.state, at: container.at },
-    ...sample.filter((entry) => entry.id !== id),
+    { pod: container.pod, node: container.node, state: container.state, at: container.at },
+    // A pod name is one container of this incident (its key names the container).
+    ...sample.filter((entry) => entry.pod !== container.pod),
   ]
     .sort(compareSampled)
     .slice(0, MAX_SAMPLED);
@@ -501,7 +497,7 @@ const withContainer = (incident: Incident, containerId: string, event: TrackedCo
     ...incident,
     containers: { ...incident.containers, [containerId]: merged },
     tally: applyRegister(incident.tally, seen, merged),
-    sample: sampleWith(incident.sample, containerId, merged),
+    sample: sampleWith(incident.sample, merged),
   };
 };
 

@@ -11,6 +11,24 @@ import { type GenerationRef, ROW_SHARDS, containerIdOfRowSk, rowsPk } from './ta
  * Every register of an incident: all its rows (every shard, every page), overlaid with the journal
  * of its head. For a full timeline; a fold reads only the rows it needs.
  */
+/** A register as a row or journal stores it: without its pod UID (the container id holds it). */
+export type CompactRegister = Omit<TrackedContainer, 'podUid'>;
+export type StoredJournal = Record<string, CompactRegister>;
+
+export const compactRegisters = (registers: Record<string, TrackedContainer>): StoredJournal =>
+  Object.fromEntries(
+    Object.entries(registers).map(([id, { podUid: _podUid, ...register }]) => [id, register]),
+  );
+
+/** The register stored for a container id (`<podUid>/<container>`). */
+export const registerOf = (containerId: string, stored: CompactRegister): TrackedContainer => ({
+  ...stored,
+  podUid: containerId.slice(0, containerId.lastIndexOf('/')),
+});
+
+export const journalRegisters = (journal: StoredJournal | undefined): Record<string, TrackedContainer> =>
+  Object.fromEntries(Object.entries(journal ?? {}).map(([id, stored]) => [id, registerOf(id, stored)]));
+
 export const readAllRegisters = async (
   documents: DynamoDBDocumentClient,
   tableName: string,
@@ -32,7 +50,8 @@ export const readAllRegisters = async (
         }),
       );
       for (const row of page.Items ?? []) {
-        registers[containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]))] = row.register as TrackedContainer;
+        const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
+        registers[id] = registerOf(id, row.register as CompactRegister);
       }
       start = page.LastEvaluatedKey;
     } while (start !== undefined);

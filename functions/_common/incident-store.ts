@@ -32,6 +32,7 @@ import {
   type Incident,
   type IncidentChange,
   type IncidentWindows,
+  type LatestFailure,
   type TrackedContainer,
   figuresOf,
   incidentIdOfIncident,
@@ -46,7 +47,21 @@ import {
   type StormRef,
   stormIdOf,
 } from '#shared/incident-storm';
-import { readAllRegisters } from './container-rows';
+import {
+  type CompactRegister,
+  type StoredJournal,
+  compactRegisters,
+  journalRegisters,
+  readAllRegisters,
+  registerOf,
+} from './container-rows';
+import {
+  type LatestText,
+  type StoredHead,
+  type StoredLatest,
+  splitLatest,
+  withLatestText,
+} from './latest-text';
 import { sleep } from './sleep';
 import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
@@ -66,6 +81,8 @@ import {
   rowsPk,
   stormBucketSk,
   stormPk,
+  textPk,
+  textSk,
   workloadPartition,
 } from './table-keys';
 import {
@@ -266,8 +283,8 @@ export interface DynamoIncidentStoreOptions {
 }
 
 interface HeadItem extends VersionedItem<OutboxEntry> {
-  incident: Omit<Incident, 'containers'>;
-  journal?: Record<string, TrackedContainer>;
+  incident: StoredHead;
+  journal?: StoredJournal;
   journalVersion?: number;
 }
 
@@ -283,12 +300,13 @@ const fromItems = (
   head: Record<string, unknown>,
   slack: Record<string, unknown> | undefined,
   containers: Record<string, TrackedContainer>,
+  texts: ReadonlyMap<string, LatestText>,
 ): StoredIncident => {
   const typed = head as unknown as HeadItem;
   const notify = (slack ?? {}) as SlackItem;
   return {
-    incident: { ...typed.incident, containers },
-    journal: { version: typed.journalVersion ?? 0, registers: typed.journal ?? {} },
+    incident: withLatestText(typed.incident, containers, texts),
+    journal: { version: typed.journalVersion ?? 0, registers: journalRegisters(typed.journal) },
     ...storedVersioned({
       version: typed.version,
       ...(typed.outbox === undefined ? {} : { outbox: typed.outbox }),
@@ -301,6 +319,11 @@ const fromItems = (
     inStorm: notify.inStorm === true,
   };
 };
+
+/** Texts a store remembers (a storm's incidents show few distinct ones). */
+const TEXTS_REMEMBERED = 2000;
+/** A text is written again after this long, to push its expiry out while it is shown. */
+const TEXT_REFRESH_MS = 24 * 3_600_000;
 
 /** BatchGetItem takes at most this many keys per call. */
 const BATCH_GET_LIMIT = 100;
@@ -468,18 +491,78 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       return journaled === undefined;
     });
     for (const row of await this.readMany(unread.map((id) => this.rowKey(ref, id)))) {
-      registers[containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]))] = row.register as TrackedContainer;
+      const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
+      registers[id] = registerOf(id, row.register as CompactRegister);
     }
     return registers;
   }
 
+  /** The texts the heads' latest failures name (remembered: a text never changes). */
+  private async textsOf(heads: ReadonlyArray<Record<string, unknown>>): Promise<Map<string, LatestText>> {
+    const texts = new Map<string, LatestText>();
+    const missing: ItemKey[] = [];
+    for (const head of heads) {
+      const textId = (head.incident as HeadItem['incident'] | undefined)?.latest?.textId;
+      if (textId === undefined) continue;
+      const known = this.texts.get(textId);
+      if (known !== undefined) texts.set(textId, known.text);
+      else
+        missing.push({
+          [INCIDENT_TABLE.partitionKey]: textPk(String(head.keyId)),
+          [INCIDENT_TABLE.sortKey]: textSk(textId),
+        });
+    }
+    for (const item of await this.readMany(missing)) {
+      const text = item.text as LatestText;
+      texts.set(String(item[INCIDENT_TABLE.sortKey]), text);
+      this.remember(String(item[INCIDENT_TABLE.sortKey]), text, 0);
+    }
+    return texts;
+  }
+
+  /** Texts seen or written, with the failure time they were last written for (0: only read), newest last. */
+  private readonly texts = new Map<string, { text: LatestText; writtenAt: number }>();
+
+  private remember(textId: string, text: LatestText, writtenAt: number): void {
+    this.texts.delete(textId);
+    this.texts.set(textId, { text, writtenAt });
+    if (this.texts.size > TEXTS_REMEMBERED) this.texts.delete(this.texts.keys().next().value!);
+  }
+
+  /**
+   * Writes the latest failure's text unless this process wrote it for a failure less than a day
+   * older (a write pushes its expiry out, so a text still shown never expires before its incident).
+   */
+  private async saveText(keyId: string, latest: LatestFailure): Promise<StoredLatest> {
+    const { stored, text } = splitLatest(latest);
+    const known = this.texts.get(stored.textId);
+    if (known !== undefined && known.writtenAt > 0 && latest.at - known.writtenAt < TEXT_REFRESH_MS) {
+      return stored;
+    }
+    await this.documents.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: {
+          [INCIDENT_TABLE.partitionKey]: textPk(keyId),
+          [INCIDENT_TABLE.sortKey]: textSk(stored.textId),
+          schemaVersion: ITEM_SCHEMA_VERSION,
+          text,
+          [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(latest.at),
+        },
+      }),
+    );
+    this.remember(stored.textId, text, latest.at);
+    return stored;
+  }
+
   async loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]> {
     const heads = await this.newestOf(incidentPk(keyId), 2);
+    const texts = await this.textsOf(heads);
     return Promise.all(
       heads.map(async (head) => {
         const ref = { keyId, generation: Number(head.generation) };
-        const journal = (head.journal as Record<string, TrackedContainer> | undefined) ?? {};
-        return fromItems(head, undefined, await this.registersOf(ref, journal, containerIds));
+        const journal = journalRegisters(head.journal as StoredJournal | undefined);
+        return fromItems(head, undefined, await this.registersOf(ref, journal, containerIds), texts);
       }),
     );
   }
@@ -494,7 +577,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       this.documents,
       this.tableName,
       ref,
-      (head.journal as Record<string, TrackedContainer> | undefined) ?? {},
+      journalRegisters(head.journal as StoredJournal | undefined),
     );
   }
 
@@ -506,7 +589,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     const [head, slack] = await Promise.all([this.read(this.key(ref)), this.read(this.slackKey(ref))]);
     if (head === undefined) return undefined;
     if (slack === undefined) await this.createSlackItem(ref);
-    return fromItems(head, slack, {});
+    return fromItems(head, slack, {}, await this.textsOf([head]));
   }
 
   private async createSlackItem(ref: IncidentRef): Promise<void> {
@@ -523,7 +606,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   /** The attributes derived from the incident: the summary, the index keys, the due time and the TTL. */
-  private derived(incident: Incident, version: number) {
+  private derived(incident: Incident, version: number, latest: StoredLatest | undefined) {
     const figures = figuresOf(incident, this.windows);
     const incidentId = incidentIdOfIncident(incident);
     const { key } = incident;
@@ -532,7 +615,8 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     const verdict = incident.latest?.verdict;
     const resolved = incident.status === 'resolved' && incident.resolvedAt !== undefined;
     const due = incident.status === 'open' ? figures.resolveAt : undefined;
-    const { containers: _registers, ...head } = incident;
+    const { containers: _registers, latest: _latest, ...rest } = incident;
+    const head = latest === undefined ? rest : { ...rest, latest };
     const set: Record<string, unknown> = {
       schemaVersion: ITEM_SCHEMA_VERSION,
       incidentId,
@@ -592,7 +676,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
               Item: {
                 ...this.rowKey(ref, containerId),
                 schemaVersion: ITEM_SCHEMA_VERSION,
-                register,
+                register: compactRegisters({ [containerId]: register })[containerId],
                 headVersion: journal.version,
                 [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(register.at),
               },
@@ -609,12 +693,16 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   async saveIncident(write: IncidentWrite): Promise<void> {
     if (write.readJournal !== undefined) await this.copyJournal(write, write.readJournal);
     const version = write.expectedVersion + 1;
-    const { set, remove } = this.derived(write.incident, version);
+    const latest =
+      write.incident.latest === undefined
+        ? undefined
+        : await this.saveText(write.keyId, write.incident.latest);
+    const { set, remove } = this.derived(write.incident, version, latest);
     const saved = await saveVersioned(this.documents, {
       tableName: this.tableName,
       key: this.key(write),
       expectedVersion: write.expectedVersion,
-      set: { ...set, journal: write.changed, journalVersion: version },
+      set: { ...set, journal: compactRegisters(write.changed), journalVersion: version },
       remove,
       outbox: write.outbox,
       ...(write.published === undefined ? {} : { published: write.published }),

@@ -53,6 +53,10 @@ export const rowsPk = (ref: GenerationRef, shard: number): string =>
 export const rowSk = (containerId: string): string => `${ROW_PREFIX}${containerId}`;
 export const containerIdOfRowSk = (sk: string): string => sk.slice(ROW_PREFIX.length);
 
+/** A text an incident showed (the latest failure's message and verdict), by its content's hash. */
+export const textPk = (keyId: string): string => `TEXT#${keyId}`;
+export const textSk = (textId: string): string => textId;
+
 export const stormPk = (groupId: string): string => `${STORM_PREFIX}${groupId}`;
 export const stormBucketSk = (seq: number): string => `${BUCKET_PREFIX}${padded(seq)}`;
 

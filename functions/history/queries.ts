@@ -21,13 +21,14 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import { isCauseId } from '#shared/diagnosis/causes';
-import { type Incident, type TrackedContainer, figuresOf } from '#shared/incident';
+import { type Incident, figuresOf } from '#shared/incident';
 import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
-import { readAllRegisters } from '../_common/container-rows';
+import { type StoredJournal, journalRegisters, readAllRegisters } from '../_common/container-rows';
 import { INCIDENT_TABLE } from '../_common/incident-table';
 import { sleep } from '../_common/sleep';
-import { generationSk, incidentPk, postsPk, postsSk } from '../_common/table-keys';
+import { type LatestText, type StoredHead, withLatestText } from '../_common/latest-text';
+import { generationSk, incidentPk, postsPk, postsSk, textPk, textSk } from '../_common/table-keys';
 import {
   HistoryInputError,
   type IncidentFilter,
@@ -175,11 +176,17 @@ export class IncidentQueries {
     ]);
     const item = head.Item;
     if (item === undefined || item.status === 'pending') return undefined;
-    const journal = (item.journal as Record<string, TrackedContainer> | undefined) ?? {};
-    const incident: Incident = {
-      ...(item.incident as Incident),
-      containers: options.full ? await readAllRegisters(this.documents, this.tableName, ref, journal) : {},
-    };
+    const journal = journalRegisters(item.journal as StoredJournal | undefined);
+    const stored = item.incident as StoredHead;
+    const textId = stored.latest?.textId;
+    const [text, containers] = await Promise.all([
+      textId === undefined ? undefined : read(textPk(ref.keyId), textSk(textId)),
+      options.full ? readAllRegisters(this.documents, this.tableName, ref, journal) : {},
+    ]);
+    const texts = new Map<string, LatestText>(
+      textId !== undefined && text?.Item !== undefined ? [[textId, text.Item.text as LatestText]] : [],
+    );
+    const incident = withLatestText(stored, containers, texts);
     const recoveredAt = item.status === 'resolved' ? recoveredAtOf(incident) : undefined;
     const notify = slack.Item ?? {};
     const storm = notify.storm as { groupId?: string; seq?: number } | undefined;

@@ -34,11 +34,28 @@ afterEach(async () => {
   await pipeline.stop();
 });
 
-/** Classifies forwarder events, in batches; returns the ImagePullClassified events for dedupe. */
-const classified = async (events: readonly unknown[]): Promise<unknown[]> => {
+type Classified = { detail: { observation: Record<string, unknown> } };
+
+/**
+ * The ImagePullClassified events for dedupe: the first event of each kind goes through classify;
+ * the rest are copies of its output with their own pod fields (thousands of identical texts need
+ * not be classified one by one here: the engine has its own tests and benchmark).
+ */
+const classified = async (events: ReadonlyArray<ReturnType<typeof failed>>): Promise<unknown[]> => {
   pipeline.takeNew([]);
-  await deliverUntilDone(pipeline.classify, events, { batchSize: 100 });
-  return pipeline.takeNew([PIPELINE_DETAIL_TYPE.classified]).map(delivered);
+  const kinds = [...new Map(events.map((event) => [event['detail-type'], event])).values()];
+  await deliverUntilDone(pipeline.classify, kinds);
+  const templates = pipeline
+    .takeNew([PIPELINE_DETAIL_TYPE.classified])
+    .map(delivered) as unknown as Classified[];
+  return events.map((event) => {
+    const template =
+      templates[kinds.indexOf(kinds.find((kind) => kind['detail-type'] === event['detail-type'])!)]!;
+    return {
+      ...template,
+      detail: { ...template.detail, observation: { ...template.detail.observation, ...event.detail } },
+    };
+  });
 };
 
 /** Delivers to dedupe in batches of 10, `concurrency` batches at a time (as the event source does). */
@@ -122,7 +139,6 @@ describe('a DaemonSet on 5,000 nodes', () => {
     console.log(
       `fleet: ${PODS} containers, ${observations} observations: ${perObservation.writes.toFixed(2)} WCU and ${perObservation.reads.toFixed(2)} RCU per observation, largest write ${pipeline.capacity.largestWriteUnits} WCU`,
     );
-    console.log([...pipeline.capacity.byCommand]);
     expect(perObservation.writes).toBeLessThanOrEqual(3);
     expect(pipeline.capacity.largestWriteUnits).toBeLessThanOrEqual(4);
 
@@ -132,10 +148,11 @@ describe('a DaemonSet on 5,000 nodes', () => {
     await deliverUntilDone(pipeline.notify, incidentEvents);
     const [post] = pipeline.slack.topLevel();
     const shown = JSON.stringify(post!.blocks);
-    expect(shown).toContain(`*Affected:* 5,000 pods (`);
-    expect(shown).toContain('and 4,995 more');
-    expect(shown).toContain('10,000 failed pulls');
+    const n = (value: number) => value.toLocaleString('en-US');
+    expect(shown).toContain(`*Affected:* ${n(PODS)} pods (`);
+    expect(shown).toContain(`and ${n(PODS - 5)} more`);
+    expect(shown).toContain(`${n(2 * PODS)} failed pulls`);
     const [reply] = pipeline.slack.repliesTo(post!.ts);
-    expect(reply!.text).toContain('5,000 pods affected');
+    expect(reply!.text).toContain(`${n(PODS)} pods affected`);
   });
 });

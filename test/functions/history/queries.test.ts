@@ -222,10 +222,11 @@ describe('one incident', () => {
     expect(record?.summary).toEqual(web);
     expect(record?.summary.incidentId).toMatch(/^pw-[0-9a-z]{12}$/);
     expect(record?.incident.latest?.verdict.cause).toBe('image-not-found');
-    // The head and the Slack item; the container rows only when the full timeline is asked for.
+    // The head, the Slack item and the latest failure's text; the container rows only when the
+    // full timeline is asked for.
     expect(record!.incident.containers).toEqual({});
     expect(Object.keys(record!.posts).sort()).toEqual(['main', 'resolved-1']);
-    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand']);
+    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand', 'GetItemCommand']);
     const full = await queries().get(web!.incidentId, { full: true });
     expect(Object.values(full!.incident.containers).map((container) => container.pod)).toEqual(['web-a']);
   });
