@@ -175,15 +175,56 @@ export const newStormBucket = (
   };
 };
 
+/**
+ * The join rule, once, as data: the pure functions below and the store's conditional write
+ * (`joinCondition`) are both built from it, so they cannot disagree at a boundary instant.
+ * A bucket takes a member while it has fewer than `maxMembers` and `now` is at or before its
+ * deadline: `openUntil` (opened + window) while forming, `stormUntil` (last join + window) once a
+ * storm (at least `threshold` members).
+ */
+export const JOIN_RULE = { maxMembers: MAX_STORM_MEMBERS, deadlineInclusive: true } as const;
+
 export const isStorm = (bucket: Pick<StormHead, 'memberCount' | 'threshold'>): boolean =>
   bucket.memberCount >= bucket.threshold;
 
-/** Until when a bucket takes new members (see the file comment); the store's join condition agrees. */
-export const joinsUntil = (bucket: StormHead): number =>
-  (isStorm(bucket) ? bucket.lastJoinAt : bucket.openedAt) + bucket.windowMs;
+/** A bucket's two deadlines, as its item stores them for the join condition. */
+export const joinDeadlines = (
+  bucket: Pick<StormHead, 'openedAt' | 'lastJoinAt' | 'windowMs'>,
+): { openUntil: number; stormUntil: number } => ({
+  openUntil: bucket.openedAt + bucket.windowMs,
+  stormUntil: bucket.lastJoinAt + bucket.windowMs,
+});
+
+/** Until when a bucket takes new members (see the file comment). */
+export const joinsUntil = (bucket: StormHead): number => {
+  const { openUntil, stormUntil } = joinDeadlines(bucket);
+  return isStorm(bucket) ? stormUntil : openUntil;
+};
+
+const beforeDeadline = (now: number, deadline: number): boolean =>
+  JOIN_RULE.deadlineInclusive ? now <= deadline : now < deadline;
 
 export const acceptsJoins = (bucket: StormHead, now: number): boolean =>
-  bucket.memberCount < MAX_STORM_MEMBERS && now <= joinsUntil(bucket);
+  bucket.memberCount < JOIN_RULE.maxMembers && beforeDeadline(now, joinsUntil(bucket));
+
+/**
+ * The join rule as a DynamoDB condition expression over a bucket item, given the placeholders of
+ * its attributes (`count`, `threshold`, `openUntil`, `stormUntil`) and of the values `now`, `max`.
+ */
+export const joinCondition = (p: {
+  count: string;
+  threshold: string;
+  openUntil: string;
+  stormUntil: string;
+  now: string;
+  max: string;
+}): string => {
+  const atOrBefore = JOIN_RULE.deadlineInclusive ? '>=' : '>';
+  return (
+    `${p.count} < ${p.max} AND ((${p.count} < ${p.threshold} AND ${p.openUntil} ${atOrBefore} ${p.now}) OR ` +
+    `(${p.count} >= ${p.threshold} AND ${p.stormUntil} ${atOrBefore} ${p.now}))`
+  );
+};
 
 export type Placement =
   /** Nothing may be posted yet: come back at `until`. */

@@ -40,11 +40,13 @@ import {
 import type { IncidentDetailType } from '#shared/incident-events';
 import { workloadRef } from '#shared/incident-key';
 import {
-  MAX_STORM_MEMBERS,
+  JOIN_RULE,
   type StormBucket,
   type StormHead,
   type StormMember,
   type StormRef,
+  joinCondition,
+  joinDeadlines,
   stormIdOf,
 } from '#shared/incident-storm';
 import {
@@ -826,9 +828,8 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
             stormId: stormIdOf(bucket.ref),
             cluster: bucket.group.cluster,
             cause: bucket.group.cause,
-            // The join condition's deadlines (see shared/incident-storm.ts `joinsUntil`).
-            openUntil: bucket.openedAt + bucket.windowMs,
-            stormUntil: bucket.lastJoinAt + bucket.windowMs,
+            // The join condition's deadlines (shared/incident-storm.ts `JOIN_RULE`).
+            ...joinDeadlines(bucket),
             posts: {},
             [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(bucket.openedAt),
           },
@@ -853,9 +854,16 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
           UpdateExpression:
             'SET #members.#id = :member, #lastJoinAt = :now, #stormUntil = :until, ' +
             '#count = #count + :one, #version = #version + :one',
-          ConditionExpression:
-            'attribute_exists(#members) AND attribute_not_exists(#members.#id) AND #count < :max AND ' +
-            '((#count < #threshold AND #openUntil >= :now) OR (#count >= #threshold AND #stormUntil >= :now))',
+          ConditionExpression: `attribute_exists(#members) AND attribute_not_exists(#members.#id) AND ${joinCondition(
+            {
+              count: '#count',
+              threshold: '#threshold',
+              openUntil: '#openUntil',
+              stormUntil: '#stormUntil',
+              now: ':now',
+              max: ':max',
+            },
+          )}`,
           ExpressionAttributeNames: {
             '#members': 'members',
             '#id': member.incidentId,
@@ -869,9 +877,9 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
           ExpressionAttributeValues: {
             ':member': { ...member, joinedAt: now },
             ':now': now,
-            ':until': now + windowMs,
+            ':until': joinDeadlines({ openedAt: now, lastJoinAt: now, windowMs }).stormUntil,
             ':one': 1,
-            ':max': MAX_STORM_MEMBERS,
+            ':max': JOIN_RULE.maxMembers,
           },
           // Only what the join changed: the member list of a big storm is not sent back each time.
           ReturnValues: 'UPDATED_NEW',
