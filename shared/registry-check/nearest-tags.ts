@@ -13,34 +13,45 @@ const version = (tag: string): SemVer | null => parse(tag, { loose: true });
 interface Ranked {
   tag: string;
   key: readonly number[];
+  version?: SemVer;
+  older?: boolean;
 }
 
-/** Lexicographic comparison of two keys of the same length; smaller ranks first. */
-const compareKeys = (a: Ranked, b: Ranked): number => {
+/** Smaller ranks first: the key, then the closest version on the same side, then the tag itself. */
+const compareRanked = (a: Ranked, b: Ranked): number => {
   for (let i = 0; i < a.key.length; i++) {
     const difference = (a.key[i] ?? 0) - (b.key[i] ?? 0);
     if (difference !== 0) return difference;
   }
+  if (a.version && b.version) {
+    // Older candidates: the highest first; newer ones: the lowest first.
+    const closeness = a.older ? b.version.compare(a.version) : a.version.compare(b.version);
+    if (closeness !== 0) return closeness;
+  }
   return a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0;
 };
 
-const versionKey = (wanted: SemVer, candidate: SemVer): number[] => {
+const versionRank = (tag: string, wanted: SemVer, candidate: SemVer): Ranked => {
   const sameMajor = candidate.major === wanted.major;
   const sameMinor = sameMajor && candidate.minor === wanted.minor;
   const kindMatches = candidate.prerelease.length > 0 === wanted.prerelease.length > 0;
   const older = candidate.compare(wanted) < 0;
-  return [
-    sameMajor ? 0 : 1,
-    sameMinor ? 0 : 1,
-    kindMatches ? 0 : 1,
-    Math.abs(candidate.major - wanted.major),
-    Math.abs(candidate.minor - wanted.minor),
-    Math.abs(candidate.patch - wanted.patch),
-    // On an equal step, the release before the wanted one (it existed when the tag was written).
-    older ? 0 : 1,
-    // Then the newest of the equals (1.0.1 before 1.0.1-rc2 before 1.0.1-rc1).
-    -candidate.compare(wanted),
-  ];
+  return {
+    tag,
+    version: candidate,
+    older,
+    key: [
+      sameMajor ? 0 : 1,
+      sameMinor ? 0 : 1,
+      kindMatches ? 0 : 1,
+      Math.abs(candidate.major - wanted.major),
+      // A minor or patch step only means something within the same line.
+      sameMajor ? Math.abs(candidate.minor - wanted.minor) : 0,
+      sameMinor ? Math.abs(candidate.patch - wanted.patch) : 0,
+      // On an equal step, the release before the wanted one (it existed when the tag was written).
+      older ? 0 : 1,
+    ],
+  };
 };
 
 /**
@@ -93,13 +104,13 @@ export const nearestTags = (
     if (tag === wanted) continue;
     const candidateVersion = wantedVersion ? version(tag) : null;
     if (wantedVersion && candidateVersion) {
-      byVersion.push({ tag, key: versionKey(wantedVersion, candidateVersion) });
+      byVersion.push(versionRank(tag, wantedVersion, candidateVersion));
       continue;
     }
     const distance = editDistance(wanted, tag, cap);
     if (distance <= cap) byDistance.push({ tag, key: [distance, -commonPrefix(wanted, tag)] });
   }
-  return [...byVersion.sort(compareKeys), ...byDistance.sort(compareKeys)]
+  return [...byVersion.sort(compareRanked), ...byDistance.sort(compareRanked)]
     .slice(0, Math.max(0, limit))
     .map(({ tag }) => tag);
 };
