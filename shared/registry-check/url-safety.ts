@@ -123,7 +123,8 @@ const listed = (list: readonly string[], url: URL): boolean => {
 /** May an address that `url`'s host resolved to (or is) be contacted? */
 export const addressAllowed = (address: string, url: URL, policy: RegistryCheckPolicy): Permission => {
   const kind = classifyAddress(address) ?? 'public';
-  const where = `${hostOf(url)} (${address})`;
+  const host = hostOf(url);
+  const where = host === address || url.hostname === `[${address}]` ? host : `${host} (${address})`;
   switch (kind) {
     case 'public':
       return ALLOWED;
@@ -167,6 +168,9 @@ export const urlAllowed = (
   if (url.username !== '' || url.password !== '') {
     return { ok: false, reason: `the ${role} ${shown} carries credentials in its URL` };
   }
+  if (role === 'redirect' && !origins.includes(url.origin)) {
+    return { ok: false, reason: `a redirect to ${shown} leaves the registry and its token realm` };
+  }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && listed(policy.plainHttp, url))) {
     return {
       ok: false,
@@ -183,9 +187,6 @@ export const urlAllowed = (
   if (literal !== undefined) {
     const permission = addressAllowed(url.hostname.replace(/^\[|\]$/g, ''), url, policy);
     if (!permission.ok) return { ok: false, reason: `the ${role} ${permission.reason}` };
-  }
-  if (role === 'redirect' && !origins.includes(url.origin)) {
-    return { ok: false, reason: `a redirect to ${shown} leaves the registry and its token realm` };
   }
   return ALLOWED;
 };

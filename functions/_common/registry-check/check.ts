@@ -38,6 +38,8 @@ export interface RegistryCheckOptions {
   checkTimeoutMs?: number;
   limits?: Partial<AnswerLimits>;
   now?: () => Date;
+  /** Told each origin a connection is opened to: for logs, and for tests that prove nothing else was. */
+  onContact?: (origin: string) => void;
 }
 
 export interface CheckSubject {
@@ -185,7 +187,7 @@ export const checkRegistry = async (
     options,
     budget,
     limits: { ...DEFAULT_LIMITS, ...options.limits },
-    http: new GuardedHttp(options.policy, budget),
+    http: new GuardedHttp(options.policy, budget, options.onContact),
   };
   try {
     const registry = detectRegistry(ref.registry, ref.path);

@@ -39,7 +39,7 @@ const translate = (error: unknown, budget: CheckBudget): Read => {
   }
   if (NETWORK_ERRORS.has(name) || NETWORK_ERRORS.has(code)) {
     throw new RegistryUnreachable(
-      `ECR did not answer within ${Math.min(budget.requestTimeoutMs, budget.remainingMs())} ms`,
+      `ECR did not answer within ${Math.round(Math.min(budget.requestTimeoutMs, budget.remainingMs()))} ms`,
     );
   }
   throw new CheckRefused(`ECR refused the request (${name || 'an unknown error'})`);

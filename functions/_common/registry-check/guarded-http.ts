@@ -67,12 +67,10 @@ const describeFailure = (error: NodeJS.ErrnoException, host: string): string => 
 export class GuardedHttp {
   /** Origins this check may follow redirects and links to: the registry's, then the realm's. */
   private readonly origins: string[] = [];
-  /** Every origin a connection was opened to, in order; for tests and the check's own record. */
-  readonly contacted: string[] = [];
-
   constructor(
     private readonly policy: RegistryCheckPolicy,
     private readonly budget: CheckBudget,
+    private readonly onContact: (origin: string) => void = () => undefined,
   ) {}
 
   allowOrigin(origin: string): void {
@@ -108,7 +106,7 @@ export class GuardedHttp {
     headers: Record<string, string>,
     maxBytes: number,
   ): Promise<HttpAnswer> {
-    const timeoutMs = Math.min(this.budget.requestTimeoutMs, this.budget.remainingMs());
+    const timeoutMs = Math.round(Math.min(this.budget.requestTimeoutMs, this.budget.remainingMs()));
     const host = hostOf(url);
     if (timeoutMs <= 0)
       return Promise.reject(new RegistryUnreachable(`the check ran out of time before asking ${host}`));
@@ -148,7 +146,7 @@ export class GuardedHttp {
         lookup,
         agent: false,
       });
-      this.contacted.push(url.origin);
+      this.onContact(url.origin);
       const timer = setTimeout(() => {
         finish(() => reject(new RegistryUnreachable(`${host} did not answer within ${timeoutMs} ms`)));
         request.destroy();
