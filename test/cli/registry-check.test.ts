@@ -21,14 +21,12 @@ import {
   CONTENT,
   type RegistryLab,
   USER,
+  describeLab,
+  labSkipReason,
   startRegistryLab,
 } from '../functions/_common/registry-check/support/registry-lab';
-import { optOutReason } from '../runtime/support/prerequisites';
 
 jest.setTimeout(120_000);
-
-const skipReason = optOutReason();
-const describeLab = skipReason ? describe.skip : describe;
 
 let lab: RegistryLab;
 let folder: string;
@@ -49,12 +47,12 @@ const explain = async (args: string[], env: NodeJS.ProcessEnv = lab.env()) => {
 };
 
 beforeAll(async () => {
-  if (skipReason) return;
+  if (labSkipReason) return;
   lab = await startRegistryLab();
   folder = await mkdtemp(join(tmpdir(), 'pullwatch-cli-check-'));
 });
 afterAll(async () => {
-  if (skipReason) return;
+  if (labSkipReason) return;
   await lab?.stop();
   await rm(folder, { recursive: true, force: true });
 });

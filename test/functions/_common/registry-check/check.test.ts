@@ -11,7 +11,6 @@ import {
   RegistryChecker,
   checkRegistry,
 } from '../../../../functions/_common/registry-check/check';
-import { optOutReason } from '../../../runtime/support/prerequisites';
 import { DUMMY_CREDENTIALS } from '../../../support/dynalite';
 import { FakeEcr } from '../../../support/fake-ecr';
 import {
@@ -22,12 +21,15 @@ import {
   RecordingServer,
   SilentServer,
 } from './support/hostile-registry';
-import { CONTENT, type RegistryLab, startRegistryLab } from './support/registry-lab';
+import {
+  CONTENT,
+  type RegistryLab,
+  describeLab,
+  labSkipReason,
+  startRegistryLab,
+} from './support/registry-lab';
 
 jest.setTimeout(90_000);
-
-const skipReason = optOutReason();
-const describeLab = skipReason ? describe.skip : describe;
 
 let lab: RegistryLab;
 let front: PagingFront;
@@ -60,7 +62,7 @@ const check = (cause: CauseId, image: string, extra: Partial<RegistryCheckOption
 };
 
 beforeAll(async () => {
-  if (skipReason) return;
+  if (labSkipReason) return;
   lab = await startRegistryLab();
   front = await new PagingFront(lab.plain.origin).start();
   canary = await new RecordingServer().start();
@@ -70,7 +72,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (skipReason) return;
+  if (labSkipReason) return;
   await Promise.all([...hostile.values()].map((server) => server.stop()));
   await Promise.all([front?.stop(), canary?.stop(), silent?.stop()]);
   await lab?.stop();

@@ -16,6 +16,7 @@ import { buildImage, hostPlatform, writeOciLayout } from '../../../../runtime/su
 import { MissingPrerequisite, findProgram, optOutReason } from '../../../../runtime/support/prerequisites';
 import { Daemons, runOrThrow } from '../../../../runtime/support/processes';
 import { type Registry, startRegistry } from '../../../../runtime/support/registry';
+import { isolatedSkopeoEnv } from '../../../../runtime/support/skopeo';
 import { TokenServer } from './token-server';
 
 export const USER = 'pullwatch';
@@ -25,7 +26,7 @@ export const CONTENT = {
   multi: { repository: 'acme/multi', tag: '1.0' },
 } as const;
 
-const PROGRAMS = ['docker-registry', 'skopeo', 'openssl', 'htpasswd', 'setpriv'] as const;
+type LabProgram = 'docker-registry' | 'skopeo' | 'openssl' | 'htpasswd' | 'setpriv';
 
 export interface RegistryLab {
   folder: string;
@@ -43,15 +44,11 @@ export interface RegistryLab {
   stop(): Promise<void>;
 }
 
-/** The reason to skip, or undefined when the lab can run. */
-export const labUnavailable = (): string | undefined => {
-  const optOut = optOutReason();
-  if (optOut) return optOut;
-  const missing = PROGRAMS.filter((program) => findProgram(program) === undefined);
-  return missing.length > 0 ? `missing programs: ${missing.join(', ')}` : undefined;
-};
+/** PULLWATCH_SKIP_RUNTIME_TESTS=1 skips the suites that need the lab; missing programs fail them. */
+export const labSkipReason = optOutReason();
+export const describeLab = labSkipReason ? describe.skip : describe;
 
-const program = (name: (typeof PROGRAMS)[number]): string => {
+const program = (name: LabProgram): string => {
   const found = findProgram(name);
   if (!found) {
     throw new MissingPrerequisite(
@@ -147,16 +144,7 @@ const seed = async (folder: string, registry: Registry, caPath: string): Promise
   const certDir = join(folder, 'skopeo-certs');
   await mkdir(certDir);
   await copyFile(caPath, join(certDir, 'ca.crt'));
-  const registriesConf = join(folder, 'registries.conf');
-  const authFile = join(folder, 'skopeo-auth.json');
-  await writeFile(registriesConf, 'unqualified-search-registries = []\n');
-  await writeFile(authFile, '{"auths": {}}\n');
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    HOME: folder,
-    CONTAINERS_REGISTRIES_CONF: registriesConf,
-    REGISTRY_AUTH_FILE: authFile,
-  };
+  const env = await isolatedSkopeoEnv(join(folder, 'skopeo'));
   const single = join(folder, 'layout-single');
   await writeOciLayout(single, 'source', [buildImage(hostPlatform(), 'registry check')]);
   const multi = join(folder, 'layout-multi');

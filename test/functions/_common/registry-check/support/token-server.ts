@@ -4,10 +4,10 @@
  * `x5c` header carries the signing certificate from the registry's root bundle. Anonymous callers get a
  * token with no access; known users get what they ask for; wrong credentials get 401.
  */
-import { createPrivateKey, randomUUID, sign, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type KeyObject, X509Certificate, createPrivateKey, randomUUID, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LocalServer } from '../../../../support/local-server';
 
 export interface TokenRequest {
   scope: string[];
@@ -18,9 +18,10 @@ export interface TokenRequest {
 
 const base64url = (value: Buffer | string): string => Buffer.from(value).toString('base64url');
 
-export class TokenServer {
+export class TokenServer extends LocalServer {
   readonly requests: TokenRequest[] = [];
-  private server: Server | undefined;
+  private readonly signerKey: KeyObject;
+  private readonly signerCert: X509Certificate;
 
   constructor(
     private readonly options: {
@@ -30,71 +31,61 @@ export class TokenServer {
       service: string;
       users: Record<string, string>;
     },
-  ) {}
+  ) {
+    super('token server', options.tls);
+    this.signerKey = createPrivateKey(readFileSync(options.signer.keyPath));
+    this.signerCert = new X509Certificate(readFileSync(options.signer.certPath));
+  }
 
   get realm(): string {
-    const address = this.server?.address() as AddressInfo | null;
-    if (!address) throw new Error('token server is not listening');
-    return `https://127.0.0.1:${address.port}/token`;
+    return `${this.origin}/token`;
   }
 
-  async start(): Promise<this> {
-    const signerKey = createPrivateKey(await readFile(this.options.signer.keyPath));
-    const signerCert = new X509Certificate(await readFile(this.options.signer.certPath));
-    this.server = createServer(this.options.tls, (request, response) => {
-      const url = new URL(request.url ?? '/', 'https://token.invalid');
-      const scope = url.searchParams.getAll('scope');
-      const header = request.headers.authorization;
-      let user: string | undefined;
-      if (header !== undefined) {
-        const [name = '', password] = Buffer.from(header.replace(/^Basic /, ''), 'base64')
-          .toString('utf8')
-          .split(/:(.*)/s);
-        if (this.options.users[name] === undefined || this.options.users[name] !== password) {
-          this.requests.push({ scope, anonymous: false });
-          response.writeHead(401, { 'content-type': 'application/json' });
-          response.end(JSON.stringify({ details: 'incorrect username or password' }));
-          return;
-        }
-        user = name;
+  protected override handle(request: IncomingMessage, response: ServerResponse): void {
+    const url = new URL(request.url ?? '/', 'https://token.invalid');
+    const scope = url.searchParams.getAll('scope');
+    const header = request.headers.authorization;
+    let user: string | undefined;
+    if (header !== undefined) {
+      const [name = '', password] = Buffer.from(header.replace(/^Basic /, ''), 'base64')
+        .toString('utf8')
+        .split(/:(.*)/s);
+      if (this.options.users[name] === undefined || this.options.users[name] !== password) {
+        this.requests.push({ scope, anonymous: false });
+        response.writeHead(401, { 'content-type': 'application/json' });
+        response.end(JSON.stringify({ details: 'incorrect username or password' }));
+        return;
       }
-      this.requests.push({ scope, anonymous: user === undefined, ...(user === undefined ? {} : { user }) });
-      const now = Math.floor(Date.now() / 1000);
-      const access =
-        user === undefined
-          ? []
-          : scope.flatMap((entry) => {
-              const [type, name, actions] = entry.split(':');
-              return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
-            });
-      const jwtHeader = { typ: 'JWT', alg: 'ES256', x5c: [signerCert.raw.toString('base64')] };
-      const claims = {
-        iss: this.options.issuer,
-        sub: user ?? '',
-        aud: url.searchParams.get('service') ?? this.options.service,
-        exp: now + 300,
-        nbf: now - 10,
-        iat: now,
-        jti: randomUUID(),
-        access,
-      };
-      const signingInput = `${base64url(JSON.stringify(jwtHeader))}.${base64url(JSON.stringify(claims))}`;
-      const signature = sign('sha256', Buffer.from(signingInput), {
-        key: signerKey,
-        dsaEncoding: 'ieee-p1363',
-      });
-      const token = `${signingInput}.${base64url(signature)}`;
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
+      user = name;
+    }
+    this.requests.push({ scope, anonymous: user === undefined, ...(user === undefined ? {} : { user }) });
+    const now = Math.floor(Date.now() / 1000);
+    const access =
+      user === undefined
+        ? []
+        : scope.flatMap((entry) => {
+            const [type, name, actions] = entry.split(':');
+            return type && name && actions ? [{ type, name, actions: actions.split(',') }] : [];
+          });
+    const jwtHeader = { typ: 'JWT', alg: 'ES256', x5c: [this.signerCert.raw.toString('base64')] };
+    const claims = {
+      iss: this.options.issuer,
+      sub: user ?? '',
+      aud: url.searchParams.get('service') ?? this.options.service,
+      exp: now + 300,
+      nbf: now - 10,
+      iat: now,
+      jti: randomUUID(),
+      access,
+    };
+    const signingInput = `${base64url(JSON.stringify(jwtHeader))}.${base64url(JSON.stringify(claims))}`;
+    // JWS ES256 signatures are r||s, not DER.
+    const signature = sign('sha256', Buffer.from(signingInput), {
+      key: this.signerKey,
+      dsaEncoding: 'ieee-p1363',
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return this;
-  }
-
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    const token = `${signingInput}.${base64url(signature)}`;
+    response.writeHead(200, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ token, access_token: token, expires_in: 300 }));
   }
 }
