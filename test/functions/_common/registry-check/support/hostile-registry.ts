@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
+import { json as registryAnswer } from '../../../../runtime/support/fault-servers';
 import { LocalServer } from '../../../../support/local-server';
 
 export const HOSTILE_BEHAVIOURS = [
@@ -19,20 +20,13 @@ export const HOSTILE_BEHAVIOURS = [
 ] as const;
 export type HostileBehaviour = (typeof HOSTILE_BEHAVIOURS)[number];
 
+/** A registry API answer with a JSON body. */
 const json = (
   response: ServerResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
-) => {
-  const text = JSON.stringify(body);
-  response.writeHead(status, {
-    'content-type': 'application/json',
-    'docker-distribution-api-version': 'registry/2.0',
-    ...headers,
-  });
-  response.end(text);
-};
+) => registryAnswer(response, status, JSON.stringify(body), headers);
 
 const unknownManifest = (response: ServerResponse) =>
   json(response, 404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
