@@ -6,10 +6,11 @@ import { KubeApiError, KubeHttp } from '../forwarder/kube-http';
 import { NoCluster, loadKubeTarget } from '../local/cluster';
 import { PodNotFound, diagnoseNamespace, renderDiagnosis } from './diagnose';
 import { renderVerdict } from './render-verdict';
+import type { RegistryChecker } from '../functions/_common/registry-check/check';
 
 export const diagnoseMain = async (
   pod: string | undefined,
-  options: { namespace?: string; all?: boolean; json?: boolean },
+  options: { namespace?: string; all?: boolean; json?: boolean; checker?: RegistryChecker | undefined },
   write: (line: string) => Promise<void>,
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number> => {
@@ -43,6 +44,15 @@ export const diagnoseMain = async (
     const code = (error as NodeJS.ErrnoException).code;
     return fail(
       `cannot reach the cluster of context "${target.context}" (${target.server}): ${code ?? ''}${code ? ' ' : ''}${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const { checker } = options;
+  if (checker) {
+    const { withRegistryCheck } = require('./registry-check') as typeof import('./registry-check');
+    await Promise.all(
+      result.groups.map(async (group) => {
+        group.verdict = await withRegistryCheck(group.verdict, group.image, checker);
+      }),
     );
   }
   if (options.json) {

@@ -6,6 +6,7 @@ import { parseIncidentFilter, parseStatsFilter } from '../functions/history/filt
 import { INCIDENT_TABLE_OUTPUT } from '../infra/outputs';
 import { classifyStream } from './classify-lines';
 import { renderIncident, renderIncidentList, renderStats } from './history-view';
+import type { CheckOptions } from './registry-check';
 import { renderVerdict } from './render-verdict';
 
 const EXAMPLE = {
@@ -39,7 +40,7 @@ const messageFrom = async (argument: string | undefined): Promise<string> => {
   return message.replace(/\r?\n$/, '');
 };
 
-interface ExplainOptions {
+interface ExplainOptions extends CheckOptions {
   json?: boolean;
   reason?: string;
   image?: string;
@@ -48,6 +49,36 @@ interface ExplainOptions {
   example?: boolean;
 }
 
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** `--check` and the hosts it may reach beyond the rules; without `--check` nothing is contacted. */
+const checkOptions = (command: Command): Command =>
+  command
+    .option('--check', "confirm the verdict against the image's registry (contacts the registry)")
+    .option(
+      '--check-trust <host>',
+      'with --check: a registry (host or host:port) that may be on a loopback or private address (repeatable)',
+      collect,
+    )
+    .option(
+      '--check-plain-http <host>',
+      'with --check: a registry to reach over plain HTTP (repeatable)',
+      collect,
+    );
+
+/** The registry checker for `--check`, loaded on demand (the AWS SDK takes a moment to load). */
+const checkerFor = (options: CheckOptions) => {
+  if (!options.check) {
+    if (options.checkTrust || options.checkPlainHttp) {
+      throw new UsageError('--check-trust and --check-plain-http only apply with --check');
+    }
+    return undefined;
+  }
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { laptopChecker } = require('./registry-check') as typeof import('./registry-check');
+  return laptopChecker(options);
+};
+
 export const buildProgram = (): Command => {
   const program = new Command('pullwatch')
     .description('Explains why Kubernetes cannot pull an image, and how to fix it.')
@@ -55,8 +86,7 @@ export const buildProgram = (): Command => {
     .enablePositionalOptions()
     .exitOverride();
 
-  program
-    .command('explain')
+  checkOptions(program.command('explain'))
     .description('explain one kubelet/runtime error message (from the argument, or standard input)')
     .argument('[message]', 'the error text; read from standard input when omitted')
     .option('--json', 'print the verdict as JSON')
@@ -69,7 +99,15 @@ export const buildProgram = (): Command => {
       const input = options.example
         ? EXAMPLE
         : { message: await messageFrom(argument), reason: options.reason, image: options.image };
-      const verdict = diagnose({ ...input, namespace: options.namespace, pod: options.pod });
+      const checker = checkerFor(options);
+      const diagnosed = diagnose({ ...input, namespace: options.namespace, pod: options.pod });
+      const verdict = checker
+        ? await (require('./registry-check') as typeof import('./registry-check')).withRegistryCheck(
+            diagnosed,
+            input.image,
+            checker,
+          )
+        : diagnosed;
       await writeLine(options.json ? JSON.stringify(verdict, null, 2) : renderVerdict(verdict));
     });
 
@@ -243,8 +281,7 @@ export const buildProgram = (): Command => {
     });
   });
 
-  program
-    .command('diagnose')
+  checkOptions(program.command('diagnose'))
     .description(
       'read a pod and its events now (current kubeconfig) and print the verdict: cause, evidence, fix',
     )
@@ -253,12 +290,16 @@ export const buildProgram = (): Command => {
     .option('--all', 'every pod of the namespace that is failing to pull its image')
     .option('--json', 'print JSON')
     .action(
-      async (pod: string | undefined, options: { namespace?: string; all?: boolean; json?: boolean }) => {
+      async (
+        pod: string | undefined,
+        options: { namespace?: string; all?: boolean; json?: boolean } & CheckOptions,
+      ) => {
         if (pod === undefined && !options.all)
           throw new UsageError('name a pod, or give --all for every failing pod of the namespace');
         if (pod !== undefined && options.all) throw new UsageError('give a pod or --all, not both');
+        const checker = checkerFor(options);
         const { diagnoseMain } = require('./diagnose-main') as typeof import('./diagnose-main');
-        process.exitCode = await diagnoseMain(pod, options, writeLine);
+        process.exitCode = await diagnoseMain(pod, { ...options, checker }, writeLine);
       },
     );
 

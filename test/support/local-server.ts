@@ -5,25 +5,31 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { type AddressInfo, createServer as createNetServer } from 'node:net';
 
 export abstract class LocalServer {
   private server: Server | undefined;
 
-  /** `serverName` is how errors call the fake (e.g. "fake Slack"). */
-  constructor(private readonly serverName: string) {}
+  /** `serverName` is how errors call the fake (e.g. "fake Slack"); with `tls`, it serves HTTPS. */
+  constructor(
+    private readonly serverName: string,
+    private readonly tls?: { cert: Buffer; key: Buffer },
+  ) {}
 
   protected abstract handle(request: IncomingMessage, response: ServerResponse): void | Promise<void>;
 
-  /** `http://127.0.0.1:<port>`, once started. */
+  /** `http(s)://127.0.0.1:<port>`, once started. */
   get origin(): string {
     const address = this.server?.address() as AddressInfo | null;
     if (!address) throw new Error(`${this.serverName} is not listening`);
-    return `http://127.0.0.1:${address.port}`;
+    return `${this.tls ? 'https' : 'http'}://127.0.0.1:${address.port}`;
   }
 
   async start(): Promise<this> {
-    this.server = createServer((request, response) => void this.handle(request, response));
+    const listener = (request: IncomingMessage, response: ServerResponse) =>
+      void this.handle(request, response);
+    this.server = this.tls ? createHttpsServer(this.tls, listener) : createServer(listener);
     await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
     return this;
   }

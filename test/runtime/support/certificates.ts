@@ -1,5 +1,6 @@
 // Throw-away certificate authorities and server certificates, made with the openssl CLI.
 import { readFile, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { runOrThrow } from './processes';
 
@@ -48,7 +49,7 @@ export const createAuthority = async (
   return { name, certPath, keyPath };
 };
 
-/** A server certificate for `dnsName`, signed by `authority`. */
+/** A server certificate for `dnsName` (or an IP address), signed by `authority`. */
 export const issueServerCertificate = async (
   openssl: string,
   folder: string,
@@ -75,7 +76,7 @@ export const issueServerCertificate = async (
       'basicConstraints=CA:FALSE',
       'keyUsage=critical,digitalSignature',
       'extendedKeyUsage=serverAuth',
-      `subjectAltName=DNS:${dnsName}`,
+      `subjectAltName=${isIP(dnsName) ? 'IP' : 'DNS'}:${dnsName}`,
     ].join('\n') + '\n',
   );
   await runOrThrow(openssl, [

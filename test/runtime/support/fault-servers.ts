@@ -31,7 +31,8 @@ const decoy = buildImage(hostPlatform(), 'decoy').manifest;
 const errorsBody = (code: string, message: string, detail?: unknown): string =>
   JSON.stringify({ errors: [{ code, message, ...(detail === undefined ? {} : { detail }) }] });
 
-const json = (
+/** A registry API answer: JSON with Distribution's version header. */
+export const json = (
   response: ServerResponse,
   status: number,
   body: string,

@@ -1,5 +1,7 @@
 // A tiny OCI image built in memory, and a push over the registry HTTP API (plain HTTP, loopback only).
 import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
 export const MEDIA_TYPE = {
@@ -173,3 +175,28 @@ export class RegistryPusher {
     return index;
   }
 }
+
+/**
+ * An OCI image layout on disk (oci-layout, index.json, blobs/sha256/…) holding `images` under `tag`: one
+ * image as itself, several as an index of them. skopeo copies it with `oci:<folder>:<tag>`.
+ */
+export const writeOciLayout = async (
+  folder: string,
+  tag: string,
+  images: readonly BuiltImage[],
+): Promise<void> => {
+  const blobs = join(folder, 'blobs', 'sha256');
+  await mkdir(blobs, { recursive: true });
+  const top = images.length === 1 && images[0] ? images[0].manifest : buildIndex(images);
+  for (const item of [top, ...images.flatMap((image) => [image.manifest, ...image.blobs])]) {
+    await writeFile(join(blobs, item.digest.slice('sha256:'.length)), item.bytes);
+  }
+  await writeFile(join(folder, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  await writeFile(
+    join(folder, 'index.json'),
+    JSON.stringify({
+      schemaVersion: 2,
+      manifests: [{ ...descriptor(top), annotations: { 'org.opencontainers.image.ref.name': tag } }],
+    }),
+  );
+};

@@ -47,24 +47,28 @@ export const libraryError = (stderr: string): string => {
   return SKOPEO_PREFIXES.reduce((text, prefix) => text.replace(prefix, ''), message);
 };
 
-export const createSkopeo = async (
-  programs: Programs,
-  resolution: NameResolution,
-  folder: string,
-): Promise<Skopeo> => {
+/** An environment that isolates skopeo from the machine's registry, policy and credential settings. */
+export const isolatedSkopeoEnv = async (folder: string): Promise<NodeJS.ProcessEnv> => {
   await mkdir(folder, { recursive: true });
-  // Isolate skopeo from the machine's registry, policy and credential settings.
   const registriesConf = join(folder, 'registries.conf');
   const authFile = join(folder, 'auth.json');
   await writeFile(registriesConf, 'unqualified-search-registries = []\n');
   await writeFile(authFile, '{"auths": {}}\n');
   // REGISTRY_AUTH_FILE points skopeo (inspect and copy alike) at the empty credentials file.
-  const env = {
+  return {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: folder,
     CONTAINERS_REGISTRIES_CONF: registriesConf,
     REGISTRY_AUTH_FILE: authFile,
   };
+};
+
+export const createSkopeo = async (
+  programs: Programs,
+  resolution: NameResolution,
+  folder: string,
+): Promise<Skopeo> => {
+  const env = await isolatedSkopeoEnv(folder);
   const { stdout } = await run(programs.skopeo, ['--version']);
   const version = /version\s+(\S+)/.exec(stdout)?.[1] ?? stdout.trim();
 
