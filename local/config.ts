@@ -26,6 +26,8 @@ export interface LocalConfig {
   tickIntervalMs: number;
   /** How long a claim on a Slack post is held (local mode is one process: short). */
   leaseMs: number;
+  /** PULLWATCH_DYNAMODB_ENDPOINT: a DynamoDB endpoint to keep the table at, instead of the data folder. */
+  storeEndpoint?: string;
 }
 
 /**
@@ -72,6 +74,10 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
       );
     }
   }
+  const storeEndpoint = optionalEnv(env, 'PULLWATCH_DYNAMODB_ENDPOINT');
+  if (storeEndpoint !== undefined && !/^https?:\/\/\S+$/.test(storeEndpoint)) {
+    throw new ConfigError(`PULLWATCH_DYNAMODB_ENDPOINT must be an http(s) URL, got "${storeEndpoint}"`);
+  }
   const cluster = optionalEnv(env, 'PULLWATCH_CLUSTER');
   if (cluster !== undefined && !/^\S{1,100}$/.test(cluster)) {
     throw new ConfigError(`PULLWATCH_CLUSTER must be 1-100 characters without spaces, got "${cluster}"`);
@@ -92,5 +98,6 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
     routes,
     tickIntervalMs: tickIntervalFor(windows),
     leaseMs: 30_000,
+    ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
   };
 };

@@ -1,0 +1,260 @@
+/**
+ * A capacity meter for DynamoDB: an HTTP proxy in front of a DynamoDB endpoint (dynalite) that
+ * sets `"ReturnConsumedCapacity": "TOTAL"` on every request of the JSON 1.0 protocol
+ * (`X-Amz-Target: DynamoDB_20120810.<Operation>`) and adds up the `ConsumedCapacity` of every
+ * answer: read and write units per operation, and the largest single write. The code under test is
+ * pointed at `endpoint` and changes nothing. Answers pass through byte for byte (their
+ * `x-amz-crc32` stays right); the SDK ignores a ConsumedCapacity it did not ask for.
+ *
+ * What dynalite counts (and so what this meter sees): the table's units only, as DynamoDB computes
+ * them for the table (1 WCU per KB of the larger of the old and new item, a read 4 KB per RCU,
+ * halved when eventually consistent). It does not add the writes to global secondary indexes that
+ * DynamoDB includes in TOTAL, and a failed conditional write (which DynamoDB charges) answers with
+ * no capacity at all: those are counted as `errors`. Rewriting the body breaks a SigV4 signature,
+ * which dynalite does not check; this is a test tool, never for a real endpoint.
+ */
+import { Agent, type IncomingMessage, type ServerResponse, request as httpRequest } from 'node:http';
+import { LocalServer, readBody } from './local-server';
+
+const TARGET_PREFIX = 'DynamoDB_20120810.';
+const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+
+export interface OperationCapacity {
+  calls: number;
+  /** Calls DynamoDB refused (e.g. ConditionalCheckFailedException); dynalite reports no units for them. */
+  errors: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+export interface LargestWrite {
+  operation: string;
+  writeUnits: number;
+}
+
+export interface CapacityTotals {
+  calls: number;
+  errors: number;
+  readUnits: number;
+  writeUnits: number;
+  /** The single-item write (PutItem, UpdateItem, DeleteItem) that cost the most. */
+  largestWrite?: LargestWrite;
+  /** The largest item a request carried whole (PutItem, and the puts of BatchWriteItem / TransactWriteItems), in bytes. */
+  largestItemBytes?: number;
+}
+
+type AttributeValue = Record<string, unknown>;
+
+const utf8 = (text: string) => Buffer.byteLength(text, 'utf8');
+
+/** A number's size in DynamoDB: about one byte per two significant digits, plus one. */
+const numberSize = (text: string): number => {
+  const digits = text
+    .replace(/^[-+]/, '')
+    .replace(/[eE].*$/, '')
+    .replace('.', '')
+    .replace(/^0+/, '');
+  const significant = digits.replace(/0+$/, '').length;
+  return significant === 0 ? 1 : Math.ceil(significant / 2) + 1;
+};
+
+const valueSize = (value: AttributeValue): number => {
+  const [type, inner] = Object.entries(value)[0] ?? ['NULL', true];
+  switch (type) {
+    case 'S':
+      return utf8(String(inner));
+    case 'N':
+      return numberSize(String(inner));
+    case 'B':
+      return Buffer.from(String(inner), 'base64').length;
+    case 'SS':
+      return (inner as string[]).reduce((sum, item) => sum + utf8(item), 0);
+    case 'NS':
+      return (inner as string[]).reduce((sum, item) => sum + numberSize(item), 0);
+    case 'BS':
+      return (inner as string[]).reduce((sum, item) => sum + Buffer.from(item, 'base64').length, 0);
+    case 'L':
+      return 3 + (inner as AttributeValue[]).reduce((sum, item) => sum + 1 + valueSize(item), 0);
+    case 'M': {
+      const entries = Object.entries(inner as Record<string, AttributeValue>);
+      return 3 + entries.length + itemSize(inner as Record<string, AttributeValue>);
+    }
+    default:
+      return 1; // NULL, BOOL
+  }
+};
+
+/** An item's size as DynamoDB bills it: attribute names and values (docs: "Item sizes and formats"). */
+export const itemSize = (item: Record<string, AttributeValue>): number =>
+  Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + valueSize(value), 0);
+
+interface Consumed {
+  CapacityUnits?: number;
+  ReadCapacityUnits?: number;
+  WriteCapacityUnits?: number;
+}
+
+/** The items a write request carries whole. */
+const itemsCarried = (
+  operation: string,
+  body: Record<string, unknown>,
+): Array<Record<string, AttributeValue>> => {
+  if (operation === 'PutItem' && body.Item !== undefined)
+    return [body.Item as Record<string, AttributeValue>];
+  if (operation === 'BatchWriteItem') {
+    const byTable = (body.RequestItems ?? {}) as Record<
+      string,
+      Array<{ PutRequest?: { Item: Record<string, AttributeValue> } }>
+    >;
+    return Object.values(byTable).flatMap((requests) =>
+      requests.flatMap((entry) => (entry.PutRequest === undefined ? [] : [entry.PutRequest.Item])),
+    );
+  }
+  if (operation === 'TransactWriteItems') {
+    const items = (body.TransactItems ?? []) as Array<{ Put?: { Item: Record<string, AttributeValue> } }>;
+    return items.flatMap((entry) => (entry.Put === undefined ? [] : [entry.Put.Item]));
+  }
+  return [];
+};
+
+export class CapacityProxy extends LocalServer {
+  readonly byOperation = new Map<string, OperationCapacity>();
+  private largestWrite: LargestWrite | undefined;
+  private largestItemBytes: number | undefined;
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+  /** `target`: the DynamoDB endpoint it stands in front of, e.g. `http://127.0.0.1:8000`. */
+  constructor(private readonly target: string) {
+    super('DynamoDB capacity proxy');
+  }
+
+  /** Where to point the code under test. */
+  get endpoint(): string {
+    return this.origin;
+  }
+
+  override async stop(): Promise<void> {
+    this.agent.destroy();
+    await super.stop();
+  }
+
+  totals(): CapacityTotals {
+    let calls = 0;
+    let errors = 0;
+    let readUnits = 0;
+    let writeUnits = 0;
+    for (const entry of this.byOperation.values()) {
+      calls += entry.calls;
+      errors += entry.errors;
+      readUnits += entry.readUnits;
+      writeUnits += entry.writeUnits;
+    }
+    return {
+      calls,
+      errors,
+      readUnits,
+      writeUnits,
+      ...(this.largestWrite === undefined ? {} : { largestWrite: { ...this.largestWrite } }),
+      ...(this.largestItemBytes === undefined ? {} : { largestItemBytes: this.largestItemBytes }),
+    };
+  }
+
+  /** Forgets what was counted (e.g. the table's creation, before the measured part). */
+  reset(): void {
+    this.byOperation.clear();
+    this.largestWrite = undefined;
+    this.largestItemBytes = undefined;
+  }
+
+  protected override async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const text = await readBody(request);
+    const targetHeader = String(request.headers['x-amz-target'] ?? '');
+    const operation = targetHeader.startsWith(TARGET_PREFIX) ? targetHeader.slice(TARGET_PREFIX.length) : '';
+    let body: Record<string, unknown> | undefined;
+    try {
+      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
+      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+        body = parsed as Record<string, unknown>;
+    } catch {
+      // Not JSON: pass it on as it is, DynamoDB answers it.
+    }
+    const metered = body !== undefined && (READS.has(operation) || WRITES.has(operation));
+    if (metered) {
+      // A caller's own INDEXES also carries the total; keep it.
+      if (body!.ReturnConsumedCapacity !== 'INDEXES') body!.ReturnConsumedCapacity = 'TOTAL';
+      for (const item of itemsCarried(operation, body!)) {
+        const bytes = itemSize(item);
+        if (bytes > (this.largestItemBytes ?? -1)) this.largestItemBytes = bytes;
+      }
+    }
+    const forwarded = metered ? JSON.stringify(body) : text;
+
+    const url = new URL(request.url ?? '/', this.target);
+    const upstream = httpRequest(url, {
+      method: request.method,
+      agent: this.agent,
+      headers: { ...request.headers, host: url.host, 'content-length': String(Buffer.byteLength(forwarded)) },
+    });
+    upstream.on('response', (answer) => {
+      const chunks: Buffer[] = [];
+      answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+      answer.on('end', () => {
+        const bytes = Buffer.concat(chunks);
+        if (metered) this.count(operation, answer.statusCode ?? 0, bytes);
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        response.end(bytes);
+      });
+    });
+    upstream.on('error', (error) => {
+      if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
+      response.end(`capacity proxy: ${error.message}`);
+    });
+    upstream.end(forwarded);
+  }
+
+  private count(operation: string, status: number, answer: Buffer): void {
+    const entry = this.byOperation.get(operation) ?? { calls: 0, errors: 0, readUnits: 0, writeUnits: 0 };
+    this.byOperation.set(operation, entry);
+    entry.calls++;
+    if (status !== 200) {
+      entry.errors++;
+      return;
+    }
+    const parsed = JSON.parse(answer.toString('utf8')) as { ConsumedCapacity?: Consumed | Consumed[] };
+    const consumed = parsed.ConsumedCapacity;
+    const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+    let units = 0;
+    for (const capacity of list) {
+      const read = capacity.ReadCapacityUnits ?? (READS.has(operation) ? (capacity.CapacityUnits ?? 0) : 0);
+      const write =
+        capacity.WriteCapacityUnits ?? (WRITES.has(operation) ? (capacity.CapacityUnits ?? 0) : 0);
+      entry.readUnits += read;
+      entry.writeUnits += write;
+      units += write;
+    }
+    const singleItem = operation === 'PutItem' || operation === 'UpdateItem' || operation === 'DeleteItem';
+    if (singleItem && units > (this.largestWrite?.writeUnits ?? -1))
+      this.largestWrite = { operation, writeUnits: units };
+  }
+}
+
+/** The meter's figures as report lines, per observation when `observations` is given. */
+export const describeCapacity = (proxy: CapacityProxy, observations?: number): string[] => {
+  const totals = proxy.totals();
+  const per = (units: number) =>
+    observations === undefined || observations === 0
+      ? ''
+      : `, ${(units / observations).toFixed(2)} per observation`;
+  const lines = [
+    `DynamoDB capacity (ReturnConsumedCapacity=TOTAL on every call, table units as dynalite counts them, no GSI writes):`,
+    `  ${totals.writeUnits} WCU${per(totals.writeUnits)}; ${totals.readUnits} RCU${per(totals.readUnits)}; ${totals.calls} calls, ${totals.errors} refused (conditional failures: DynamoDB bills them, dynalite reports 0)`,
+    `  largest single write: ${totals.largestWrite === undefined ? 'none' : `${totals.largestWrite.writeUnits} WCU (${totals.largestWrite.operation}, an item of about ${totals.largestWrite.writeUnits} KB)`}; largest item put whole: ${totals.largestItemBytes === undefined ? 'none' : `${(totals.largestItemBytes / 1024).toFixed(1)} KB`}`,
+  ];
+  for (const [operation, entry] of [...proxy.byOperation].sort(([a], [b]) => a.localeCompare(b))) {
+    lines.push(
+      `  ${operation}: ${entry.calls} calls (${entry.errors} refused), ${entry.writeUnits} WCU, ${entry.readUnits} RCU`,
+    );
+  }
+  return lines;
+};
