@@ -63,7 +63,7 @@ const readLock = (path: string): LockFile | undefined => {
   }
 };
 
-interface StoreServer {
+export interface StoreServer {
   endpoint: string;
   close(): Promise<void>;
 }
@@ -72,7 +72,7 @@ interface StoreServer {
  * dynalite on a LevelDB folder, in a process of its own (./dynalite-process.ts): the store's work
  * then runs on another core than the pipeline's, which about doubles what local mode can absorb.
  */
-const startServer = (path: string): Promise<StoreServer> =>
+export const startServer = (path: string): Promise<StoreServer> =>
   new Promise((resolve, reject) => {
     const child = fork(join(__dirname, 'dynalite-process.ts'), [path], {
       execArgv: ['--require', require.resolve('tsx/cjs')],
