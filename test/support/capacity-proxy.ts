@@ -59,6 +59,10 @@ const numberSize = (text: string): number => {
   return significant === 0 ? 1 : Math.ceil(significant / 2) + 1;
 };
 
+/** Binary as the wire has it (base64) or as the SDK gives it back (bytes). */
+const binarySize = (value: unknown): number =>
+  value instanceof Uint8Array ? value.length : Buffer.from(String(value), 'base64').length;
+
 const valueSize = (value: AttributeValue): number => {
   const [type, inner] = Object.entries(value)[0] ?? ['NULL', true];
   switch (type) {
@@ -67,13 +71,13 @@ const valueSize = (value: AttributeValue): number => {
     case 'N':
       return numberSize(String(inner));
     case 'B':
-      return Buffer.from(String(inner), 'base64').length;
+      return binarySize(inner);
     case 'SS':
       return (inner as string[]).reduce((sum, item) => sum + utf8(item), 0);
     case 'NS':
       return (inner as string[]).reduce((sum, item) => sum + numberSize(item), 0);
     case 'BS':
-      return (inner as string[]).reduce((sum, item) => sum + Buffer.from(item, 'base64').length, 0);
+      return (inner as unknown[]).reduce<number>((sum, item) => sum + binarySize(item), 0);
     case 'L':
       return 3 + (inner as AttributeValue[]).reduce((sum, item) => sum + 1 + valueSize(item), 0);
     case 'M': {
@@ -85,7 +89,10 @@ const valueSize = (value: AttributeValue): number => {
   }
 };
 
-/** An item's size as DynamoDB bills it: attribute names and values (docs: "Item sizes and formats"). */
+/**
+ * An item's size as DynamoDB bills it: attribute names and values (docs: "Item sizes and formats").
+ * Takes the wire's JSON or the SDK's AttributeValue objects.
+ */
 export const itemSize = (item: Record<string, AttributeValue>): number =>
   Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + valueSize(value), 0);
 
