@@ -14,6 +14,7 @@
  *
  *   BENCH_RATE (100 per second)  BENCH_SECONDS (20)  BENCH_WORKLOADS (50)
  *   BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for local mode)  BENCH_KEEP (keep its data folder)
+ *   BENCH_METER=off (local mode keeps its own store, without the meter's extra hop)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,7 +64,8 @@ const main = async (): Promise<void> => {
   const api = await new FakeKubeApi().start();
   const slack = await new FakeSlack({ token: TOKEN, channels: { bench: 'C0BENCH001' } }).start();
   const dir = mkdtempSync(join(tmpdir(), 'pullwatch-bench-e2e-'));
-  const store = await startMeteredStore(join(dir, 'dynamodb'));
+  const store =
+    process.env.BENCH_METER === 'off' ? undefined : await startMeteredStore(join(dir, 'dynamodb'));
 
   // Every Slack call, with when it arrived and what it shows.
   const arrivals: Arrival[] = [];
@@ -125,7 +127,7 @@ const main = async (): Promise<void> => {
       // Every Deployment is its own incident and its own message: no storm roll-up, no hold.
       PULLWATCH_STORM_THRESHOLD: '100000',
       PULLWATCH_STORM_HOLD: '0',
-      PULLWATCH_DYNAMODB_ENDPOINT: store.endpoint,
+      PULLWATCH_DYNAMODB_ENDPOINT: store?.endpoint,
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
     undefined,
@@ -221,11 +223,12 @@ const main = async (): Promise<void> => {
       );
     }
     const observed = observationsHandled(log);
-    lines.push(...describeCapacity(store.meter, observed), `  observations: ${observed} handled by dedupe`);
+    if (store !== undefined) lines.push(...describeCapacity(store.meter, observed));
+    lines.push(`  observations: ${observed} handled by dedupe`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     local.kill();
-    await store.stop();
+    await store?.stop();
     await api.stop();
     await slack.stop();
     if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });

@@ -19,6 +19,8 @@ import { LocalServer, readBody } from './local-server';
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 const READS = new Set(['GetItem', 'BatchGetItem', 'Query', 'Scan', 'TransactGetItems']);
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems']);
+/** Writes whose request carries whole items (their size is known before the write). */
+const CARRIES_ITEMS = new Set(['PutItem', 'BatchWriteItem', 'TransactWriteItems']);
 
 export interface OperationCapacity {
   calls: number;
@@ -178,24 +180,27 @@ export class CapacityProxy extends LocalServer {
     const text = await readBody(request);
     const targetHeader = String(request.headers['x-amz-target'] ?? '');
     const operation = targetHeader.startsWith(TARGET_PREFIX) ? targetHeader.slice(TARGET_PREFIX.length) : '';
-    let body: Record<string, unknown> | undefined;
-    try {
-      const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-      if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
-        body = parsed as Record<string, unknown>;
-    } catch {
-      // Not JSON: pass it on as it is, DynamoDB answers it.
-    }
-    const metered = body !== undefined && (READS.has(operation) || WRITES.has(operation));
-    if (metered) {
-      // A caller's own INDEXES also carries the total; keep it.
-      if (body!.ReturnConsumedCapacity !== 'INDEXES') body!.ReturnConsumedCapacity = 'TOTAL';
-      for (const item of itemsCarried(operation, body!)) {
-        const bytes = itemSize(item);
-        if (bytes > (this.largestItemBytes ?? -1)) this.largestItemBytes = bytes;
+    const metered = READS.has(operation) || WRITES.has(operation);
+    let forwarded = text;
+    if (metered && (CARRIES_ITEMS.has(operation) || text.includes('"ReturnConsumedCapacity"'))) {
+      try {
+        const body = JSON.parse(text) as Record<string, unknown>;
+        // A caller's own INDEXES also carries the total; keep it.
+        if (body.ReturnConsumedCapacity !== 'INDEXES') body.ReturnConsumedCapacity = 'TOTAL';
+        for (const item of itemsCarried(operation, body)) {
+          const bytes = itemSize(item);
+          if (bytes > (this.largestItemBytes ?? -1)) this.largestItemBytes = bytes;
+        }
+        forwarded = JSON.stringify(body);
+      } catch {
+        // Not JSON: passed on as it is, DynamoDB answers it.
       }
+    } else if (metered && text.trimStart().startsWith('{')) {
+      // The common case, without parsing the request: the field goes first.
+      const open = text.indexOf('{') + 1;
+      const empty = text.slice(open).trimStart().startsWith('}');
+      forwarded = `${text.slice(0, open)}"ReturnConsumedCapacity":"TOTAL"${empty ? '' : ','}${text.slice(open)}`;
     }
-    const forwarded = metered ? JSON.stringify(body) : text;
 
     const url = new URL(request.url ?? '/', this.target);
     const upstream = httpRequest(url, {
