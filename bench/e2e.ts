@@ -16,7 +16,7 @@
  *   BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for local mode)  BENCH_KEEP (keep its data folder)
  *   BENCH_METER=off (local mode keeps its own store, without the meter's extra hop)
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PullwatchProcess } from '../test/e2e/support/process';
@@ -30,6 +30,7 @@ import {
 import { FakeSlack, type SlackCall } from '../test/support/fake-slack';
 import { describeCapacity } from '../test/support/capacity-proxy';
 import { startMeteredStore } from '../test/support/metered-store';
+import { removeOrKeep, runBench } from './bench-run';
 import { batchesOf, observationsHandled } from './local-log';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -231,12 +232,8 @@ const main = async (): Promise<void> => {
     await store?.stop();
     await api.stop();
     await slack.stop();
-    if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
-    else process.stdout.write(`kept ${dir}\n`);
+    removeOrKeep(dir);
   }
 };
 
-void main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);

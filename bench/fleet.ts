@@ -15,7 +15,7 @@
  *   BENCH_NODES (5000)  BENCH_SPEED (1: as recorded, 44 s)  BENCH_UPDATE_INTERVAL (1s)
  *   BENCH_QUIET_PERIOD (5s)  BENCH_KEEP (keep the data folder)
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serializeRecording } from '../local/recording';
@@ -27,6 +27,7 @@ import { TEXTS, daemonSetFleet } from '../test/fixtures/recordings/scenarios';
 import { describeCapacity } from '../test/support/capacity-proxy';
 import { FakeSlack } from '../test/support/fake-slack';
 import { startMeteredStore } from '../test/support/metered-store';
+import { removeOrKeep, runBench } from './bench-run';
 import { observationsHandled } from './local-log';
 
 const NODES = Number(process.env.BENCH_NODES ?? 5000);
@@ -118,12 +119,8 @@ const main = async (): Promise<void> => {
     local.kill();
     await store.stop();
     await slack.stop();
-    if (process.env.BENCH_KEEP === undefined) rmSync(dir, { recursive: true, force: true });
-    else process.stdout.write(`kept ${dir}\n`);
+    removeOrKeep(dir);
   }
 };
 
-void main().catch((error: unknown) => {
-  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-  process.exit(1);
-});
+runBench(main);
