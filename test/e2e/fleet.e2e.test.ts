@@ -62,6 +62,7 @@ describe('local mode at fleet size (2,000 nodes)', () => {
       env,
     );
     // The replay starts as local mode says it is ready: recording time t is then started + t / SPEED.
+    // (It starts a moment before the line is read here: a message is judged 250 ms later than it came.)
     await local.waitFor(/Ctrl-C to stop\./, 60_000);
     const started = Date.now();
     const recordingTimeOf = (at: number) => (at - started) * SPEED;
@@ -91,7 +92,7 @@ describe('local mode at fleet size (2,000 nodes)', () => {
       allClearsWhileFailing: [
         ...shown.filter((message) => message.state !== 'failing'),
         ...resolutions,
-      ].filter((message) => truth.failingAt(recordingTimeOf(message.at)) > 0).length,
+      ].filter((message) => truth.failingAt(recordingTimeOf(message.at + 250)) > 0).length,
       allClearShown: shown.some((message) => message.state !== 'failing'),
       resolutions: resolutions.length,
       resolvedPods: resolutions[0]?.affectedPods,
