@@ -12,7 +12,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { loadLocalConfig } from '../../local/config';
-import { CapacityProxy, describeCapacity, itemSize } from './capacity-proxy';
+import { CapacityProxy, consumedOf, describeCapacity, itemSize } from './capacity-proxy';
 import { DUMMY_CREDENTIALS, type LocalDynamo, TEST_REGION, startDynalite } from './dynalite';
 
 describe('CapacityProxy', () => {
@@ -55,6 +55,20 @@ describe('CapacityProxy', () => {
     expect(itemSize({ ok: { BOOL: true }, no: { NULL: true } })).toBe(6);
     expect(itemSize({ m: { M: { a: { S: 'xy' } } } })).toBe(1 + 3 + 1 + 3);
     expect(itemSize({ l: { L: [{ S: 'xy' }, { N: '7' }] } })).toBe(1 + 3 + (1 + 2) + (1 + 2));
+  });
+
+  it("reads an answer's ConsumedCapacity, not one inside an item's text", () => {
+    const item = { Item: { note: { S: 'x "ConsumedCapacity": {"CapacityUnits": 99} [' } } };
+    expect(JSON.stringify(item)).toContain('\\"ConsumedCapacity\\":');
+    const answer = (consumed: unknown) => JSON.stringify({ ...item, ConsumedCapacity: consumed, Count: 1 });
+    expect(consumedOf(answer({ CapacityUnits: 2.5, TableName: 't' }))).toEqual({
+      CapacityUnits: 2.5,
+      TableName: 't',
+    });
+    expect(consumedOf(answer([{ CapacityUnits: 1, TableName: 't[1]' }]))).toEqual([
+      { CapacityUnits: 1, TableName: 't[1]' },
+    ]);
+    expect(consumedOf(JSON.stringify(item))).toBeUndefined();
   });
 
   it('asks for TOTAL on every call and sums what dynalite answers, per operation', async () => {

@@ -98,7 +98,7 @@ const valueSize = (value: AttributeValue): number => {
 export const itemSize = (item: Record<string, AttributeValue>): number =>
   Object.entries(item).reduce((sum, [name, value]) => sum + utf8(name) + valueSize(value), 0);
 
-interface Consumed {
+export interface Consumed {
   CapacityUnits?: number;
   ReadCapacityUnits?: number;
   WriteCapacityUnits?: number;
@@ -125,6 +125,33 @@ const itemsCarried = (
     return items.flatMap((entry) => (entry.Put === undefined ? [] : [entry.Put.Item]));
   }
   return [];
+};
+
+const CONSUMED = '"ConsumedCapacity":';
+
+/**
+ * An answer's ConsumedCapacity, read without parsing the items it carries (a GetItem of a 100 KB
+ * item would cost a parse of it on every call). A `"ConsumedCapacity":` inside an item's string is
+ * escaped (`\"…\":`), so the last bare one is the answer's own.
+ */
+export const consumedOf = (answer: string): Consumed | Consumed[] | undefined => {
+  const at = answer.lastIndexOf(CONSUMED);
+  if (at < 0) return undefined;
+  const start = at + CONSUMED.length;
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < answer.length; i++) {
+    const char = answer[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '{' || char === '[') depth++;
+    else if ((char === '}' || char === ']') && --depth === 0) {
+      return JSON.parse(answer.slice(start, i + 1)) as Consumed | Consumed[];
+    }
+  }
+  return undefined;
 };
 
 export class CapacityProxy extends LocalServer {
@@ -233,8 +260,7 @@ export class CapacityProxy extends LocalServer {
       entry.errors++;
       return;
     }
-    const parsed = JSON.parse(answer.toString('utf8')) as { ConsumedCapacity?: Consumed | Consumed[] };
-    const consumed = parsed.ConsumedCapacity;
+    const consumed = consumedOf(answer.toString('utf8'));
     const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
     let units = 0;
     for (const capacity of list) {
