@@ -224,7 +224,7 @@ const main = async (): Promise<void> => {
       );
     }
     const observed = observationsHandled(log);
-    if (store !== undefined) lines.push(...describeCapacity(store.meter, observed));
+    if (store !== undefined) lines.push(...describeCapacity(await store.report(), observed));
     lines.push(`  observations: ${observed} handled by dedupe`);
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

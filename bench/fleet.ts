@@ -108,7 +108,7 @@ const main = async (): Promise<void> => {
       `  counts exact: ${exact === undefined ? 'NEVER' : `${seconds(exact.at - firstFailure)} after the first failure (${exact.failing} failing, ${exact.affectedPods} pods)`}; most pods shown ${Math.max(0, ...shown.map((message) => message.affectedPods ?? 0))} of ${truth.affectedPods}, most failing shown ${Math.max(0, ...failingShown)} of ${truth.peakFailing}, ${truth.plateau.failing} once a third recovered: ${failingShown.includes(truth.plateau.failing) ? 'shown' : 'NEVER shown'}`,
       `  resolved early: ${allClear === undefined ? 'never resolved' : stillFailing! > 0 ? `YES, ${'state' in allClear && allClear.state === 'recovering' ? '"recovering"' : '"resolved"'} with ${stillFailing} containers still failing` : 'no'}`,
       `  time to recover: ${resolutions[0] === undefined ? 'none shown' : `${resolutions[0].seconds} s shown`}, true ${seconds(trueRecovery)}; resolution says ${resolutions[0]?.affectedPods ?? '-'} pods affected`,
-      ...describeCapacity(store.meter, observations),
+      ...describeCapacity(await store.report(), observations),
       `  observations: ${observations} handled by dedupe (the forwarder's failures and recoveries; ${truth.affectedPods * 2} happened)`,
       `  largest item in the table at the end: ${largest === undefined ? 'none' : `${(largest.bytes / 1024).toFixed(1)} KB (${largest.pk.replace(/#.*/, '#…')})`}`,
     ];

@@ -63,7 +63,7 @@ const readLock = (path: string): LockFile | undefined => {
   }
 };
 
-export interface StoreServer {
+interface StoreServer {
   endpoint: string;
   close(): Promise<void>;
 }
@@ -72,7 +72,7 @@ export interface StoreServer {
  * dynalite on a LevelDB folder, in a process of its own (./dynalite-process.ts): the store's work
  * then runs on another core than the pipeline's, which about doubles what local mode can absorb.
  */
-export const startServer = (path: string): Promise<StoreServer> =>
+const startServer = (path: string): Promise<StoreServer> =>
   new Promise((resolve, reject) => {
     const child = fork(join(__dirname, 'dynalite-process.ts'), [path], {
       execArgv: ['--require', require.resolve('tsx/cjs')],

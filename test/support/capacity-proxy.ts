@@ -35,6 +35,12 @@ export interface LargestWrite {
   writeUnits: number;
 }
 
+/** What a meter counted, as plain data (it crosses a process boundary). */
+export interface CapacityReport {
+  totals: CapacityTotals;
+  byOperation: Array<[operation: string, capacity: OperationCapacity]>;
+}
+
 export interface CapacityTotals {
   calls: number;
   errors: number;
@@ -196,6 +202,13 @@ export class CapacityProxy extends LocalServer {
     };
   }
 
+  report(): CapacityReport {
+    return {
+      totals: this.totals(),
+      byOperation: [...this.byOperation].map(([operation, entry]) => [operation, { ...entry }]),
+    };
+  }
+
   /** Forgets what was counted (e.g. the table's creation, before the measured part). */
   reset(): void {
     this.byOperation.clear();
@@ -278,8 +291,10 @@ export class CapacityProxy extends LocalServer {
 }
 
 /** The meter's figures as report lines, per observation when `observations` is given. */
-export const describeCapacity = (proxy: CapacityProxy, observations?: number): string[] => {
-  const totals = proxy.totals();
+export const describeCapacity = (
+  { totals, byOperation }: CapacityReport,
+  observations?: number,
+): string[] => {
   const per = (units: number) =>
     observations === undefined || observations === 0
       ? ''
@@ -289,7 +304,7 @@ export const describeCapacity = (proxy: CapacityProxy, observations?: number): s
     `  ${totals.writeUnits} WCU${per(totals.writeUnits)}; ${totals.readUnits} RCU${per(totals.readUnits)}; ${totals.calls} calls, ${totals.errors} refused (conditional failures: DynamoDB bills them, dynalite reports 0)`,
     `  largest single write: ${totals.largestWrite === undefined ? 'none' : `${totals.largestWrite.writeUnits} WCU (${totals.largestWrite.operation}, an item of about ${totals.largestWrite.writeUnits} KB)`}; largest item put whole: ${totals.largestItemBytes === undefined ? 'none' : `${(totals.largestItemBytes / 1024).toFixed(1)} KB`}`,
   ];
-  for (const [operation, entry] of [...proxy.byOperation].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [operation, entry] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
     lines.push(
       `  ${operation}: ${entry.calls} calls (${entry.errors} refused), ${entry.writeUnits} WCU, ${entry.readUnits} RCU`,
     );
