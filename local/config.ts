@@ -36,6 +36,8 @@ export interface LocalConfig {
   tickIntervalMs: number;
   /** How long a claim on a Slack post is held (local mode is one process: short). */
   leaseMs: number;
+  /** PULLWATCH_DYNAMODB_ENDPOINT: a DynamoDB endpoint to keep the table at, instead of the data folder. */
+  storeEndpoint?: string;
 }
 
 /**
@@ -77,11 +79,17 @@ export const localSettings = group({
     purpose: "the cluster's name",
     kind: kind(/^\S{1,100}$/, '1-100 characters without spaces'),
   }),
+  storeEndpoint: optional({
+    name: 'PULLWATCH_DYNAMODB_ENDPOINT',
+    purpose: 'a DynamoDB endpoint to keep the table at, instead of the data folder',
+    kind: kind(/^https?:\/\/\S+$/, 'an http(s) URL'),
+  }),
 });
 
 export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: string } = {}): LocalConfig => {
   const cwd = options.cwd ?? process.cwd();
-  const { windows, token, channel, apiUrl, routes, cluster, ...read } = localSettings.read(env);
+  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, ...read } =
+    localSettings.read(env);
   const dataDir = options.dataDir ?? read.dataDir ?? DEFAULT_DATA_DIR;
   if (token !== undefined && channel === undefined) {
     throw new ConfigError(
@@ -105,5 +113,6 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
     routes,
     tickIntervalMs: tickIntervalFor(windows),
     leaseMs: 30_000,
+    ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
   };
 };

@@ -122,6 +122,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
   const store = await openLocalStore(config.dataDir, `pullwatch start (${cluster})`, {
     share: true,
     waitMs: 2000,
+    ...(config.storeEndpoint === undefined ? {} : { endpoint: config.storeEndpoint }),
   });
   if (!store.owner) {
     await store.close();

@@ -65,7 +65,7 @@ const readLock = (path: string): LockFile | undefined => {
 };
 
 interface StoreServer {
-  port: number;
+  endpoint: string;
   close(): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ const startServer = (path: string): Promise<StoreServer> =>
       child.unref();
       child.channel?.unref();
       resolve({
-        port: message.port,
+        endpoint: `http://127.0.0.1:${message.port}`,
         close: async () => {
           if (child.exitCode === null && child.signalCode === null) {
             // Keep this process alive until the store has closed its LevelDB.
@@ -178,12 +178,14 @@ const untilGone = async (client: DynamoDBClient, tableName: string): Promise<voi
 
 /**
  * Opens the store of a data folder: starts dynalite on it, or joins the process that already has.
- * `purpose` is recorded in the lock for the error message of a third party.
+ * `purpose` is recorded in the lock for the error message of a third party. With `endpoint`, the
+ * table lives at that DynamoDB endpoint instead (e.g. a meter in front of a dynalite of its own);
+ * the lock still publishes it, so readers of the folder go there too.
  */
 export const openLocalStore = async (
   dataDir: string,
   purpose: string,
-  options: { waitMs?: number; share?: boolean } = {},
+  options: { waitMs?: number; share?: boolean; endpoint?: string } = {},
 ): Promise<LocalStore> => {
   mkdirSync(dataDir, { recursive: true });
   const lockPath = join(dataDir, 'store.lock');
@@ -219,10 +221,13 @@ export const openLocalStore = async (
       continue;
     }
 
-    // Ours: start dynalite on the folder, then publish its endpoint.
-    const server = await startServer(join(dataDir, 'dynamodb'));
+    // Ours: start dynalite on the folder (or use the given endpoint), then publish its endpoint.
+    const server =
+      options.endpoint === undefined
+        ? await startServer(join(dataDir, 'dynamodb'))
+        : { endpoint: options.endpoint, close: () => Promise.resolve() };
     try {
-      const endpoint = `http://127.0.0.1:${server.port}`;
+      const { endpoint } = server;
       const client = clientFor(endpoint);
       try {
         await ensureTable(client, LOCAL_TABLE);

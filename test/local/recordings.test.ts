@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RecordingError, parseRecording, serializeRecording, shiftTimes } from '../../local/recording';
-import { RECORDINGS, TEXTS, imageFacts } from '../fixtures/recordings/scenarios';
+import { fleetTruth } from '../e2e/support/fleet-truth';
+import { FLEET_NODES, RECORDINGS, TEXTS, fleetCreatedAt, imageFacts } from '../fixtures/recordings/scenarios';
 
 const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -64,6 +65,24 @@ describe('shipped recordings', () => {
     const recording = parseRecording(text, file);
     expect(recording.changes.length).toBeGreaterThan(20);
     expect(recording.description).toMatch(/\w/);
+  });
+});
+
+describe('the fleet recording', () => {
+  it('daemonset-fleet-outage.jsonl: 2,000 pods fail, 1,333 still fail once a third recovered, then none', () => {
+    const truth = fleetTruth(RECORDINGS['daemonset-fleet-outage.jsonl']!());
+    const createdAt = (index: number) => fleetCreatedAt(index, FLEET_NODES);
+    expect(truth).toMatchObject({ affectedPods: 2000, peakFailing: 2000, firstFailureAt: 2000 });
+    // The first zone's pods pull on their second attempt (13 s after creation), the others on their third (34 s).
+    // (pod 1998 is the first zone's last, pod 1 the first of the others, pod 1999 the last).
+    expect(truth.plateau).toEqual({
+      from: Math.round((createdAt(1998) + 13) * 1000),
+      to: Math.round((createdAt(1) + 34) * 1000),
+      failing: 1333,
+    });
+    expect(truth.lastRecoveryAt).toBe(Math.round((createdAt(1999) + 34) * 1000));
+    expect(truth.failingAt(12_000)).toBe(2000);
+    expect(truth.failingAt(truth.lastRecoveryAt)).toBe(0);
   });
 });
 
