@@ -73,6 +73,16 @@ describe('local mode at fleet size (2,000 nodes)', () => {
 
     const { shown, resolutions } = messages;
     const failingShown = shown.flatMap((message) => (message.failing === undefined ? [] : [message.failing]));
+    // When the message showed the most containers failing (from then on the recording's count only falls).
+    const peak = Math.max(...failingShown);
+    const peakShownAt = shown.find((message) => message.failing === peak)?.at ?? Infinity;
+    if (!failingShown.includes(truth.plateau.failing)) {
+      // The plateau lasts seconds; a loaded machine may fold it into one update (the exact figures
+      // at any size are held by test/functions/fleet-scale.test.ts).
+      console.warn(
+        `the plateau of ${truth.plateau.failing} failing was not shown: ${[...new Set(failingShown)].join(', ')}`,
+      );
+    }
     const trueSeconds = (truth.lastRecoveryAt - truth.firstFailureAt) / SPEED / 1000;
     const listed = await run(['incidents', '--data', data], env);
     const rows = listed.stdout.trimEnd().split('\n').slice(1, -2);
@@ -84,10 +94,11 @@ describe('local mode at fleet size (2,000 nodes)', () => {
     expect({
       // Exact counts: every affected pod, never more.
       affectedPods: Math.max(...shown.map((message) => message.affectedPods ?? 0)),
-      // Once a third recovered, the message shows the containers still failing.
-      failingOnceAThirdRecovered: failingShown.includes(truth.plateau.failing)
-        ? truth.plateau.failing
-        : [...new Set(failingShown)],
+      // Once every container failed, the count only falls, and the message may lag behind it but
+      // never shows fewer failing than the recording has (however slow the machine).
+      underReported: shown
+        .filter((message) => message.failing !== undefined && message.at >= peakShownAt)
+        .filter((message) => message.failing! < truth.failingAt(recordingTimeOf(message.at + 250))).length,
       // No all-clear ("recovering" or "resolved") while the recording still has a container failing.
       allClearsWhileFailing: [
         ...shown.filter((message) => message.state !== 'failing'),
@@ -106,7 +117,7 @@ describe('local mode at fleet size (2,000 nodes)', () => {
       remembered,
     }).toEqual({
       affectedPods: truth.affectedPods,
-      failingOnceAThirdRecovered: truth.plateau.failing,
+      underReported: 0,
       allClearsWhileFailing: 0,
       allClearShown: true,
       resolutions: 1,
