@@ -8,7 +8,7 @@
  * at 0 (every change shown), the latency of an observation is the time from its write to the API
  * server until the first Slack call (chat.postMessage or chat.update) whose message counts it.
  *
- * Target (issue 6): p99 under 1 s.
+ * Target: p99 under 1 s.
  *
  *   BENCH_RATE (100 per second)  BENCH_SECONDS (20)  BENCH_WORKLOADS (50)
  *   BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for local mode)  BENCH_KEEP (keep its data folder)
