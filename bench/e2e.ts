@@ -8,7 +8,7 @@
  * at 0 (every change shown), the latency of an observation is the time from its write to the API
  * server until the first Slack call (chat.postMessage or chat.update) whose message counts it.
  *
- * Target (issue 6): p99 under 1 s. Its table is behind the capacity meter
+ * Target: p99 under 1 s. Its table is behind the capacity meter
  * (test/support/capacity-proxy.ts, through PULLWATCH_DYNAMODB_ENDPOINT): it prints the WCU and RCU
  * per observation too.
  *

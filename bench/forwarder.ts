@@ -7,7 +7,7 @@
  *    It prints the time until every failure is on the bus, PutEvents calls and entries per call,
  *    peak RSS and CPU seconds.
  *
- * Targets (issue 3): everything shipped within 30 s, at least 9 entries per call, under 150 MB RSS.
+ * Targets: everything shipped within 30 s, at least 9 entries per call, under 150 MB RSS.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

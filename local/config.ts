@@ -17,6 +17,7 @@ import {
 import type { IncidentWindows } from '#shared/incident';
 import { windowsSetting } from '#shared/incident-windows';
 import { type RouteRule, SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
+import { SLACK_API_URL } from '../functions/_common/slack-config';
 
 export const DEFAULT_DATA_DIR = '.pullwatch/data';
 /** The channel messages are shown for when no Slack is configured. */
@@ -68,11 +69,7 @@ export const localSettings = group({
   windows: windowsSetting(),
   token: optional({ name: 'SLACK_BOT_TOKEN', purpose: 'Slack bot token to post with', kind: TEXT }),
   channel: optional(SLACK_CHANNEL_VARIABLE),
-  apiUrl: optional({
-    name: 'SLACK_API_URL',
-    purpose: 'base URL of the Slack Web API',
-    kind: kind(/^https?:\/\/\S+$/, 'an http(s) URL'),
-  }),
+  apiUrl: SLACK_API_URL,
   routes: SLACK_ROUTES,
   cluster: optional({
     name: 'PULLWATCH_CLUSTER',
@@ -107,7 +104,7 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
             kind: 'slack',
             token,
             channel,
-            ...(apiUrl === undefined ? {} : { apiUrl: apiUrl.endsWith('/') ? apiUrl : `${apiUrl}/` }),
+            ...(apiUrl === undefined ? {} : { apiUrl }),
           }
         : { kind: 'terminal', channel: channel ?? TERMINAL_CHANNEL },
     routes,

@@ -3,7 +3,9 @@
  * API, the calls' limits and the channels.
  */
 import {
+  InvalidValue,
   SECONDS_AS_MS,
+  type Setting,
   TEXT,
   type ValueKind,
   type ValuesOf,
@@ -14,19 +16,28 @@ import {
 } from '#shared/config-table';
 import { SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
 
-/** The Web API base URL always ends in `/` (the client appends method names to it). */
+/** An http(s) URL; it always ends in `/` (the client appends method names to it). */
 const API_URL: ValueKind<string> = {
-  parse: (text) => (text.endsWith('/') ? text : `${text}/`),
+  parse: (text) => {
+    if (!/^https?:\/\/\S+$/.test(text)) throw new InvalidValue(`must be an http(s) URL, got "${text}"`);
+    return text.endsWith('/') ? text : `${text}/`;
+  },
   format: (url) => url,
 };
+
+/** SLACK_API_URL: overrides the Web API base URL (GovSlack, a proxy, tests); local mode reads it too. */
+export const SLACK_API_URL: Setting<string | undefined> = optional({
+  name: 'SLACK_API_URL',
+  purpose: 'base URL of the Slack Web API',
+  kind: API_URL,
+});
 
 export const SLACK_SETTINGS = {
   routing: group({
     defaultChannel: required(SLACK_CHANNEL_VARIABLE),
     rules: SLACK_ROUTES,
   }),
-  /** Overrides the Web API base URL (GovSlack, a proxy, tests). */
-  slackApiUrl: optional({ name: 'SLACK_API_URL', purpose: 'base URL of the Slack Web API', kind: API_URL }),
+  slackApiUrl: SLACK_API_URL,
   slackTokenSecretId: required({
     name: 'PULLWATCH_SLACK_TOKEN_SECRET',
     purpose: 'Secrets Manager id or ARN of the Slack bot token',

@@ -3,7 +3,7 @@ import { ConfigError } from '#shared/config-table';
 import { WINDOW_VARIABLES, windowsFromEnv } from '#shared/incident-windows';
 
 describe('window variables', () => {
-  it('are the names issue 6 fixes, with the issue’s defaults', () => {
+  it('are the documented names, with their defaults', () => {
     expect(WINDOW_VARIABLES.map((variable) => [variable.name, variable.fallback])).toEqual([
       ['PULLWATCH_UPDATE_INTERVAL', '5m'],
       ['PULLWATCH_QUIET_PERIOD', '2m'],
