@@ -17,14 +17,27 @@ import {
   tagOf,
 } from './fix-context';
 import {
+  TLS_CASE_WORDS,
+  dnsCaseOf,
+  dnsSteps,
+  egressCheck,
+  loadImageSteps,
+  pullOnNode,
+  runtimeEnvironment,
+  tlsCaseOf,
+  tlsDocs,
+  tlsSteps,
+} from './node-steps';
+import {
   DOCS,
   accessDocs,
   grantPull,
   inspectSecret,
+  createPullSecret,
   listTags,
-  pullOnNode,
   pullSecretSteps,
 } from './registry-steps';
+import { pullPolicySteps, setImageSteps } from './workload-steps';
 
 export interface Signal {
   /** Matched case-insensitively anywhere in the message. */
@@ -55,11 +68,6 @@ const describePod = (ctx: FixContext): FixStep => ({
   command: `kubectl describe pod ${q(ctx.pod)} ${nsFlag(ctx)}`,
 });
 
-const egressCheck = (ctx: FixContext): FixStep => ({
-  text: `Test the registry endpoint from the node (pulls run on the node, not in the pod’s network namespace):`,
-  command: onNode(ctx, `wget -S -O- --timeout=10 https://${ctx.registry.host}/v2/ 2>&1 | head -n 5`),
-});
-
 const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
   ctx.registry.kind === 'ecr'
     ? [
@@ -69,11 +77,6 @@ const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
         },
       ]
     : [];
-
-const setImage = (ctx: FixContext, image: string): FixStep => ({
-  text: `Point the workload at an image that exists:`,
-  command: `kubectl set image ${ctx.workload} ${q(ctx.container)}=${q(image)} ${nsFlag(ctx)}`,
-});
 
 export const CATALOGUE: readonly CauseRule[] = [
   {
@@ -86,13 +89,17 @@ export const CATALOGUE: readonly CauseRule[] = [
       `${ctx.say.image} is not present on ${ctx.say.node} and the pull policy Never forbids pulling it.`,
     fix: (ctx) => [
       {
-        text: 'Let the kubelet pull it: set imagePullPolicy to IfNotPresent.',
-        command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} --type=json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"IfNotPresent"}]'`,
+        text: `See whether the image is in the runtime’s store on ${ctx.say.node}. If it is listed, the kubelet’s check of cached images against the pod’s credentials (KEP-2535, beta and on by default from Kubernetes 1.35) refused it: give the pod the pull secret the image was pulled with, or let the kubelet’s imagePullCredentialsVerificationPolicy trust preloaded images (NeverVerifyPreloadedImages).`,
+        command: onNode(ctx, `crictl images | grep -F ${q(repositoryOf(ctx))}`),
       },
-      {
-        text: 'Or pre-load the image on every node that may run the pod, and check it is there:',
-        command: onNode(ctx, `crictl images | grep ${q(repositoryOf(ctx))}`),
-      },
+      ...loadImageSteps(ctx),
+      ...(ctx.ref?.registryExplicit
+        ? pullPolicySteps(ctx, 'IfNotPresent')
+        : [
+            {
+              text: `Do not switch a local-only image to IfNotPresent: the kubelet would then pull ${ctx.ref ? ctx.ref.canonical : 'it'} from Docker Hub instead. If it is meant to come from a registry, name the registry in the image and push it there.`,
+            },
+          ]),
     ],
     docs: () => DOCS.pullPolicy,
   },
@@ -131,9 +138,9 @@ export const CATALOGUE: readonly CauseRule[] = [
       },
       {
         text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
-        command: `kubectl get ${ctx.workload} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
+        command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
       },
-      setImage(ctx, '<registry>/<repository>:<tag>'),
+      ...setImageSteps(ctx, ctx.suggestedImage ?? '<registry>/<repository>:<tag>'),
     ],
     docs: () => DOCS.referenceGrammar,
   },
@@ -358,10 +365,17 @@ export const CATALOGUE: readonly CauseRule[] = [
       `The pull secret ${ctx.secret} that the pod names does not exist in ${ctx.say.namespace}, so ${ctx.say.image} is pulled without credentials.`,
     fix: (ctx) => [
       {
-        text: `Check that the secret exists in the pod’s namespace (secrets are not shared across namespaces):`,
+        text: `Confirm that the secret ${ctx.secret} is missing from ${ctx.say.namespace} (secrets are not shared across namespaces):`,
         command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
       },
-      ...pullSecretSteps(ctx),
+      createPullSecret(
+        ctx,
+        `Create it under exactly that name, since the pod already references it, with credentials that can read ${repositoryOf(ctx)}:`,
+      ),
+      {
+        text: 'Or, if the secret exists in another namespace, copy it (the kubelet reads the secret at its next pull attempt; no restart is needed):',
+        command: `kubectl get secret ${q(ctx.secret)} -n <source-namespace> -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | kubectl apply ${nsFlag(ctx)} -f -`,
+      },
     ],
     docs: () => DOCS.pullSecret,
   },
@@ -394,24 +408,9 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(55, 'certificate'),
     ],
     summary: (ctx) =>
-      `The TLS connection to ${ctx.say.host} failed, so ${ctx.say.image} could not be pulled.`,
-    fix: (ctx) => [
-      {
-        text: 'See the certificate the registry presents (issuer, names, dates):',
-        command: `openssl s_client -connect ${q(hostWithPort(ctx))} -servername ${q(ctx.registry.host.split(':')[0]!)} </dev/null 2>/dev/null | openssl x509 -noout -issuer -subject -ext subjectAltName -dates`,
-      },
-      {
-        text: `For a private CA, trust it for this registry in containerd (certs.d/${ctx.registry.host}/hosts.toml with ca = "/etc/containerd/certs.d/${ctx.registry.host}/ca.crt") or in the node's trust store; for a plain-HTTP registry, declare it there as http:// explicitly.`,
-        command: onNode(
-          ctx,
-          `ls /etc/containerd/certs.d/${ctx.registry.host}/ && cat /etc/containerd/certs.d/${ctx.registry.host}/hosts.toml`,
-        ),
-      },
-      {
-        text: 'If a proxy intercepts TLS, add its CA to the nodes or exempt the registry with NO_PROXY in the runtime’s environment.',
-      },
-    ],
-    docs: () => DOCS.containerdHosts,
+      `The TLS connection to ${ctx.endpoint.authority === '<registry>' ? ctx.say.host : ctx.endpoint.authority} failed (${TLS_CASE_WORDS[tlsCaseOf(ctx)]}), so ${ctx.say.image} could not be pulled.`,
+    fix: tlsSteps,
+    docs: tlsDocs,
   },
   {
     id: 'dns-resolution',
@@ -435,17 +434,16 @@ export const CATALOGUE: readonly CauseRule[] = [
       ),
       ...s(74, 'dial tcp: lookup', ':53: '),
     ],
-    summary: (ctx) => `${ctx.say.node} could not resolve ${ctx.say.host}.`,
-    fix: (ctx) => [
-      { text: `Check the hostname for typos: the image names registry ${ctx.registry.host}.` },
-      {
-        text: 'Resolve it on the node: the runtime uses the node’s resolver (/etc/resolv.conf), not cluster DNS.',
-        command: onNode(ctx, `nslookup ${ctx.registry.host.split(':')[0]!}`),
-      },
-      {
-        text: 'For private registries, check the private DNS zone is associated with the nodes’ VPC (Route 53 private hosted zone / VPC endpoint private DNS).',
-      },
-    ],
+    summary: (ctx) =>
+      dnsCaseOf(ctx) === 'missing-name'
+        ? `${ctx.say.node} could not resolve ${ctx.lookupName ?? ctx.say.host}.`
+        : dnsCaseOf(ctx) === 'proxy'
+          ? `${ctx.say.node} could not resolve the proxy ${ctx.lookupName ?? ''} it uses to reach ${ctx.say.host}.`.replace(
+              '  ',
+              ' ',
+            )
+          : `The DNS resolver of ${ctx.say.node} failed while looking up ${ctx.lookupName ?? ctx.say.host}.`,
+    fix: dnsSteps,
     docs: () => DOCS.dnsDebugging,
   },
   {
@@ -483,14 +481,7 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       `The connection to ${ctx.say.host} was refused or dropped while pulling ${ctx.say.image}.`,
-    fix: (ctx) => [
-      egressCheck(ctx),
-      {
-        text: 'Check security groups / network ACLs / firewall egress to the registry on 443, and the HTTP(S)_PROXY and NO_PROXY settings of the runtime’s service:',
-        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
-      },
-      ...ecrNetworkHint(ctx),
-    ],
+    fix: (ctx) => [egressCheck(ctx), runtimeEnvironment(ctx), ...ecrNetworkHint(ctx)],
     docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.containerdHosts),
   },
   {
@@ -549,14 +540,18 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) => `Requests to ${ctx.say.host} timed out while pulling ${ctx.say.image}.`,
     fix: (ctx) => [
+      ...(ctx.evidence.includes('no progress')
+        ? [
+            {
+              text: `The transfer started but stalled: containerd cancels a pull that moves no bytes for image_pull_progress_timeout (5m by default). Look for a slow or stalled link, proxy or mirror; for very large images on slow links, raise image_pull_progress_timeout in the CRI images config and restart containerd.`,
+            },
+          ]
+        : []),
       egressCheck(ctx),
-      {
-        text: 'Check the route out: NAT gateway or proxy for public registries, security groups allowing 443 egress, and the runtime’s proxy settings.',
-        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
-      },
+      runtimeEnvironment(ctx),
       ...ecrNetworkHint(ctx),
       {
-        text: 'For very large images on slow links, containerd’s image_pull_progress_timeout (1.7+) or the kubelet’s runtime request timeout may need raising.',
+        text: 'Check the route out (a NAT gateway or proxy for public registries). For very large images on slow links, containerd’s image_pull_progress_timeout or the kubelet’s runtime request timeout may need raising.',
       },
     ],
     docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.debugPods),
@@ -665,7 +660,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       {
         text: 'Check whether the CI pipeline that builds this image pushed the tag (a failed or pending build is the usual reason).',
       },
-      setImage(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
+      ...setImageSteps(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
     ],
     docs: () => DOCS.images,
   },
@@ -689,9 +684,6 @@ export const CATALOGUE: readonly CauseRule[] = [
     docs: () => DOCS.debugPods,
   },
 ];
-
-const hostWithPort = (ctx: FixContext): string =>
-  ctx.registry.host.includes(':') ? ctx.registry.host : `${ctx.registry.host}:443`;
 
 const BY_ID = new Map(CATALOGUE.map((rule) => [rule.id, rule]));
 

@@ -8,7 +8,14 @@ import { CATALOGUE, type CauseRule, type Signal, ruleFor } from './catalogue';
 import type { CauseId } from './causes';
 import { excerpt, leadingLine } from './evidence';
 import type { Fix, FixContext } from './fix-context';
-import { hostInMessage, imageInMessage, secretsInMessage } from './message-parts';
+import {
+  endpointInMessage,
+  hostInMessage,
+  imageInMessage,
+  lookupInMessage,
+  secretsInMessage,
+} from './message-parts';
+import { runtimeOf } from './node-steps';
 import { PhraseMatcher, startOf } from './phrase-matcher';
 
 export interface DiagnosisInput {
@@ -153,6 +160,9 @@ const registryFor = (parsed: ImageRefResult | undefined, text: string): Registry
   return host ? detectRegistry(host) : UNKNOWN_REGISTRY;
 };
 
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+
 const placeholder = (value: string | undefined, name: string): string =>
   value !== undefined && value.length > 0 ? value : `<${name}>`;
 
@@ -166,10 +176,11 @@ const shownImage = (image: string | undefined): string =>
 const contextFor = (
   input: DiagnosisInput,
   text: string,
-  cause: CauseId,
+  decision: Decision,
   image: string | undefined,
   parsed: ImageRefResult | undefined,
 ): FixContext => {
+  const { cause } = decision;
   const registry = registryFor(parsed, text);
   const warned = input.pullSecretWarning ? secretsInMessage(input.pullSecretWarning) : [];
   const pullSecrets = input.pullSecrets?.length
@@ -188,11 +199,8 @@ const contextFor = (
     container: placeholder(input.container, 'container'),
     node: placeholder(input.node, 'node'),
     serviceAccount: placeholder(input.serviceAccount, 'service-account'),
-    workload: input.workload
-      ? `${input.workload.kind.toLowerCase()}/${input.workload.name}`
-      : input.pod
-        ? `pod/${input.pod}`
-        : '<workload>',
+    workload: input.workload ? `${input.workload.kind.toLowerCase()}/${input.workload.name}` : '<workload>',
+    ...(input.workload ? { owner: { kind: input.workload.kind, name: input.workload.name } } : {}),
     pullSecrets,
     say: {
       image: image !== undefined && image.length > 0 ? shownImage(image) : 'the image',
@@ -214,6 +222,13 @@ const contextFor = (
         ? '<secret>'
         : `${registry.kind === 'other' ? 'registry' : registry.kind}-pull`),
     reason: input.reason,
+    runtime: runtimeOf(text),
+    endpoint: endpointInMessage(text) ?? {
+      scheme: 'https',
+      authority: registry === UNKNOWN_REGISTRY ? '<registry>' : registry.host,
+    },
+    ...(cause === 'dns-resolution' ? optional('lookupName', lookupInMessage(text)) : {}),
+    evidence: decision.evidence.toLowerCase(),
   };
 };
 
@@ -233,7 +248,7 @@ export const diagnose = (input: DiagnosisInput): Verdict => {
   // Only the pod spec's image can prove the reference invalid; one read from the text may be cut short.
   const decision = decide(input, text, input.image === undefined || parsed?.ok !== false);
   const rule: CauseRule = ruleFor(decision.cause);
-  const ctx = contextFor(input, text, decision.cause, image, parsed);
+  const ctx = contextFor(input, text, decision, image, parsed);
   return {
     cause: decision.cause,
     title: rule.title,

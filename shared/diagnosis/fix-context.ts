@@ -1,5 +1,6 @@
 import type { ImageRefProblem, ImageReference } from '../image-ref';
 import type { RegistryInfo } from '../registry';
+import type { NodeRuntime } from './node-steps';
 
 /** Everything a fix step may name. Unknown names render as <placeholders> the reader fills in. */
 export interface FixContext {
@@ -7,19 +8,31 @@ export interface FixContext {
   image: string;
   ref?: ImageReference;
   refProblem?: ImageRefProblem;
+  /** For an invalid reference: the valid one it most likely meant, when the mistake is a known kind. */
+  suggestedImage?: string;
   registry: RegistryInfo;
   namespace: string;
   pod: string;
   container: string;
   node: string;
   serviceAccount: string;
-  /** `kind/name` for kubectl, e.g. deployment/web; the pod when the workload is unknown. */
+  /** `kind/name` for kubectl, e.g. deployment/web, or `<workload>` when the owner is unknown. */
   workload: string;
+  /** The pod's owning workload (the controller at the top of its owner chain), when known. */
+  owner?: { kind: string; name: string };
   pullSecrets: readonly string[];
   /** The secret the steps should create or repair. */
   secret: string;
   /** The kubelet's reason, e.g. ErrImagePull. */
   reason?: string;
+  /** The runtime that wrote the message, which decides the node-side paths and unit. */
+  runtime: NodeRuntime;
+  /** The request that failed, as the message names it (a redirect target, a mirror, a non-443 port). */
+  endpoint: { scheme: 'https' | 'http'; authority: string };
+  /** The name a failed DNS lookup asked for ("lookup <name> on …"). */
+  lookupName?: string;
+  /** The deciding excerpt, lowercased: which sub-case of the cause this is. */
+  evidence: string;
   /** The same names for sentences: real ones, or plain words ("the image") where unknown. */
   say: {
     image: string;

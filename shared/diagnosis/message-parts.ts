@@ -63,6 +63,9 @@ export const hostInMessage = (text: string): string | undefined =>
   hostAfter(text, 'pinging container registry ') ??
   hostAfter(text, 'dial tcp ');
 
+/** The name a failed DNS lookup asked for. */
+export const lookupInMessage = (text: string): string | undefined => hostAfter(text, 'lookup ');
+
 /** Secret names from "Unable to retrieve some image pull secrets (a, b)" or `secrets "a" not found`. */
 export const secretsInMessage = (text: string): string[] => {
   const list = text.indexOf('image pull secrets (');
@@ -79,4 +82,34 @@ export const secretsInMessage = (text: string): string[] => {
   }
   const single = quotedAfter(text, 'secrets "');
   return single ? [single] : [];
+};
+
+const isAuthorityChar = (c: number): boolean => isHostChar(c) || c === 91 || c === 93; // [ ] of IPv6
+
+const authorityAt = (text: string, from: number): string => {
+  let end = from;
+  while (end < text.length && end - from < 255 && isAuthorityChar(text.charCodeAt(end))) end++;
+  return text.slice(from, end).replace(/:+$/, '').toLowerCase();
+};
+
+/**
+ * The endpoint of the request that failed: the last URL in the message (Go wraps errors outside-in,
+ * so the innermost request, e.g. a redirect to blob storage, comes last), else the last TCP dial.
+ */
+export const endpointInMessage = (
+  text: string,
+): { scheme: 'https' | 'http'; authority: string } | undefined => {
+  const https = text.lastIndexOf('https://');
+  const http = text.lastIndexOf('http://');
+  if (https !== -1 || http !== -1) {
+    const secure = https > http;
+    const authority = authorityAt(text, (secure ? https : http) + (secure ? 8 : 7));
+    if (authority.length > 0) return { scheme: secure ? 'https' : 'http', authority };
+  }
+  const dial = text.lastIndexOf('dial tcp ');
+  if (dial !== -1) {
+    const authority = authorityAt(text, dial + 'dial tcp '.length);
+    if (authority.length > 0) return { scheme: authority.endsWith(':80') ? 'http' : 'https', authority };
+  }
+  return undefined;
 };

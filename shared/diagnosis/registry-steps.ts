@@ -6,11 +6,11 @@ import {
   type FixContext,
   type FixStep,
   nsFlag,
-  onNode,
   pathOf,
   repositoryOf,
   shellQuote,
 } from './fix-context';
+import { podTemplatePullSecretStep, serviceAccountPullSecretSteps } from './workload-steps';
 
 const q = shellQuote;
 
@@ -186,32 +186,27 @@ const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
   gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read_registry>',
 };
 
-/** Create the pull secret and attach it where the pod will use it. */
-export const pullSecretSteps = (ctx: FixContext, intro?: string): FixStep[] => {
+/** The command that creates a docker-registry pull secret for this registry under `ctx.secret`. */
+export const createPullSecret = (ctx: FixContext, intro?: string): FixStep => {
   const server = ctx.registry.kind === 'dockerhub' ? 'https://index.docker.io/v1/' : ctx.registry.host;
   const user = secretUser[ctx.registry.kind] ?? '<user> --docker-password=<password-or-token>';
-  return [
-    {
-      text:
-        intro ??
-        `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}:`,
-      command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
-    },
-    {
-      text: `Reference it from the pod’s service account (or the pod spec’s imagePullSecrets):`,
-      command: `kubectl patch serviceaccount ${q(ctx.serviceAccount)} ${nsFlag(ctx)} -p '{"imagePullSecrets":[{"name":${JSON.stringify(ctx.secret)}}]}'`,
-    },
-  ];
+  return {
+    text:
+      intro ??
+      `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}:`,
+    command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
+  };
 };
+
+/** Create the pull secret and attach it where the pod will use it, keeping the secrets already attached. */
+export const pullSecretSteps = (ctx: FixContext, intro?: string): FixStep[] => [
+  createPullSecret(ctx, intro),
+  ...serviceAccountPullSecretSteps(ctx),
+  podTemplatePullSecretStep(ctx),
+];
 
 /** Check the secret the pod already names: does it hold credentials for this registry? */
 export const inspectSecret = (ctx: FixContext): FixStep => ({
   text: `Check which registries the pull secret ${ctx.secret} holds credentials for (it must include ${ctx.registry.host}):`,
   command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)} -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d | jq '.auths | keys'`,
-});
-
-/** Pull by hand from the node, with the runtime's own client, to confirm the fix. */
-export const pullOnNode = (ctx: FixContext): FixStep => ({
-  text: 'Confirm from the node itself, with the container runtime’s client:',
-  command: onNode(ctx, `crictl pull ${q(ctx.image)}`),
 });
