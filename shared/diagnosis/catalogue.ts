@@ -37,7 +37,7 @@ import {
   listTags,
   pullSecretSteps,
 } from './registry-steps';
-import { pullPolicySteps, setImageSteps } from './workload-steps';
+import { isObjectName, pullPolicySteps, setImageSteps } from './workload-steps';
 
 export interface Signal {
   /** Matched case-insensitively anywhere in the message. */
@@ -363,20 +363,28 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       `The pull secret ${ctx.secret} that the pod names does not exist in ${ctx.say.namespace}, so ${ctx.say.image} is pulled without credentials.`,
-    fix: (ctx) => [
-      {
-        text: `Confirm that the secret ${ctx.secret} is missing from ${ctx.say.namespace} (secrets are not shared across namespaces):`,
-        command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
-      },
-      createPullSecret(
-        ctx,
-        `Create it under exactly that name, since the pod already references it, with credentials that can read ${repositoryOf(ctx)}:`,
-      ),
-      {
-        text: 'Or, if the secret exists in another namespace, copy it (the kubelet reads the secret at its next pull attempt; no restart is needed):',
-        command: `kubectl get secret ${q(ctx.secret)} -n <source-namespace> -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | kubectl apply ${nsFlag(ctx)} -f -`,
-      },
-    ],
+    fix: (ctx) =>
+      ctx.secret !== '<secret>' && !isObjectName(ctx.secret)
+        ? [
+            {
+              text: `The pod names the pull secret "${ctx.secret}", which is not a valid secret name (templating left unrendered?): fix imagePullSecrets in ${ctx.owner ? `${ctx.owner.kind} ${ctx.owner.name}’s` : 'the workload’s'} manifest and re-apply it. It now says:`,
+              command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..imagePullSecrets}'`,
+            },
+          ]
+        : [
+            {
+              text: `Confirm that the secret ${ctx.secret} is missing from ${ctx.say.namespace} (secrets are not shared across namespaces):`,
+              command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
+            },
+            createPullSecret(
+              ctx,
+              `Create it under exactly that name, since the pod already references it, with credentials that can read ${repositoryOf(ctx)}:`,
+            ),
+            {
+              text: 'Or, if the secret exists in another namespace, copy it (the kubelet reads the secret at its next pull attempt; no restart is needed):',
+              command: `kubectl get secret ${q(ctx.secret)} -n <source-namespace> -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | kubectl apply ${nsFlag(ctx)} -f -`,
+            },
+          ],
     docs: () => DOCS.pullSecret,
   },
   {

@@ -16,6 +16,7 @@ import {
   secretsInMessage,
 } from './message-parts';
 import { runtimeOf } from './node-steps';
+import { isObjectName } from './workload-steps';
 import { PhraseMatcher, startOf } from './phrase-matcher';
 
 export interface DiagnosisInput {
@@ -216,8 +217,10 @@ const contextFor = (
       node: input.node ? `node ${input.node}` : 'the node',
       namespace: input.namespace ? `namespace ${input.namespace}` : 'the pod’s namespace',
     },
+    // The missing secret is named as the pod names it (even when the name is broken); steps that create a
+    // secret of their own never take a name the API would refuse.
     secret:
-      pullSecrets[0] ??
+      (cause === 'pull-secret-missing' ? pullSecrets[0] : pullSecrets.find(isObjectName)) ??
       (cause === 'pull-secret-missing'
         ? '<secret>'
         : `${registry.kind === 'other' ? 'registry' : registry.kind}-pull`),

@@ -2,14 +2,7 @@
  * The registry-specific parts of fixes: how to list what exists, how to grant a node read
  * access, how to build a pull secret. Each returns steps with the real names filled in.
  */
-import {
-  type FixContext,
-  type FixStep,
-  nsFlag,
-  pathOf,
-  repositoryOf,
-  shellQuote,
-} from './fix-context';
+import { type FixContext, type FixStep, nsFlag, pathOf, repositoryOf, shellQuote } from './fix-context';
 import { podTemplatePullSecretStep, serviceAccountPullSecretSteps } from './workload-steps';
 
 const q = shellQuote;
@@ -180,10 +173,10 @@ export const grantPull = (ctx: FixContext): FixStep[] => {
 
 const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
   dockerhub: '<docker-hub-user> --docker-password=<access-token>',
-  ghcr: '<github-user> --docker-password=<token-with-read:packages>',
+  ghcr: '<github-user> --docker-password=<token-with-read-packages>',
   quay: "'<org>+<robot>' --docker-password=<robot-token>",
   harbor: "'robot$<project>+<robot>' --docker-password=<robot-secret>",
-  gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read_registry>',
+  gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read-registry>',
 };
 
 /** The command that creates a docker-registry pull secret for this registry under `ctx.secret`. */

@@ -10,6 +10,10 @@
  */
 import { type FixContext, type FixStep, nsFlag, shellQuote as q } from './fix-context';
 
+// A Secret's name is a DNS subdomain (RFC 1123): at most 253 lowercase alphanumerics, '-' and '.'.
+const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
+export const isObjectName = (name: string): boolean => OBJECT_NAME.test(name);
+
 /** Where each workload kind keeps its pod spec. */
 const POD_SPEC_AT: Readonly<Record<string, readonly string[]>> = {
   deployment: ['spec', 'template', 'spec'],
