@@ -12,6 +12,7 @@ import {
   type FixStep,
   nsFlag,
   onNode,
+  pathOf,
   repositoryOf,
   shellQuote as q,
   tagOf,
@@ -36,8 +37,10 @@ import {
   createPullSecret,
   listTags,
   pullSecretSteps,
+  rateLimitDocs,
+  registryQuotaSteps,
 } from './registry-steps';
-import { isObjectName, pullPolicySteps, setImageSteps } from './workload-steps';
+import { isObjectName, nodeSelectorSteps, pullPolicySteps, setImageSteps } from './workload-steps';
 
 export interface Signal {
   /** Matched case-insensitively anywhere in the message. */
@@ -252,8 +255,11 @@ export const CATALOGUE: readonly CauseRule[] = [
         command: `kubectl get node ${q(ctx.node)} -o jsonpath='{.status.nodeInfo.operatingSystem}/{.status.nodeInfo.architecture}'`,
       },
       {
-        text: 'Build and push a multi-platform image, or pin the workload to nodes of a platform the image has (nodeSelector kubernetes.io/arch):',
-        command: `docker buildx build --platform linux/amd64,linux/arm64 -t ${q(ctx.image)} --push .`,
+        text: 'Choose a tag (or an index digest) of the image that has a build for the node’s platform; the publisher’s other tags or an -arm64/-amd64 variant often do.',
+      },
+      ...nodeSelectorSteps(ctx),
+      {
+        text: 'If the image is your own, have its pipeline build every platform your nodes run (docker buildx build --platform linux/amd64,linux/arm64). Never rebuild and push over another publisher’s image.',
       },
     ],
     docs: () => DOCS.multiPlatform,
@@ -294,12 +300,13 @@ export const CATALOGUE: readonly CauseRule[] = [
               'Authenticate pulls (authenticated accounts get a higher or no limit): create a pull secret with a Docker Hub access token.',
             ),
             {
-              text: 'For the whole fleet, pull through a cache instead, e.g. an ECR pull-through cache rule for Docker Hub, and use <account>.dkr.ecr.<region>.amazonaws.com/docker-hub/… images (or a containerd mirror in hosts.toml):',
+              text: `For the whole fleet, pull through a cache instead: an ECR pull-through cache rule for Docker Hub, whose upstream credentials must be a Secrets Manager secret named ecr-pullthroughcache/… (username and access token). The image then becomes <account-id>.dkr.ecr.<region>.amazonaws.com/docker-hub/${pathOf(ctx)}${ctx.ref?.tag ? `:${ctx.ref.tag}` : ''} (official images keep their library/ segment); a containerd mirror in hosts.toml works too:`,
               command:
-                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn <secrets-manager-arn-of-docker-hub-token>',
+                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn arn:aws:secretsmanager:<region>:<account-id>:secret:ecr-pullthroughcache/docker-hub',
             },
           ]
         : [
+            ...registryQuotaSteps(ctx),
             {
               text: `Spread or slow down pulls: stagger rollouts, use imagePullPolicy IfNotPresent with immutable tags, and check the kubelet's registryPullQPS/registryBurst if the text mentions QPS.`,
             },
@@ -308,7 +315,7 @@ export const CATALOGUE: readonly CauseRule[] = [
             },
             pullOnNode(ctx),
           ],
-    docs: (ctx) => (ctx.registry.kind === 'dockerhub' ? DOCS.dockerHubLimits : DOCS.ecrPullThroughCache),
+    docs: rateLimitDocs,
   },
   {
     id: 'repo-not-found-or-unauthorized',

@@ -9,6 +9,7 @@ import type { CauseId } from './causes';
 import { excerpt, leadingLine } from './evidence';
 import type { Fix, FixContext } from './fix-context';
 import {
+  awsRoleInMessage,
   endpointInMessage,
   hostInMessage,
   imageInMessage,
@@ -231,6 +232,7 @@ const contextFor = (
       authority: registry === UNKNOWN_REGISTRY ? '<registry>' : registry.host,
     },
     ...(cause === 'dns-resolution' ? optional('lookupName', lookupInMessage(text)) : {}),
+    ...(registry.kind === 'ecr' ? optional('awsRole', awsRoleInMessage(text)) : {}),
     evidence: decision.evidence.toLowerCase(),
   };
 };

@@ -29,6 +29,8 @@ export interface FixContext {
   runtime: NodeRuntime;
   /** The request that failed, as the message names it (a redirect target, a mirror, a non-443 port). */
   endpoint: { scheme: 'https' | 'http'; authority: string };
+  /** The IAM role a denied ARN names ("…:assumed-role/<role>/…"). */
+  awsRole?: string;
   /** The name a failed DNS lookup asked for ("lookup <name> on …"). */
   lookupName?: string;
   /** The deciding excerpt, lowercased: which sub-case of the cause this is. */

@@ -198,3 +198,20 @@ export const podTemplatePullSecretStep = (ctx: FixContext): FixStep => {
     command: `if [ -n "$(kubectl get ${target} -o jsonpath='${jsonpath}')" ]; then kubectl patch ${target} --type=json -p ${jsonArg(appendPatch(at, entry))}; else kubectl patch ${target} --type=json -p ${jsonArg(createPatch(at, entry))}; fi`,
   };
 };
+
+/** Schedule the workload onto nodes of a platform the image has (a map field: a merge patch adds one key). */
+export const nodeSelectorSteps = (ctx: FixContext): FixStep[] => {
+  const shape = shapeOf(ctx);
+  const what = 'the nodeSelector';
+  if (shape.kind === 'job') return [recreateJob(ctx, what)];
+  if (shape.kind === 'pod') return [recreatePod(ctx, what)];
+  if (shape.kind === 'custom') return [editCustom(ctx, what)];
+  const specAt = shape.kind === 'template' ? shape.specAt : POD_SPEC_AT.deployment!;
+  return [
+    ...findOwnerFirst(ctx),
+    {
+      text: `Or run ${ownerLabel(ctx)} only on nodes of a platform the image has (fill in one the image lists: amd64, arm64…):`,
+      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, { nodeSelector: { 'kubernetes.io/arch': '<arch>' } }))}`,
+    },
+  ];
+};
