@@ -135,9 +135,11 @@ export const CATALOGUE: readonly CauseRule[] = [
         : `The image reference ${ctx.say.image} is not a valid image name.`,
     fix: (ctx) => [
       {
-        text: ctx.refProblem
-          ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
-          : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
+        text: ctx.suggestedImage
+          ? `Fix the reference: ${ctx.refProblem?.message ?? 'it does not parse'}. It was most likely meant as ${ctx.suggestedImage}.`
+          : ctx.refProblem
+            ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
+            : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
       },
       {
         text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',

@@ -17,6 +17,7 @@ import {
   secretsInMessage,
 } from './message-parts';
 import { runtimeOf } from './node-steps';
+import { suggestedReference } from './reference-fix';
 import { isObjectName } from './workload-steps';
 import { PhraseMatcher, startOf } from './phrase-matcher';
 
@@ -195,6 +196,9 @@ const contextFor = (
     image: shownImage(image),
     ref: parsed?.ok ? parsed.ref : undefined,
     refProblem: parsed && !parsed.ok ? parsed.problem : undefined,
+    ...(parsed && !parsed.ok && image !== undefined
+      ? optional('suggestedImage', suggestedReference(image))
+      : {}),
     registry,
     namespace: placeholder(input.namespace, 'namespace'),
     pod,
@@ -238,7 +242,10 @@ const contextFor = (
 };
 
 /** Specific phrases earn high confidence; generic ones ("not found", "timeout") less; agreement adds a little. */
-const sentence = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+// Capitalise a leading plain word ("the node …"), never an identifier ("ghcr.io …", "quay.io/org/app …").
+const PLAIN_FIRST_WORD = /^[a-z]+[ ,]/;
+const sentence = (text: string): string =>
+  PLAIN_FIRST_WORD.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 
 const confidenceOf = ({ weight, corroboration }: Decision): number => {
   if (weight === 0) return 0.3;
