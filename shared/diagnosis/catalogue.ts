@@ -193,6 +193,41 @@ export const CATALOGUE: readonly CauseRule[] = [
     docs: () => DOCS.sigstorePolicy,
   },
   {
+    id: 'unsupported-manifest',
+    title: 'Image in a manifest format the runtime refuses',
+    meaning:
+      'The image is published in the deprecated Docker schema 1 format, which containerd 2.x and current Docker refuse to pull.',
+    signals: [
+      ...s(
+        95,
+        'pulling schema 1 images have been deprecated',
+        'schema 1 support is disabled',
+        'schema 1 support has been removed',
+        'conversion from schema 1',
+      ),
+      ...s(90, 'manifest.v1+prettyjws', 'schema 1 images'),
+    ],
+    summary: (ctx) =>
+      `${ctx.say.image} is published in the deprecated Docker schema 1 format, which the node’s runtime no longer pulls.`,
+    fix: (ctx) => [
+      {
+        text: 'Confirm the format the registry serves (schemaVersion 1 is the refused one):',
+        command: `skopeo inspect --raw docker://${q(ctx.image)} | jq '{schemaVersion, mediaType}'`,
+      },
+      {
+        text: `Use a newer tag of ${repositoryOf(ctx)} published as Docker schema 2 or OCI (images pushed by any Docker since 1.10 are), or ask its publisher for one.`,
+      },
+      {
+        text: 'Or convert it into a registry you control (a copy under your own name, never pushed over the publisher’s image), then point the workload at the copy:',
+        command: `skopeo copy --format v2s2 docker://${q(ctx.image)} docker://<your-registry>/<repository>:<tag>`,
+      },
+      {
+        text: 'Do not rely on CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1: it works only in containerd 2.0 and is gone in 2.1 (EKS AL2023 nodes run 2.1).',
+      },
+    ],
+    docs: () => 'https://docs.docker.com/go/deprecated-image-specs/',
+  },
+  {
     id: 'disk-pressure',
     title: 'Node out of disk space for images',
     meaning: 'The node has no room left to download or unpack the image layers.',
