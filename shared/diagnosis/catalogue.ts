@@ -19,6 +19,8 @@ import {
 } from './fix-context';
 import {
   TLS_CASE_WORDS,
+  corruptDownloadSteps,
+  isCorruptDownload,
   dnsCaseOf,
   dnsSteps,
   egressCheck,
@@ -70,6 +72,12 @@ const describePod = (ctx: FixContext): FixStep => ({
   text: 'Read the pod’s status and events for the full error text:',
   command: `kubectl describe pod ${q(ctx.pod)} ${nsFlag(ctx)}`,
 });
+
+/** CRI-O's refusal of an unqualified name (the reference itself parses). */
+const isShortName = (ctx: FixContext): boolean =>
+  ctx.evidence.includes('did not resolve to an alias') ||
+  ctx.evidence.includes('unqualified-search') ||
+  ctx.evidence.includes('no registries configured');
 
 const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
   ctx.registry.kind === 'ecr'
@@ -128,25 +136,41 @@ export const CATALOGUE: readonly CauseRule[] = [
         'must have at least one component',
         'repository name must be canonical',
       ),
+      // containers/image (CRI-O) refuses an unqualified name when no search registry is configured.
+      ...s(96, 'did not resolve to an alias', 'no unqualified-search registries', 'no registries configured'),
     ],
     summary: (ctx) =>
-      ctx.refProblem
-        ? `The image reference ${ctx.say.image} is invalid: ${ctx.refProblem.message}.`
-        : `The image reference ${ctx.say.image} is not a valid image name.`,
-    fix: (ctx) => [
-      {
-        text: ctx.suggestedImage
-          ? `Fix the reference: ${ctx.refProblem?.message ?? 'it does not parse'}. It was most likely meant as ${ctx.suggestedImage}.`
-          : ctx.refProblem
-            ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
-            : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
-      },
-      {
-        text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
-        command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
-      },
-      ...setImageSteps(ctx, ctx.suggestedImage ?? '<registry>/<repository>:<tag>'),
-    ],
+      isShortName(ctx)
+        ? `The short image name ${ctx.say.image} names no registry, and the node’s runtime has none to search.`
+        : ctx.refProblem
+          ? `The image reference ${ctx.say.image} is invalid: ${ctx.refProblem.message}.`
+          : `The image reference ${ctx.say.image} is not a valid image name.`,
+    fix: (ctx) =>
+      isShortName(ctx)
+        ? [
+            ...setImageSteps(ctx, ctx.ref?.canonical ?? '<registry>/<repository>:<tag>'),
+            {
+              text: 'Or let CRI-O resolve short names: set unqualified-search-registries in /etc/containers/registries.conf on every node, then restart crio (short names are ambiguous across registries: a fully qualified name is safer):',
+              command: onNode(
+                ctx,
+                "grep -n 'unqualified-search-registries' /etc/containers/registries.conf /etc/containers/registries.conf.d/* 2>/dev/null",
+              ),
+            },
+          ]
+        : [
+            {
+              text: ctx.suggestedImage
+                ? `Fix the reference: ${ctx.refProblem?.message ?? 'it does not parse'}. It was most likely meant as ${ctx.suggestedImage}.`
+                : ctx.refProblem
+                  ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
+                  : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
+            },
+            {
+              text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
+              command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
+            },
+            ...setImageSteps(ctx, ctx.suggestedImage ?? '<registry>/<repository>:<tag>'),
+          ],
     docs: () => DOCS.referenceGrammar,
   },
   {
@@ -174,22 +198,45 @@ export const CATALOGUE: readonly CauseRule[] = [
         'failed to verify image',
         'signed digest',
         'failed verification',
+        'image verifier',
+        'policy.json: no such file',
       ),
       ...word(80, 'unsigned'),
       ...word(45, 'signature', 'signatures', 'cosign', 'notation'),
     ],
     summary: (ctx) => `A signature or image policy rejected ${ctx.say.image}.`,
-    fix: (ctx) => [
-      {
-        text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
-        command: `cosign verify ${q(ctx.image)} --key <public-key>`,
-      },
-      {
-        text: 'Read the policy that applies: CRI-O/containers policy.json on the node, or the cluster’s admission policy (e.g. sigstore ClusterImagePolicy):',
-        command: onNode(ctx, 'cat /etc/containers/policy.json'),
-      },
-      { text: 'Sign the image in your pipeline, or deploy a signed digest instead of a tag.' },
-    ],
+    fix: (ctx) =>
+      ctx.evidence.includes('policy.json: no such file')
+        ? [
+            {
+              text: 'The node has no /etc/containers/policy.json, which containers/image (CRI-O, podman, skopeo) needs before any pull. Restore the distribution’s default (from the containers-common package) on every node; the minimal default below accepts any image, so put your own signature rules back if you had them:',
+              command: onNode(
+                ctx,
+                `test -f /etc/containers/policy.json || printf '%s\\n' '{"default":[{"type":"insecureAcceptAnything"}]}' > /etc/containers/policy.json`,
+              ),
+            },
+          ]
+        : ctx.evidence.includes('verifier')
+          ? [
+              {
+                text: 'containerd’s image verifier plugin (bindir: the executables in its bin_dir) refused the image. Read what the verifier said in containerd’s log, then sign or allow the image in the verifier’s own rules:',
+                command: onNode(
+                  ctx,
+                  'journalctl -u containerd --since -1h --no-pager | grep -i verif | tail -n 20',
+                ),
+              },
+            ]
+          : [
+              {
+                text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
+                command: `cosign verify ${q(ctx.image)} --key <public-key>`,
+              },
+              {
+                text: 'Read the policy that applies: CRI-O/containers policy.json on the node, or the cluster’s admission policy (e.g. sigstore ClusterImagePolicy):',
+                command: onNode(ctx, 'cat /etc/containers/policy.json'),
+              },
+              { text: 'Sign the image in your pipeline, or deploy a signed digest instead of a tag.' },
+            ],
     docs: () => DOCS.sigstorePolicy,
   },
   {
@@ -538,9 +585,9 @@ export const CATALOGUE: readonly CauseRule[] = [
   },
   {
     id: 'registry-unavailable',
-    title: 'Registry error (5xx)',
+    title: 'Registry error (5xx) or corrupt download',
     meaning:
-      'The registry answered with a server error (5xx): the fault is on the registry’s side or a proxy in front of it.',
+      'The registry answered with a server error (5xx), or served content that does not match its digest: the fault is on the registry’s side or a proxy or mirror in front of it.',
     signals: [
       ...s(
         72,
@@ -555,18 +602,33 @@ export const CATALOGUE: readonly CauseRule[] = [
       // docker's API says "(HTTP code 500) server error" around any registry refusal, so it stays weak.
       ...s(50, 'server error'),
       ...word(55, '500', '502', '503', '504'),
+      // containerd and docker verify every blob against its digest; a mismatch is a corrupt transfer.
+      ...s(
+        80,
+        'unexpected commit digest',
+        'unexpected commit size',
+        'manifest verification failed for digest',
+        'digest did not match',
+      ),
+      ...s(74, 'digest mismatch'),
     ],
-    summary: (ctx) => `${ctx.say.registry} answered with a server error while serving ${ctx.say.image}.`,
-    fix: (ctx) => [
-      {
-        text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
-      },
-      egressCheck(ctx),
-      {
-        text: 'If a proxy or pull-through cache sits in front of the registry, check its logs: it may be the one failing.',
-      },
-    ],
-    docs: () => DOCS.debugPods,
+    summary: (ctx) =>
+      isCorruptDownload(ctx)
+        ? `A layer of ${ctx.say.image} arrived corrupted (its content does not match its digest).`
+        : `${ctx.say.registry} answered with a server error while serving ${ctx.say.image}.`,
+    fix: (ctx) =>
+      isCorruptDownload(ctx)
+        ? corruptDownloadSteps(ctx)
+        : [
+            {
+              text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
+            },
+            egressCheck(ctx),
+            {
+              text: 'If a proxy or pull-through cache sits in front of the registry, check its logs: it may be the one failing.',
+            },
+          ],
+    docs: (ctx) => (isCorruptDownload(ctx) ? DOCS.containerdHosts : DOCS.debugPods),
   },
   {
     id: 'network-timeout',

@@ -402,3 +402,40 @@ export const dnsSteps = (ctx: FixContext): FixStep[] => {
       ];
   }
 };
+
+/** A blob whose content does not match its digest: a corrupt transfer, not a missing image. */
+export const isCorruptDownload = (ctx: FixContext): boolean =>
+  ctx.evidence.includes('commit digest') ||
+  ctx.evidence.includes('commit size') ||
+  ctx.evidence.includes('digest mismatch') ||
+  ctx.evidence.includes('verification failed for digest') ||
+  ctx.evidence.includes('digest did not match');
+
+const EXPECTED_DIGEST = /expected (sha256:[0-9a-f]{64})/;
+
+export const corruptDownloadSteps = (ctx: FixContext): FixStep[] => {
+  const digest = EXPECTED_DIGEST.exec(ctx.evidence)?.[1];
+  return [
+    {
+      text: 'Retry: the kubelet does so with back-off, and a one-off corrupt transfer heals by itself. If it repeats, something in the path serves bad bytes: a proxy, a mirror or pull-through cache (check its stored copy of the blob), or a flaky link.',
+    },
+    ctx.runtime.id === 'containerd'
+      ? {
+          text: `Clear containerd’s partial download${digest ? ` of ${digest}` : ''} on ${ctx.say.node}, so the next pull fetches it afresh:`,
+          command: onNode(
+            ctx,
+            digest
+              ? `ctr -n k8s.io content active; ctr -n k8s.io content rm ${digest}`
+              : 'ctr -n k8s.io content active',
+          ),
+        }
+      : {
+          text: `Remove the partly pulled image on ${ctx.say.node}, so the next pull fetches it afresh:`,
+          command: onNode(
+            ctx,
+            `${ctx.runtime.id === 'docker' ? 'docker rmi' : 'crictl rmi'} ${q(ctx.image)}`,
+          ),
+        },
+    pullOnNode(ctx),
+  ];
+};
