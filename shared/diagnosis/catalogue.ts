@@ -103,10 +103,11 @@ export const CATALOGUE: readonly CauseRule[] = [
         text: `See whether the image is in the runtime’s store on ${ctx.say.node}. If it is listed, the kubelet’s check of cached images against the pod’s credentials (KEP-2535, beta and on by default from Kubernetes 1.35) refused it: give the pod the pull secret the image was pulled with, or let the kubelet’s imagePullCredentialsVerificationPolicy trust preloaded images (NeverVerifyPreloadedImages).`,
         command: onNode(ctx, `crictl images | grep -F ${q(repositoryOf(ctx))}`),
       },
-      ...loadImageSteps(ctx),
+      // A registry image may simply be pulled; a local-only one must be loaded onto the node.
       ...(ctx.ref?.registryExplicit
-        ? pullPolicySteps(ctx, 'IfNotPresent')
+        ? [...pullPolicySteps(ctx, 'IfNotPresent'), ...loadImageSteps(ctx)]
         : [
+            ...loadImageSteps(ctx),
             {
               text: `Do not switch a local-only image to IfNotPresent: the kubelet would then pull ${ctx.ref ? ctx.ref.canonical : 'it'} from Docker Hub instead. If it is meant to come from a registry, name the registry in the image and push it there.`,
             },
@@ -300,7 +301,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       },
       {
         text: 'Free space by removing unused images:',
-        command: onNode(ctx, 'crictl rmi --prune'),
+        command: onNode(ctx, ctx.runtime.id === 'docker' ? 'docker image prune -a -f' : 'crictl rmi --prune'),
       },
       {
         text: 'Then give nodes bigger root volumes, or lower the kubelet’s imageGCHighThresholdPercent so images are collected earlier.',
@@ -731,6 +732,9 @@ export const CATALOGUE: readonly CauseRule[] = [
     fix: (ctx) => [
       ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
       ...grantPull(ctx),
+      {
+        text: 'If the image is already on the node, this refusal is still real: from Kubernetes 1.33 (KEP-2535, on by default from 1.35) the kubelet re-checks a cached image against this pod’s own credentials before it may use it.',
+      },
       pullOnNode(ctx),
     ],
     docs: accessDocs,
