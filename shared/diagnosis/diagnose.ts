@@ -16,7 +16,7 @@ import {
   lookupInMessage,
   secretsInMessage,
 } from './message-parts';
-import { runtimeOf } from './node-steps';
+import { RUNTIME_WORDING, type RuntimeId, runtimeNamed } from './node-steps';
 import { suggestedReference } from './reference-fix';
 import { isObjectName } from './workload-steps';
 import { PhraseMatcher, startOf } from './phrase-matcher';
@@ -57,11 +57,14 @@ export interface Verdict {
 
 interface CauseSignal extends Signal {
   cause: CauseId;
+  /** Set on the runtimes' wrapping phrases, which name the runtime and decide no cause. */
+  runtime?: RuntimeId;
 }
 
-const MATCHER = new PhraseMatcher<CauseSignal>(
-  CATALOGUE.flatMap((rule) => rule.signals.map((signal) => ({ ...signal, cause: rule.id }))),
-);
+const MATCHER = new PhraseMatcher<CauseSignal>([
+  ...CATALOGUE.flatMap((rule) => rule.signals.map((signal) => ({ ...signal, cause: rule.id }))),
+  ...RUNTIME_WORDING.map(({ text, runtime }) => ({ text, weight: 0, cause: 'unknown' as const, runtime })),
+]);
 
 // Reasons that are a cause by themselves; the weight says how far they beat phrases.
 const REASON_SIGNALS: Record<string, { cause: CauseId; weight: number }> = {
@@ -87,12 +90,19 @@ interface Decision {
   /** Other phrases nearby that point to the same cause. */
   corroboration: number;
   evidence: string;
+  /** The runtime whose wrapping comes first in the message, if any. */
+  runtime?: RuntimeId;
 }
 
 const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decision => {
   let best: { signal: CauseSignal; start: number; end: number } | undefined;
   let secretSignal = false;
+  let wrapper: { end: number; runtime: RuntimeId } | undefined;
   MATCHER.forEachLast(text, (signal, end) => {
+    if (signal.runtime !== undefined) {
+      if (wrapper === undefined || end < wrapper.end) wrapper = { end, runtime: signal.runtime };
+      return;
+    }
     if (signal.cause === 'pull-secret-missing') secretSignal = true;
     if (
       !best ||
@@ -152,7 +162,7 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
         secretSignal || !input.pullSecretWarning ? decision.evidence : leadingLine(input.pullSecretWarning),
     };
   }
-  return decision;
+  return { ...decision, runtime: wrapper?.runtime };
 };
 
 const UNKNOWN_REGISTRY: RegistryInfo = { host: '<registry>', kind: 'other', displayName: 'the registry' };
@@ -163,8 +173,14 @@ const registryFor = (parsed: ImageRefResult | undefined, text: string): Registry
   return host ? detectRegistry(host) : UNKNOWN_REGISTRY;
 };
 
-const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
-  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
+// Causes whose steps test or configure the exact endpoint that failed (others name the registry).
+const NAMES_ENDPOINT = new Set<CauseId>([
+  'tls-error',
+  'connection-refused',
+  'network-timeout',
+  'registry-unavailable',
+  'dns-resolution',
+]);
 
 const placeholder = (value: string | undefined, name: string): string =>
   value !== undefined && value.length > 0 ? value : `<${name}>`;
@@ -196,9 +212,10 @@ const contextFor = (
     image: shownImage(image),
     ref: parsed?.ok ? parsed.ref : undefined,
     refProblem: parsed && !parsed.ok ? parsed.problem : undefined,
-    ...(parsed && !parsed.ok && image !== undefined
-      ? optional('suggestedImage', suggestedReference(image))
-      : {}),
+    suggestedImage:
+      cause === 'invalid-image-name' && parsed && !parsed.ok && image !== undefined
+        ? suggestedReference(image)
+        : undefined,
     registry,
     namespace: placeholder(input.namespace, 'namespace'),
     pod,
@@ -206,7 +223,7 @@ const contextFor = (
     node: placeholder(input.node, 'node'),
     serviceAccount: placeholder(input.serviceAccount, 'service-account'),
     workload: input.workload ? `${input.workload.kind.toLowerCase()}/${input.workload.name}` : '<workload>',
-    ...(input.workload ? { owner: { kind: input.workload.kind, name: input.workload.name } } : {}),
+    owner: input.workload ? { kind: input.workload.kind, name: input.workload.name } : undefined,
     pullSecrets,
     say: {
       image: image !== undefined && image.length > 0 ? shownImage(image) : 'the image',
@@ -230,13 +247,13 @@ const contextFor = (
         ? '<secret>'
         : `${registry.kind === 'other' ? 'registry' : registry.kind}-pull`),
     reason: input.reason,
-    runtime: runtimeOf(text),
-    endpoint: endpointInMessage(text) ?? {
+    runtime: runtimeNamed(decision.runtime),
+    endpoint: (NAMES_ENDPOINT.has(cause) ? endpointInMessage(text) : undefined) ?? {
       scheme: 'https',
       authority: registry === UNKNOWN_REGISTRY ? '<registry>' : registry.host,
     },
-    ...(cause === 'dns-resolution' ? optional('lookupName', lookupInMessage(text)) : {}),
-    ...(registry.kind === 'ecr' ? optional('awsRole', awsRoleInMessage(text)) : {}),
+    lookupName: cause === 'dns-resolution' ? lookupInMessage(text) : undefined,
+    awsRole: registry.kind === 'ecr' ? awsRoleInMessage(text) : undefined,
     evidence: decision.evidence.toLowerCase(),
   };
 };

@@ -23,35 +23,33 @@ const RUNTIMES: Record<RuntimeId, Omit<NodeRuntime, 'inferred'>> = {
   docker: { id: 'docker', name: 'dockerd', unit: 'docker' },
 };
 
-// Each runtime's own wrapping, as it appears in kubelet events (case as the runtimes write it).
-const WORDING: ReadonlyArray<readonly [string, RuntimeId]> = [
-  ['Error response from daemon', 'docker'],
-  ['error response from daemon', 'docker'],
-  ['initializing source docker://', 'cri-o'],
-  ['pinging container registry', 'cri-o'],
-  ['reading manifest ', 'cri-o'],
-  ['Source image rejected', 'cri-o'],
-  ['/etc/containers/', 'cri-o'],
-  ['failed to pull and unpack image', 'containerd'],
-  ['failed to resolve reference', 'containerd'],
-  ['failed to resolve image', 'containerd'],
-  ['failed commit on ref', 'containerd'],
-  ['failed to get converter', 'containerd'],
+/**
+ * Each runtime's own wrapping, as it appears in kubelet events. The engine's one scan of the message
+ * finds these with the cause phrases; the earliest is the outermost wrapper, i.e. the runtime.
+ */
+export const RUNTIME_WORDING: ReadonlyArray<{ text: string; runtime: RuntimeId }> = [
+  { text: 'error response from daemon', runtime: 'docker' },
+  { text: 'initializing source docker://', runtime: 'cri-o' },
+  { text: 'pinging container registry', runtime: 'cri-o' },
+  { text: 'reading manifest ', runtime: 'cri-o' },
+  { text: 'source image rejected', runtime: 'cri-o' },
+  { text: '/etc/containers/', runtime: 'cri-o' },
+  { text: 'failed to pull and unpack image', runtime: 'containerd' },
+  { text: 'failed to resolve reference', runtime: 'containerd' },
+  { text: 'failed to resolve image', runtime: 'containerd' },
+  { text: 'failed commit on ref', runtime: 'containerd' },
+  { text: 'failed to get converter', runtime: 'containerd' },
 ];
 
-// The wrapping is at the start of a message; a hostile 1 MiB input is not searched further.
-const WORDING_REACH = 8192;
+/** The runtime the wording named; containerd, the common default, when it named none. */
+export const runtimeNamed = (id: RuntimeId | undefined): NodeRuntime => (id ? NAMED[id] : DEFAULT_RUNTIME);
 
-/** The runtime that wrote the message; containerd (the common default) when the wording does not say. */
-export const runtimeOf = (text: string): NodeRuntime => {
-  const head = text.length > WORDING_REACH ? text.slice(0, WORDING_REACH) : text;
-  let best: { at: number; id: RuntimeId } | undefined;
-  for (const [phrase, id] of WORDING) {
-    const at = head.indexOf(phrase);
-    if (at !== -1 && (best === undefined || at < best.at)) best = { at, id };
-  }
-  return best ? { ...RUNTIMES[best.id], inferred: true } : { ...RUNTIMES.containerd, inferred: false };
+const NAMED: Record<RuntimeId, NodeRuntime> = {
+  containerd: { ...RUNTIMES.containerd, inferred: true },
+  'cri-o': { ...RUNTIMES['cri-o'], inferred: true },
+  docker: { ...RUNTIMES.docker, inferred: true },
 };
+const DEFAULT_RUNTIME: NodeRuntime = { ...RUNTIMES.containerd, inferred: false };
 
 /** The directory each runtime reads per-registry certificates (and containerd its hosts.toml) from. */
 export const certsDirOf = (runtime: NodeRuntime, host: string): string =>
