@@ -253,6 +253,7 @@ const contextFor = (
       authority: registry === UNKNOWN_REGISTRY ? '<registry>' : registry.host,
     },
     lookupName: cause === 'dns-resolution' ? lookupInMessage(text) : undefined,
+    viaProxy: cause === 'dns-resolution' && text.includes('proxyconnect'),
     awsRole: registry.kind === 'ecr' ? awsRoleInMessage(text) : undefined,
     evidence: decision.evidence.toLowerCase(),
   };

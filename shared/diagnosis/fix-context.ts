@@ -33,6 +33,8 @@ export interface FixContext {
   awsRole?: string;
   /** The name a failed DNS lookup asked for ("lookup <name> on …"). */
   lookupName?: string;
+  /** The lookup that failed was the proxy's own ("proxyconnect tcp: … lookup <proxy>"). */
+  viaProxy?: boolean;
   /** The deciding excerpt, lowercased: which sub-case of the cause this is. */
   evidence: string;
   /** The same names for sentences: real ones, or plain words ("the image") where unknown. */

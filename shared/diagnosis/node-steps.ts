@@ -294,6 +294,7 @@ export const tlsSteps = (ctx: FixContext): FixStep[] => {
         },
         { text: `Serve the registry over TLS (a certificate for ${hostOf(host)}), the lasting fix.` },
         ...plainHttpSteps(ctx),
+        pullOnNode(ctx),
       ];
     case 'expired':
       return [
@@ -318,7 +319,7 @@ export const tlsSteps = (ctx: FixContext): FixStep[] => {
         },
       ];
     case 'client-cert':
-      return [inspectCertificate(ctx), ...clientCertSteps(ctx)];
+      return [inspectCertificate(ctx), ...clientCertSteps(ctx), pullOnNode(ctx)];
     case 'unknown-ca':
       return [
         inspectCertificate(ctx),
@@ -326,9 +327,10 @@ export const tlsSteps = (ctx: FixContext): FixStep[] => {
           text: 'If the issuer is a public CA, the server is probably not sending its intermediate certificate: fix the chain on the server. If the issuer is your proxy, it intercepts TLS: trust its CA as below, or exempt the registry with NO_PROXY. For a private CA:',
         },
         ...trustCaSteps(ctx),
+        pullOnNode(ctx),
       ];
     default:
-      return [inspectCertificate(ctx), ...trustCaSteps(ctx)];
+      return [inspectCertificate(ctx), ...trustCaSteps(ctx), pullOnNode(ctx)];
   }
 };
 
@@ -352,7 +354,7 @@ export type DnsCase = 'proxy' | 'resolver' | 'missing-name';
 
 export const dnsCaseOf = (ctx: FixContext): DnsCase => {
   const e = ctx.evidence;
-  if (e.includes('proxyconnect')) return 'proxy';
+  if (ctx.viaProxy || e.includes('proxyconnect')) return 'proxy';
   if (
     e.includes('server misbehaving') ||
     e.includes('temporary failure') ||
