@@ -586,7 +586,7 @@ export const CATALOGUE: readonly CauseRule[] = [
   },
   {
     id: 'registry-unavailable',
-    title: 'Registry error (5xx) or corrupt download',
+    title: 'Registry error (5xx)',
     meaning:
       'The registry answered with a server error (5xx), or served content that does not match its digest: the fault is on the registry’s side or a proxy or mirror in front of it.',
     signals: [
