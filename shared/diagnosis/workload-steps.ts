@@ -124,23 +124,43 @@ export const setImageSteps = (ctx: FixContext, image: string): FixStep[] => {
   ];
 };
 
-/** Set the container's imagePullPolicy on the owning workload. */
-export const pullPolicySteps = (ctx: FixContext, policy: 'IfNotPresent' | 'Always'): FixStep[] => {
+/**
+ * A strategic-merge patch of the owning workload's pod spec (lists in `spec` merge by name, maps by
+ * key), or the way to make the change where the template cannot be patched.
+ */
+const podSpecPatchSteps = (
+  ctx: FixContext,
+  what: string,
+  text: (unknownOwnerNote: string) => string,
+  spec: Record<string, unknown>,
+): FixStep[] => {
   const shape = shapeOf(ctx);
-  const what = 'imagePullPolicy';
   if (shape.kind === 'job') return [recreateJob(ctx, what)];
   if (shape.kind === 'pod') return [recreatePod(ctx, what)];
   if (shape.kind === 'custom') return [editCustom(ctx, what)];
   const specAt = shape.kind === 'template' ? shape.specAt : POD_SPEC_AT.deployment!;
-  // containers merge by name, so the patch changes only this container's policy.
   return [
     ...findOwnerFirst(ctx),
     {
-      text: `Set imagePullPolicy to ${policy} for container ${ctx.container} in ${ownerLabel(ctx)}’s pod template (for an init container, patch initContainers instead${shape.kind === 'unknown' ? '; for a CronJob the pod spec is under spec.jobTemplate.spec.template' : ''}):`,
-      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, { containers: [{ name: ctx.container, imagePullPolicy: policy }] }))}`,
+      text: text(
+        shape.kind === 'unknown'
+          ? '; for a CronJob the pod spec is under spec.jobTemplate.spec.template'
+          : '',
+      ),
+      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, spec))}`,
     },
   ];
 };
+
+/** Set the container's imagePullPolicy on the owning workload (containers merge by name). */
+export const pullPolicySteps = (ctx: FixContext, policy: 'IfNotPresent' | 'Always'): FixStep[] =>
+  podSpecPatchSteps(
+    ctx,
+    'imagePullPolicy',
+    (note) =>
+      `Set imagePullPolicy to ${policy} for container ${ctx.container} in ${ownerLabel(ctx)}’s pod template (for an init container, patch initContainers instead${note}):`,
+    { containers: [{ name: ctx.container, imagePullPolicy: policy }] },
+  );
 
 /** JSON patches that add one entry to a list at `at`: appending to one that exists, creating a missing one. */
 const appendPatch = (at: string, entry: unknown) => [{ op: 'add', path: `${at}/-`, value: entry }];
@@ -199,19 +219,12 @@ export const podTemplatePullSecretStep = (ctx: FixContext): FixStep => {
   };
 };
 
-/** Schedule the workload onto nodes of a platform the image has (a map field: a merge patch adds one key). */
-export const nodeSelectorSteps = (ctx: FixContext): FixStep[] => {
-  const shape = shapeOf(ctx);
-  const what = 'the nodeSelector';
-  if (shape.kind === 'job') return [recreateJob(ctx, what)];
-  if (shape.kind === 'pod') return [recreatePod(ctx, what)];
-  if (shape.kind === 'custom') return [editCustom(ctx, what)];
-  const specAt = shape.kind === 'template' ? shape.specAt : POD_SPEC_AT.deployment!;
-  return [
-    ...findOwnerFirst(ctx),
-    {
-      text: `Or run ${ownerLabel(ctx)} only on nodes of a platform the image has (fill in one the image lists: amd64, arm64…):`,
-      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, { nodeSelector: { 'kubernetes.io/arch': '<arch>' } }))}`,
-    },
-  ];
-};
+/** Schedule the workload onto nodes of a platform the image has (a map field: the patch adds one key). */
+export const nodeSelectorSteps = (ctx: FixContext): FixStep[] =>
+  podSpecPatchSteps(
+    ctx,
+    'the nodeSelector',
+    (note) =>
+      `Or run ${ownerLabel(ctx)} only on nodes of a platform the image has (fill in one the image lists: amd64, arm64…${note}):`,
+    { nodeSelector: { 'kubernetes.io/arch': '<arch>' } },
+  );

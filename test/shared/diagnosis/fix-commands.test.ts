@@ -5,27 +5,15 @@
  * or a controller undoes, and create commands that kubectl itself accepts.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyPatch, deepClone, type Operation } from 'fast-json-patch';
 import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
 import { fillPlaceholders, kubectlPatches, shellSyntaxErrors } from './fix-commands';
+import { type Fixture, allFixtures } from './fixtures';
 
-interface Fixture {
-  id: string;
-  message: string;
-  reason?: string;
-  image?: string;
-}
-
-const load = (file: string): Fixture[] =>
-  readFileSync(join(__dirname, '../../fixtures/messages', file), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as Fixture);
-
-const fixtures = [...load('corpus.jsonl'), ...load('holdout.jsonl')];
+const fixtures = allFixtures();
 
 const OWNERS = [
   { kind: 'Deployment', name: 'api' },

@@ -2,18 +2,8 @@
  * Real messages (from the corpora, with their sources) reviewed by hand: for each, the commands an
  * experienced SRE expects in the fix, and those that would do harm or be refused.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
-
-interface Fixture {
-  id: string;
-  message: string;
-  reason?: string;
-  image?: string;
-  expected: string;
-  source: string;
-}
+import { allFixtures, jsonLines } from './fixtures';
 
 interface Review {
   fixture: string;
@@ -27,16 +17,8 @@ interface Review {
   why: string;
 }
 
-const lines = (file: string): unknown[] =>
-  readFileSync(join(__dirname, '../../fixtures/messages', file), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as unknown);
-
-const fixtures = new Map(
-  [...lines('corpus.jsonl'), ...lines('holdout.jsonl')].map((f) => [(f as Fixture).id, f as Fixture]),
-);
-const reviews = lines('reviewed.jsonl') as Review[];
+const fixtures = new Map(allFixtures().map((fixture) => [fixture.id, fixture]));
+const reviews = jsonLines('reviewed.jsonl') as Review[];
 
 describe('reviewed fixes for real messages', () => {
   it('cover every defect class with a reviewed case', () => {
