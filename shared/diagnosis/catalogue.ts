@@ -382,7 +382,7 @@ export const CATALOGUE: readonly CauseRule[] = [
             },
             ...pullSecretSteps(
               ctx,
-              'Authenticate pulls (authenticated accounts get a higher or no limit): create a pull secret with a Docker Hub access token.',
+              'Authenticate pulls (authenticated accounts get a higher limit): create a pull secret',
             ),
             {
               text: `For the whole fleet, pull through a cache instead: an ECR pull-through cache rule for Docker Hub, whose upstream credentials must be a Secrets Manager secret named ecr-pullthroughcache/… (username and access token). The image then becomes <account-id>.dkr.ecr.<region>.amazonaws.com/docker-hub/${pathOf(ctx)}${ctx.ref?.tag ? `:${ctx.ref.tag}` : ''} (official images keep their library/ segment); a containerd mirror in hosts.toml works too:`,

@@ -211,15 +211,23 @@ const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
   gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read-registry>',
 };
 
+/** "<sentence>. Use <the credential this registry accepts>:" */
+const withCredential = (ctx: FixContext, sentence: string): string => {
+  const base = sentence.replace(/[:.]\s*$/, '');
+  const credential = CREDENTIAL[ctx.registry.kind];
+  return credential ? `${base}. Use ${credential}:` : `${base}:`;
+};
+
 /** The command that creates a docker-registry pull secret for this registry under `ctx.secret`. */
 export const createPullSecret = (ctx: FixContext, intro?: string): FixStep => {
   const server = ctx.registry.kind === 'dockerhub' ? 'https://index.docker.io/v1/' : ctx.registry.host;
   const user = secretUser[ctx.registry.kind] ?? '<user> --docker-password=<password-or-token>';
   return {
-    text: `${
+    text: withCredential(
+      ctx,
       intro ??
-      `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}:`
-    }${CREDENTIAL[ctx.registry.kind] ? ` Use ${CREDENTIAL[ctx.registry.kind]}.` : ''}`,
+        `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}`,
+    ),
     command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
   };
 };

@@ -214,7 +214,7 @@ export const podTemplatePullSecretStep = (ctx: FixContext): FixStep => {
   const target = `${ctx.workload} ${nsFlag(ctx)}`;
   const entry = { name: ctx.secret };
   return {
-    text: `Or, if the workload is managed in Git, add ${yaml} to ${ownerLabel(ctx)}’s pod template (${specAt.join('.')}) in the repository instead; live, this appends to the list or creates it when there is none (and re-creates the pods):`,
+    text: `Or, if the workload is managed in Git, add ${yaml} to ${ownerLabel(ctx)}’s pod template (${specAt.join('.')}) in the repository instead; live, this appends to the list or creates it when there is none (pods created from the template from then on use it):`,
     command: `if [ -n "$(kubectl get ${target} -o jsonpath='${jsonpath}')" ]; then kubectl patch ${target} --type=json -p ${jsonArg(appendPatch(at, entry))}; else kubectl patch ${target} --type=json -p ${jsonArg(createPatch(at, entry))}; fi`,
   };
 };
