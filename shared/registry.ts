@@ -58,10 +58,10 @@ const KNOWN_HOSTS: ReadonlyMap<string, Exclude<RegistryKind, 'other'>> = new Map
 
 // Anchored, with one repeated class each that cannot overlap what follows it, so matching is linear.
 /** <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], or the dual-stack <account>.dkr-ecr[-fips].<region>.on.aws */
-// The account is often redacted in shared messages (REDACTED, xxx, ACCOUNT_ID): the host is still ECR's,
-// with its region, so only a 12-digit account is kept.
-const ECR_HOST = /^([a-z0-9_*-]+)\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
-const ECR_DUAL_STACK_HOST = /^([a-z0-9_*-]+)\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$/;
+// The account is often redacted in shared messages (REDACTED, xxx, ACCOUNT_ID, ***): the host is still ECR's,
+// with its region. A redaction has no digits; digits that are not 12 make no ECR host.
+const ECR_HOST = /^(\d{12}|[a-z_*-]+)\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
+const ECR_DUAL_STACK_HOST = /^(\d{12}|[a-z_*-]+)\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$/;
 const ECR_ACCOUNT = /^\d{12}$/;
 const ARTIFACT_REGISTRY_HOST = /^([a-z0-9-]+)-docker\.pkg\.dev$/;
 const ACR_HOST = /^([a-z0-9-]+)\.azurecr\.(?:io|cn|us)$/;
