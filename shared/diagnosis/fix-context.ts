@@ -66,13 +66,17 @@ const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
 
 /** Wraps a value for a POSIX shell unless it is plainly safe (or a <placeholder> to fill in). */
 export const shellQuote = (value: string): string =>
-  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : singleQuoted(value);
 
-export const nsFlag = (ctx: FixContext): string => `-n ${shellQuote(ctx.namespace)}`;
+/** Always single-quoted, for values that are never shell-safe (JSON, scripts for `sh -c`). */
+export const singleQuoted = (value: string): string =>
+  `'${value.includes("'") ? value.replace(/'/g, `'\\''`) : value}'`;
 
 /** Runs a shell command on the pod's node, where the runtime (not the pod) does the pull. */
 export const onNode = (ctx: FixContext, command: string): string =>
-  `kubectl debug node/${shellQuote(ctx.node)} -it --image=busybox:1.36 -- chroot /host sh -c ${shellQuote(command)}`;
+  `kubectl debug node/${shellQuote(ctx.node)} -it --image=busybox:1.36 -- chroot /host sh -c ${singleQuoted(command)}`;
+
+export const nsFlag = (ctx: FixContext): string => `-n ${shellQuote(ctx.namespace)}`;
 
 export const repositoryOf = (ctx: FixContext): string =>
   ctx.ref ? ctx.ref.repository : ctx.image.split('@')[0]!.replace(/:[^/:]*$/, '');

@@ -8,7 +8,7 @@
  * would drop the entries already there. Appends are JSON patches (`add …/-`), and a missing list is
  * created only after a check that it is missing.
  */
-import { type FixContext, type FixStep, nsFlag, shellQuote as q } from './fix-context';
+import { type FixContext, type FixStep, nsFlag, shellQuote as q, singleQuoted } from './fix-context';
 
 // A Secret's name is a DNS subdomain (RFC 1123): at most 253 lowercase alphanumerics, '-' and '.'.
 const OBJECT_NAME = /^[a-z0-9](?:[-a-z0-9.]{0,251}[a-z0-9])?$/;
@@ -59,7 +59,7 @@ const pointer = (segments: readonly string[]): string => `/${segments.join('/')}
 const nest = (segments: readonly string[], leaf: unknown): unknown =>
   segments.reduceRight<unknown>((inner, key) => ({ [key]: inner }), leaf);
 
-const jsonArg = (value: unknown): string => q(JSON.stringify(value));
+const jsonArg = (value: unknown): string => singleQuoted(JSON.stringify(value));
 
 const ownerLabel = (ctx: FixContext): string =>
   ctx.owner ? `${ctx.owner.kind} ${ctx.owner.name}` : 'the owning workload';
