@@ -12,6 +12,18 @@ const README = join(__dirname, '..', 'README.md');
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|');
 
+// What every printed fix holds to; test/shared/diagnosis/fix-commands.test.ts and reviewed-fixes.test.ts prove it.
+const FIX_RULES = [
+  'Every fix step is one a careful SRE can paste as it is:',
+  '',
+  '- **Nothing is dropped.** Pull secrets are added with a JSON-patch append when the list exists and a create only when the printed check shows none (never a merge patch, which would replace the list); repository policies are merged, not overwritten.',
+  '- **Spec changes go to the owning workload** (Deployment, StatefulSet, DaemonSet, CronJob…), never to a Pod’s template or its immutable `imagePullPolicy`/`imagePullSecrets`; without cluster facts the fix starts with the one command that finds the owner. Image volumes are patched in `spec.volumes`.',
+  '- **The pod’s own names are kept:** a missing secret is created under the exact name the pod references; the secret, role, ECR host and a corrected image reference are filled in from the message.',
+  '- **Node steps follow the runtime** the wording names (dockerd, containerd, CRI-O): its certificate and mirror paths, its systemd unit, its client; `getent` and `curl`, which node images have.',
+  '- **Sub-cases get their own steps:** an expired certificate is renewed, not trusted; a plain-HTTP registry has no certificate to inspect; a failing resolver is not a missing name; the host, port and scheme that failed are the ones tested.',
+  '- **Proven in tests:** every command passes `bash -n`, every `kubectl -p` argument parses as JSON, every JSON patch is applied to fixture objects, and create commands run through `kubectl create --dry-run=client`.',
+];
+
 export const renderCatalogue = (): string => {
   const rows = CATALOGUE.map((rule) => {
     const phrases = [...rule.signals]
@@ -26,6 +38,8 @@ export const renderCatalogue = (): string => {
     '| cause | title | meaning | strongest evidence phrases (case-insensitive) |',
     '|---|---|---|---|',
     ...rows,
+    '',
+    ...FIX_RULES,
     END,
   ].join('\n');
 };

@@ -24,7 +24,7 @@ export interface RegistryInfo {
   kind: RegistryKind;
   /** e.g. 'Amazon ECR'; the host itself for unrecognised registries. */
   displayName: string;
-  /** Private ECR only; ECR Public (public.ecr.aws) has no account or region in its host. */
+  /** Private ECR only; ECR Public (public.ecr.aws) has no account or region in its host. accountId is '' when redacted. */
   ecr?: { accountId: string; region: string; fips: boolean };
   artifactRegistry?: { location: string; project?: string; repository?: string };
   gcr?: { project?: string };
@@ -58,8 +58,11 @@ const KNOWN_HOSTS: ReadonlyMap<string, Exclude<RegistryKind, 'other'>> = new Map
 
 // Anchored, with one repeated class each that cannot overlap what follows it, so matching is linear.
 /** <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn], or the dual-stack <account>.dkr-ecr[-fips].<region>.on.aws */
-const ECR_HOST = /^(\d{12})\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
-const ECR_DUAL_STACK_HOST = /^(\d{12})\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$/;
+// The account is often redacted in shared messages (REDACTED, xxx, ACCOUNT_ID, ***): the host is still ECR's,
+// with its region. A redaction has no digits; digits that are not 12 make no ECR host.
+const ECR_HOST = /^(\d{12}|[a-z_*-]+)\.dkr\.ecr(-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/;
+const ECR_DUAL_STACK_HOST = /^(\d{12}|[a-z_*-]+)\.dkr-ecr(-fips)?\.([a-z0-9-]+)\.on\.aws$/;
+const ECR_ACCOUNT = /^\d{12}$/;
 const ARTIFACT_REGISTRY_HOST = /^([a-z0-9-]+)-docker\.pkg\.dev$/;
 const ACR_HOST = /^([a-z0-9-]+)\.azurecr\.(?:io|cn|us)$/;
 /** gcr.io and its regional hosts (us., eu., asia.) and legacy ones such as k8s.gcr.io. */
@@ -72,7 +75,8 @@ export const detectRegistry = (host: string, path?: string): RegistryInfo => {
 
   const ecr = ECR_HOST.exec(name) ?? ECR_DUAL_STACK_HOST.exec(name);
   if (ecr) {
-    const [, accountId = '', fips, region = ''] = ecr;
+    const [, account = '', fips, region = ''] = ecr;
+    const accountId = ECR_ACCOUNT.test(account) ? account : '';
     return { ...recognised(host, 'ecr'), ecr: { accountId, region, fips: fips !== undefined } };
   }
   if (GCR_HOST.test(name)) return { ...recognised(host, 'gcr'), gcr: gcrProject(path) };

@@ -12,19 +12,37 @@ import {
   type FixStep,
   nsFlag,
   onNode,
+  pathOf,
   repositoryOf,
   shellQuote as q,
   tagOf,
 } from './fix-context';
 import {
+  TLS_CASE_WORDS,
+  corruptDownloadSteps,
+  isCorruptDownload,
+  dnsCaseOf,
+  dnsSteps,
+  egressCheck,
+  loadImageSteps,
+  pullOnNode,
+  runtimeEnvironment,
+  tlsCaseOf,
+  tlsDocs,
+  tlsSteps,
+} from './node-steps';
+import {
   DOCS,
   accessDocs,
   grantPull,
   inspectSecret,
+  createPullSecret,
   listTags,
-  pullOnNode,
   pullSecretSteps,
+  rateLimitDocs,
+  registryQuotaSteps,
 } from './registry-steps';
+import { isObjectName, nodeSelectorSteps, pullPolicySteps, setImageSteps } from './workload-steps';
 
 export interface Signal {
   /** Matched case-insensitively anywhere in the message. */
@@ -55,10 +73,11 @@ const describePod = (ctx: FixContext): FixStep => ({
   command: `kubectl describe pod ${q(ctx.pod)} ${nsFlag(ctx)}`,
 });
 
-const egressCheck = (ctx: FixContext): FixStep => ({
-  text: `Test the registry endpoint from the node (pulls run on the node, not in the pod’s network namespace):`,
-  command: onNode(ctx, `wget -S -O- --timeout=10 https://${ctx.registry.host}/v2/ 2>&1 | head -n 5`),
-});
+/** CRI-O's refusal of an unqualified name (the reference itself parses). */
+const isShortName = (ctx: FixContext): boolean =>
+  ctx.evidence.includes('did not resolve to an alias') ||
+  ctx.evidence.includes('unqualified-search') ||
+  ctx.evidence.includes('no registries configured');
 
 const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
   ctx.registry.kind === 'ecr'
@@ -69,11 +88,6 @@ const ecrNetworkHint = (ctx: FixContext): FixStep[] =>
         },
       ]
     : [];
-
-const setImage = (ctx: FixContext, image: string): FixStep => ({
-  text: `Point the workload at an image that exists:`,
-  command: `kubectl set image ${ctx.workload} ${q(ctx.container)}=${q(image)} ${nsFlag(ctx)}`,
-});
 
 export const CATALOGUE: readonly CauseRule[] = [
   {
@@ -86,13 +100,18 @@ export const CATALOGUE: readonly CauseRule[] = [
       `${ctx.say.image} is not present on ${ctx.say.node} and the pull policy Never forbids pulling it.`,
     fix: (ctx) => [
       {
-        text: 'Let the kubelet pull it: set imagePullPolicy to IfNotPresent.',
-        command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} --type=json -p '[{"op":"replace","path":"/spec/template/spec/containers/0/imagePullPolicy","value":"IfNotPresent"}]'`,
+        text: `See whether the image is in the runtime’s store on ${ctx.say.node}. If it is listed, the kubelet’s check of cached images against the pod’s credentials (KEP-2535, beta and on by default from Kubernetes 1.35) refused it: give the pod the pull secret the image was pulled with, or let the kubelet’s imagePullCredentialsVerificationPolicy trust preloaded images (NeverVerifyPreloadedImages).`,
+        command: onNode(ctx, `crictl images | grep -F ${q(repositoryOf(ctx))}`),
       },
-      {
-        text: 'Or pre-load the image on every node that may run the pod, and check it is there:',
-        command: onNode(ctx, `crictl images | grep ${q(repositoryOf(ctx))}`),
-      },
+      // A registry image may simply be pulled; a local-only one must be loaded onto the node.
+      ...(ctx.ref?.registryExplicit
+        ? [...pullPolicySteps(ctx, 'IfNotPresent'), ...loadImageSteps(ctx)]
+        : [
+            ...loadImageSteps(ctx),
+            {
+              text: `Do not switch a local-only image to IfNotPresent: the kubelet would then pull ${ctx.ref ? ctx.ref.canonical : 'it'} from Docker Hub instead. If it is meant to come from a registry, name the registry in the image and push it there.`,
+            },
+          ]),
     ],
     docs: () => DOCS.pullPolicy,
   },
@@ -118,23 +137,41 @@ export const CATALOGUE: readonly CauseRule[] = [
         'must have at least one component',
         'repository name must be canonical',
       ),
+      // containers/image (CRI-O) refuses an unqualified name when no search registry is configured.
+      ...s(96, 'did not resolve to an alias', 'no unqualified-search registries', 'no registries configured'),
     ],
     summary: (ctx) =>
-      ctx.refProblem
-        ? `The image reference ${ctx.say.image} is invalid: ${ctx.refProblem.message}.`
-        : `The image reference ${ctx.say.image} is not a valid image name.`,
-    fix: (ctx) => [
-      {
-        text: ctx.refProblem
-          ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
-          : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
-      },
-      {
-        text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
-        command: `kubectl get ${ctx.workload} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
-      },
-      setImage(ctx, '<registry>/<repository>:<tag>'),
-    ],
+      isShortName(ctx)
+        ? `The short image name ${ctx.say.image} names no registry, and the node’s runtime has none to search.`
+        : ctx.refProblem
+          ? `The image reference ${ctx.say.image} is invalid: ${ctx.refProblem.message}.`
+          : `The image reference ${ctx.say.image} is not a valid image name.`,
+    fix: (ctx) =>
+      isShortName(ctx)
+        ? [
+            ...setImageSteps(ctx, ctx.ref?.canonical ?? '<registry>/<repository>:<tag>'),
+            {
+              text: 'Or let CRI-O resolve short names: set unqualified-search-registries in /etc/containers/registries.conf on every node, then restart crio (short names are ambiguous across registries: a fully qualified name is safer):',
+              command: onNode(
+                ctx,
+                "grep -n 'unqualified-search-registries' /etc/containers/registries.conf /etc/containers/registries.conf.d/* 2>/dev/null",
+              ),
+            },
+          ]
+        : [
+            {
+              text: ctx.suggestedImage
+                ? `Fix the reference: ${ctx.refProblem?.message ?? 'it does not parse'}. It was most likely meant as ${ctx.suggestedImage}.`
+                : ctx.refProblem
+                  ? `Fix the reference: ${ctx.refProblem.message}. The grammar is [registry[:port]/]path[:tag][@digest], with a lowercase path.`
+                  : 'Fix the reference. The grammar is [registry[:port]/]path[:tag][@digest]: the path is lowercase, the tag at most 128 of [A-Za-z0-9_.-], the digest algorithm:hex.',
+            },
+            {
+              text: 'Look for templating left unrendered (empty variables, "${…}", spaces or quotes) in the manifest:',
+              command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..image}'`,
+            },
+            ...setImageSteps(ctx, ctx.suggestedImage ?? '<registry>/<repository>:<tag>'),
+          ],
     docs: () => DOCS.referenceGrammar,
   },
   {
@@ -162,23 +199,81 @@ export const CATALOGUE: readonly CauseRule[] = [
         'failed to verify image',
         'signed digest',
         'failed verification',
+        'image verifier',
+        'policy.json: no such file',
       ),
       ...word(80, 'unsigned'),
       ...word(45, 'signature', 'signatures', 'cosign', 'notation'),
     ],
     summary: (ctx) => `A signature or image policy rejected ${ctx.say.image}.`,
+    fix: (ctx) =>
+      ctx.evidence.includes('policy.json: no such file')
+        ? [
+            {
+              text: 'The node has no /etc/containers/policy.json, which containers/image (CRI-O, podman, skopeo) needs before any pull. Restore the distribution’s default (from the containers-common package) on every node; the minimal default below accepts any image, so put your own signature rules back if you had them:',
+              command: onNode(
+                ctx,
+                `test -f /etc/containers/policy.json || printf '%s\\n' '{"default":[{"type":"insecureAcceptAnything"}]}' > /etc/containers/policy.json`,
+              ),
+            },
+          ]
+        : ctx.evidence.includes('verifier')
+          ? [
+              {
+                text: 'containerd’s image verifier plugin (bindir: the executables in its bin_dir) refused the image. Read what the verifier said in containerd’s log, then sign or allow the image in the verifier’s own rules:',
+                command: onNode(
+                  ctx,
+                  'journalctl -u containerd --since -1h --no-pager | grep -i verif | tail -n 20',
+                ),
+              },
+            ]
+          : [
+              {
+                text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
+                command: `cosign verify ${q(ctx.image)} --key <public-key>`,
+              },
+              {
+                text: 'Read the policy that applies: CRI-O/containers policy.json on the node, or the cluster’s admission policy (e.g. sigstore ClusterImagePolicy):',
+                command: onNode(ctx, 'cat /etc/containers/policy.json'),
+              },
+              { text: 'Sign the image in your pipeline, or deploy a signed digest instead of a tag.' },
+            ],
+    docs: () => DOCS.sigstorePolicy,
+  },
+  {
+    id: 'unsupported-manifest',
+    title: 'Image in a manifest format the runtime refuses',
+    meaning:
+      'The image is published in the deprecated Docker schema 1 format, which containerd 2.x and current Docker refuse to pull.',
+    signals: [
+      ...s(
+        95,
+        'pulling schema 1 images have been deprecated',
+        'schema 1 support is disabled',
+        'schema 1 support has been removed',
+        'conversion from schema 1',
+      ),
+      ...s(90, 'manifest.v1+prettyjws', 'schema 1 images'),
+    ],
+    summary: (ctx) =>
+      `${ctx.say.image} is published in the deprecated Docker schema 1 format, which the node’s runtime no longer pulls.`,
     fix: (ctx) => [
       {
-        text: 'Check whether the image carries a valid signature for the key or identity your policy requires:',
-        command: `cosign verify ${q(ctx.image)} --key <public-key>`,
+        text: 'Confirm the format the registry serves (schemaVersion 1 is the refused one):',
+        command: `skopeo inspect --raw docker://${q(ctx.image)} | jq '{schemaVersion, mediaType}'`,
       },
       {
-        text: 'Read the policy that applies: CRI-O/containers policy.json on the node, or the cluster’s admission policy (e.g. sigstore ClusterImagePolicy):',
-        command: onNode(ctx, 'cat /etc/containers/policy.json'),
+        text: `Use a newer tag of ${repositoryOf(ctx)} published as Docker schema 2 or OCI (images pushed by any Docker since 1.10 are), or ask its publisher for one.`,
       },
-      { text: 'Sign the image in your pipeline, or deploy a signed digest instead of a tag.' },
+      {
+        text: 'Or convert it into a registry you control (a copy under your own name, never pushed over the publisher’s image), then point the workload at the copy:',
+        command: `skopeo copy --format v2s2 docker://${q(ctx.image)} docker://<your-registry>/<repository>:<tag>`,
+      },
+      {
+        text: 'Do not rely on CONTAINERD_ENABLE_DEPRECATED_PULL_SCHEMA_1_IMAGE=1: it works only in containerd 2.0 and is gone in 2.1 (EKS AL2023 nodes run 2.1).',
+      },
     ],
-    docs: () => DOCS.sigstorePolicy,
+    docs: () => 'https://docs.docker.com/go/deprecated-image-specs/',
   },
   {
     id: 'disk-pressure',
@@ -206,7 +301,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       },
       {
         text: 'Free space by removing unused images:',
-        command: onNode(ctx, 'crictl rmi --prune'),
+        command: onNode(ctx, ctx.runtime.id === 'docker' ? 'docker image prune -a -f' : 'crictl rmi --prune'),
       },
       {
         text: 'Then give nodes bigger root volumes, or lower the kubelet’s imageGCHighThresholdPercent so images are collected earlier.',
@@ -245,8 +340,11 @@ export const CATALOGUE: readonly CauseRule[] = [
         command: `kubectl get node ${q(ctx.node)} -o jsonpath='{.status.nodeInfo.operatingSystem}/{.status.nodeInfo.architecture}'`,
       },
       {
-        text: 'Build and push a multi-platform image, or pin the workload to nodes of a platform the image has (nodeSelector kubernetes.io/arch):',
-        command: `docker buildx build --platform linux/amd64,linux/arm64 -t ${q(ctx.image)} --push .`,
+        text: 'Choose a tag (or an index digest) of the image that has a build for the node’s platform; the publisher’s other tags or an -arm64/-amd64 variant often do.',
+      },
+      ...nodeSelectorSteps(ctx),
+      {
+        text: 'If the image is your own, have its pipeline build every platform your nodes run (docker buildx build --platform linux/amd64,linux/arm64). Never rebuild and push over another publisher’s image.',
       },
     ],
     docs: () => DOCS.multiPlatform,
@@ -284,15 +382,16 @@ export const CATALOGUE: readonly CauseRule[] = [
             },
             ...pullSecretSteps(
               ctx,
-              'Authenticate pulls (authenticated accounts get a higher or no limit): create a pull secret with a Docker Hub access token.',
+              'Authenticate pulls (authenticated accounts get a higher limit): create a pull secret',
             ),
             {
-              text: 'For the whole fleet, pull through a cache instead, e.g. an ECR pull-through cache rule for Docker Hub, and use <account>.dkr.ecr.<region>.amazonaws.com/docker-hub/… images (or a containerd mirror in hosts.toml):',
+              text: `For the whole fleet, pull through a cache instead: an ECR pull-through cache rule for Docker Hub, whose upstream credentials must be a Secrets Manager secret named ecr-pullthroughcache/… (username and access token). The image then becomes <account-id>.dkr.ecr.<region>.amazonaws.com/docker-hub/${pathOf(ctx)}${ctx.ref?.tag ? `:${ctx.ref.tag}` : ''} (official images keep their library/ segment); a containerd mirror in hosts.toml works too:`,
               command:
-                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn <secrets-manager-arn-of-docker-hub-token>',
+                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix docker-hub --upstream-registry-url registry-1.docker.io --credential-arn arn:aws:secretsmanager:<region>:<account-id>:secret:ecr-pullthroughcache/docker-hub',
             },
           ]
         : [
+            ...registryQuotaSteps(ctx),
             {
               text: `Spread or slow down pulls: stagger rollouts, use imagePullPolicy IfNotPresent with immutable tags, and check the kubelet's registryPullQPS/registryBurst if the text mentions QPS.`,
             },
@@ -301,7 +400,7 @@ export const CATALOGUE: readonly CauseRule[] = [
             },
             pullOnNode(ctx),
           ],
-    docs: (ctx) => (ctx.registry.kind === 'dockerhub' ? DOCS.dockerHubLimits : DOCS.ecrPullThroughCache),
+    docs: rateLimitDocs,
   },
   {
     id: 'repo-not-found-or-unauthorized',
@@ -356,13 +455,28 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       `The pull secret ${ctx.secret} that the pod names does not exist in ${ctx.say.namespace}, so ${ctx.say.image} is pulled without credentials.`,
-    fix: (ctx) => [
-      {
-        text: `Check that the secret exists in the pod’s namespace (secrets are not shared across namespaces):`,
-        command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
-      },
-      ...pullSecretSteps(ctx),
-    ],
+    fix: (ctx) =>
+      ctx.secret !== '<secret>' && !isObjectName(ctx.secret)
+        ? [
+            {
+              text: `The pod names the pull secret "${ctx.secret}", which is not a valid secret name (templating left unrendered?): fix imagePullSecrets in ${ctx.owner ? `${ctx.owner.kind} ${ctx.owner.name}’s` : 'the workload’s'} manifest and re-apply it. It now says:`,
+              command: `kubectl get ${ctx.owner ? ctx.workload : `pod/${q(ctx.pod)}`} ${nsFlag(ctx)} -o jsonpath='{..imagePullSecrets}'`,
+            },
+          ]
+        : [
+            {
+              text: `Confirm that the secret ${ctx.secret} is missing from ${ctx.say.namespace} (secrets are not shared across namespaces):`,
+              command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)}`,
+            },
+            createPullSecret(
+              ctx,
+              `Create it under exactly that name, since the pod already references it, with credentials that can read ${repositoryOf(ctx)}:`,
+            ),
+            {
+              text: 'Or, if the secret exists in another namespace, copy it (the kubelet reads the secret at its next pull attempt; no restart is needed):',
+              command: `kubectl get secret ${q(ctx.secret)} -n <source-namespace> -o json | jq '{apiVersion, kind, type, data, metadata: {name: .metadata.name}}' | kubectl apply ${nsFlag(ctx)} -f -`,
+            },
+          ],
     docs: () => DOCS.pullSecret,
   },
   {
@@ -394,24 +508,9 @@ export const CATALOGUE: readonly CauseRule[] = [
       ...s(55, 'certificate'),
     ],
     summary: (ctx) =>
-      `The TLS connection to ${ctx.say.host} failed, so ${ctx.say.image} could not be pulled.`,
-    fix: (ctx) => [
-      {
-        text: 'See the certificate the registry presents (issuer, names, dates):',
-        command: `openssl s_client -connect ${q(hostWithPort(ctx))} -servername ${q(ctx.registry.host.split(':')[0]!)} </dev/null 2>/dev/null | openssl x509 -noout -issuer -subject -ext subjectAltName -dates`,
-      },
-      {
-        text: `For a private CA, trust it for this registry in containerd (certs.d/${ctx.registry.host}/hosts.toml with ca = "/etc/containerd/certs.d/${ctx.registry.host}/ca.crt") or in the node's trust store; for a plain-HTTP registry, declare it there as http:// explicitly.`,
-        command: onNode(
-          ctx,
-          `ls /etc/containerd/certs.d/${ctx.registry.host}/ && cat /etc/containerd/certs.d/${ctx.registry.host}/hosts.toml`,
-        ),
-      },
-      {
-        text: 'If a proxy intercepts TLS, add its CA to the nodes or exempt the registry with NO_PROXY in the runtime’s environment.',
-      },
-    ],
-    docs: () => DOCS.containerdHosts,
+      `The TLS connection to ${ctx.endpoint.authority === '<registry>' ? ctx.say.host : ctx.endpoint.authority} failed (${TLS_CASE_WORDS[tlsCaseOf(ctx)]}), so ${ctx.say.image} could not be pulled.`,
+    fix: tlsSteps,
+    docs: tlsDocs,
   },
   {
     id: 'dns-resolution',
@@ -435,17 +534,16 @@ export const CATALOGUE: readonly CauseRule[] = [
       ),
       ...s(74, 'dial tcp: lookup', ':53: '),
     ],
-    summary: (ctx) => `${ctx.say.node} could not resolve ${ctx.say.host}.`,
-    fix: (ctx) => [
-      { text: `Check the hostname for typos: the image names registry ${ctx.registry.host}.` },
-      {
-        text: 'Resolve it on the node: the runtime uses the node’s resolver (/etc/resolv.conf), not cluster DNS.',
-        command: onNode(ctx, `nslookup ${ctx.registry.host.split(':')[0]!}`),
-      },
-      {
-        text: 'For private registries, check the private DNS zone is associated with the nodes’ VPC (Route 53 private hosted zone / VPC endpoint private DNS).',
-      },
-    ],
+    summary: (ctx) =>
+      dnsCaseOf(ctx) === 'missing-name'
+        ? `${ctx.say.node} could not resolve ${ctx.lookupName ?? ctx.say.host}.`
+        : dnsCaseOf(ctx) === 'proxy'
+          ? `${ctx.say.node} could not resolve the proxy ${ctx.lookupName ?? ''} it uses to reach ${ctx.say.host}.`.replace(
+              '  ',
+              ' ',
+            )
+          : `The DNS resolver of ${ctx.say.node} failed while looking up ${ctx.lookupName ?? ctx.say.host}.`,
+    fix: dnsSteps,
     docs: () => DOCS.dnsDebugging,
   },
   {
@@ -483,21 +581,14 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) =>
       `The connection to ${ctx.say.host} was refused or dropped while pulling ${ctx.say.image}.`,
-    fix: (ctx) => [
-      egressCheck(ctx),
-      {
-        text: 'Check security groups / network ACLs / firewall egress to the registry on 443, and the HTTP(S)_PROXY and NO_PROXY settings of the runtime’s service:',
-        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
-      },
-      ...ecrNetworkHint(ctx),
-    ],
+    fix: (ctx) => [egressCheck(ctx), runtimeEnvironment(ctx), ...ecrNetworkHint(ctx)],
     docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.containerdHosts),
   },
   {
     id: 'registry-unavailable',
     title: 'Registry error (5xx)',
     meaning:
-      'The registry answered with a server error (5xx): the fault is on the registry’s side or a proxy in front of it.',
+      'The registry answered with a server error (5xx), or served content that does not match its digest: the fault is on the registry’s side or a proxy or mirror in front of it.',
     signals: [
       ...s(
         72,
@@ -512,18 +603,33 @@ export const CATALOGUE: readonly CauseRule[] = [
       // docker's API says "(HTTP code 500) server error" around any registry refusal, so it stays weak.
       ...s(50, 'server error'),
       ...word(55, '500', '502', '503', '504'),
+      // containerd and docker verify every blob against its digest; a mismatch is a corrupt transfer.
+      ...s(
+        80,
+        'unexpected commit digest',
+        'unexpected commit size',
+        'manifest verification failed for digest',
+        'digest did not match',
+      ),
+      ...s(74, 'digest mismatch'),
     ],
-    summary: (ctx) => `${ctx.say.registry} answered with a server error while serving ${ctx.say.image}.`,
-    fix: (ctx) => [
-      {
-        text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
-      },
-      egressCheck(ctx),
-      {
-        text: 'If a proxy or pull-through cache sits in front of the registry, check its logs: it may be the one failing.',
-      },
-    ],
-    docs: () => DOCS.debugPods,
+    summary: (ctx) =>
+      isCorruptDownload(ctx)
+        ? `A layer of ${ctx.say.image} arrived corrupted (its content does not match its digest).`
+        : `${ctx.say.registry} answered with a server error while serving ${ctx.say.image}.`,
+    fix: (ctx) =>
+      isCorruptDownload(ctx)
+        ? corruptDownloadSteps(ctx)
+        : [
+            {
+              text: `Check ${ctx.registry.displayName}'s status page or your registry's health; the kubelet retries with back-off, so a brief outage heals by itself.`,
+            },
+            egressCheck(ctx),
+            {
+              text: 'If a proxy or pull-through cache sits in front of the registry, check its logs: it may be the one failing.',
+            },
+          ],
+    docs: (ctx) => (isCorruptDownload(ctx) ? DOCS.containerdHosts : DOCS.debugPods),
   },
   {
     id: 'network-timeout',
@@ -549,14 +655,18 @@ export const CATALOGUE: readonly CauseRule[] = [
     ],
     summary: (ctx) => `Requests to ${ctx.say.host} timed out while pulling ${ctx.say.image}.`,
     fix: (ctx) => [
+      ...(ctx.evidence.includes('no progress')
+        ? [
+            {
+              text: `The transfer started but stalled: containerd cancels a pull that moves no bytes for image_pull_progress_timeout (5m by default). Look for a slow or stalled link, proxy or mirror; for very large images on slow links, raise image_pull_progress_timeout in the CRI images config and restart containerd.`,
+            },
+          ]
+        : []),
       egressCheck(ctx),
-      {
-        text: 'Check the route out: NAT gateway or proxy for public registries, security groups allowing 443 egress, and the runtime’s proxy settings.',
-        command: onNode(ctx, 'systemctl show containerd --property=Environment'),
-      },
+      runtimeEnvironment(ctx),
       ...ecrNetworkHint(ctx),
       {
-        text: 'For very large images on slow links, containerd’s image_pull_progress_timeout (1.7+) or the kubelet’s runtime request timeout may need raising.',
+        text: 'Check the route out (a NAT gateway or proxy for public registries). For very large images on slow links, containerd’s image_pull_progress_timeout or the kubelet’s runtime request timeout may need raising.',
       },
     ],
     docs: (ctx) => (ctx.registry.kind === 'ecr' ? DOCS.ecrVpcEndpoints : DOCS.debugPods),
@@ -622,6 +732,9 @@ export const CATALOGUE: readonly CauseRule[] = [
     fix: (ctx) => [
       ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
       ...grantPull(ctx),
+      {
+        text: 'If the image is already on the node, this refusal is still real: from Kubernetes 1.33 (KEP-2535, on by default from 1.35) the kubelet re-checks a cached image against this pod’s own credentials before it may use it.',
+      },
       pullOnNode(ctx),
     ],
     docs: accessDocs,
@@ -665,7 +778,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       {
         text: 'Check whether the CI pipeline that builds this image pushed the tag (a failed or pending build is the usual reason).',
       },
-      setImage(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
+      ...setImageSteps(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
     ],
     docs: () => DOCS.images,
   },
@@ -689,9 +802,6 @@ export const CATALOGUE: readonly CauseRule[] = [
     docs: () => DOCS.debugPods,
   },
 ];
-
-const hostWithPort = (ctx: FixContext): string =>
-  ctx.registry.host.includes(':') ? ctx.registry.host : `${ctx.registry.host}:443`;
 
 const BY_ID = new Map(CATALOGUE.map((rule) => [rule.id, rule]));
 

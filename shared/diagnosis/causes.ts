@@ -15,6 +15,7 @@ export const CAUSE_IDS = [
   'disk-pressure',
   'never-pull',
   'policy-rejected',
+  'unsupported-manifest',
   'unknown',
 ] as const;
 

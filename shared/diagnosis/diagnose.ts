@@ -8,7 +8,17 @@ import { CATALOGUE, type CauseRule, type Signal, ruleFor } from './catalogue';
 import type { CauseId } from './causes';
 import { excerpt, leadingLine } from './evidence';
 import type { Fix, FixContext } from './fix-context';
-import { hostInMessage, imageInMessage, secretsInMessage } from './message-parts';
+import {
+  awsRoleInMessage,
+  endpointInMessage,
+  hostInMessage,
+  imageInMessage,
+  lookupInMessage,
+  secretsInMessage,
+} from './message-parts';
+import { RUNTIME_WORDING, type RuntimeId, runtimeNamed } from './node-steps';
+import { suggestedReference } from './reference-fix';
+import { isObjectName } from './workload-steps';
 import { PhraseMatcher, startOf } from './phrase-matcher';
 
 export interface DiagnosisInput {
@@ -47,11 +57,14 @@ export interface Verdict {
 
 interface CauseSignal extends Signal {
   cause: CauseId;
+  /** Set on the runtimes' wrapping phrases, which name the runtime and decide no cause. */
+  runtime?: RuntimeId;
 }
 
-const MATCHER = new PhraseMatcher<CauseSignal>(
-  CATALOGUE.flatMap((rule) => rule.signals.map((signal) => ({ ...signal, cause: rule.id }))),
-);
+const MATCHER = new PhraseMatcher<CauseSignal>([
+  ...CATALOGUE.flatMap((rule) => rule.signals.map((signal) => ({ ...signal, cause: rule.id }))),
+  ...RUNTIME_WORDING.map(({ text, runtime }) => ({ text, weight: 0, cause: 'unknown' as const, runtime })),
+]);
 
 // Reasons that are a cause by themselves; the weight says how far they beat phrases.
 const REASON_SIGNALS: Record<string, { cause: CauseId; weight: number }> = {
@@ -77,12 +90,19 @@ interface Decision {
   /** Other phrases nearby that point to the same cause. */
   corroboration: number;
   evidence: string;
+  /** The runtime whose wrapping comes first in the message, if any. */
+  runtime?: RuntimeId;
 }
 
 const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decision => {
   let best: { signal: CauseSignal; start: number; end: number } | undefined;
   let secretSignal = false;
+  let wrapper: { end: number; runtime: RuntimeId } | undefined;
   MATCHER.forEachLast(text, (signal, end) => {
+    if (signal.runtime !== undefined) {
+      if (wrapper === undefined || end < wrapper.end) wrapper = { end, runtime: signal.runtime };
+      return;
+    }
     if (signal.cause === 'pull-secret-missing') secretSignal = true;
     if (
       !best ||
@@ -142,7 +162,7 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
         secretSignal || !input.pullSecretWarning ? decision.evidence : leadingLine(input.pullSecretWarning),
     };
   }
-  return decision;
+  return { ...decision, runtime: wrapper?.runtime };
 };
 
 const UNKNOWN_REGISTRY: RegistryInfo = { host: '<registry>', kind: 'other', displayName: 'the registry' };
@@ -152,6 +172,15 @@ const registryFor = (parsed: ImageRefResult | undefined, text: string): Registry
   const host = hostInMessage(text);
   return host ? detectRegistry(host) : UNKNOWN_REGISTRY;
 };
+
+// Causes whose steps test or configure the exact endpoint that failed (others name the registry).
+const NAMES_ENDPOINT = new Set<CauseId>([
+  'tls-error',
+  'connection-refused',
+  'network-timeout',
+  'registry-unavailable',
+  'dns-resolution',
+]);
 
 const placeholder = (value: string | undefined, name: string): string =>
   value !== undefined && value.length > 0 ? value : `<${name}>`;
@@ -166,10 +195,11 @@ const shownImage = (image: string | undefined): string =>
 const contextFor = (
   input: DiagnosisInput,
   text: string,
-  cause: CauseId,
+  decision: Decision,
   image: string | undefined,
   parsed: ImageRefResult | undefined,
 ): FixContext => {
+  const { cause } = decision;
   const registry = registryFor(parsed, text);
   const warned = input.pullSecretWarning ? secretsInMessage(input.pullSecretWarning) : [];
   const pullSecrets = input.pullSecrets?.length
@@ -182,17 +212,18 @@ const contextFor = (
     image: shownImage(image),
     ref: parsed?.ok ? parsed.ref : undefined,
     refProblem: parsed && !parsed.ok ? parsed.problem : undefined,
+    suggestedImage:
+      cause === 'invalid-image-name' && parsed && !parsed.ok && image !== undefined
+        ? suggestedReference(image)
+        : undefined,
     registry,
     namespace: placeholder(input.namespace, 'namespace'),
     pod,
     container: placeholder(input.container, 'container'),
     node: placeholder(input.node, 'node'),
     serviceAccount: placeholder(input.serviceAccount, 'service-account'),
-    workload: input.workload
-      ? `${input.workload.kind.toLowerCase()}/${input.workload.name}`
-      : input.pod
-        ? `pod/${input.pod}`
-        : '<workload>',
+    workload: input.workload ? `${input.workload.kind.toLowerCase()}/${input.workload.name}` : '<workload>',
+    owner: input.workload ? { kind: input.workload.kind, name: input.workload.name } : undefined,
     pullSecrets,
     say: {
       image: image !== undefined && image.length > 0 ? shownImage(image) : 'the image',
@@ -208,17 +239,31 @@ const contextFor = (
       node: input.node ? `node ${input.node}` : 'the node',
       namespace: input.namespace ? `namespace ${input.namespace}` : 'the pod’s namespace',
     },
+    // The missing secret is named as the pod names it (even when the name is broken); steps that create a
+    // secret of their own never take a name the API would refuse.
     secret:
-      pullSecrets[0] ??
+      (cause === 'pull-secret-missing' ? pullSecrets[0] : pullSecrets.find(isObjectName)) ??
       (cause === 'pull-secret-missing'
         ? '<secret>'
         : `${registry.kind === 'other' ? 'registry' : registry.kind}-pull`),
     reason: input.reason,
+    runtime: runtimeNamed(decision.runtime),
+    endpoint: (NAMES_ENDPOINT.has(cause) ? endpointInMessage(text) : undefined) ?? {
+      scheme: 'https',
+      authority: registry === UNKNOWN_REGISTRY ? '<registry>' : registry.host,
+    },
+    lookupName: cause === 'dns-resolution' ? lookupInMessage(text) : undefined,
+    viaProxy: cause === 'dns-resolution' && text.includes('proxyconnect'),
+    awsRole: registry.kind === 'ecr' ? awsRoleInMessage(text) : undefined,
+    evidence: decision.evidence.toLowerCase(),
   };
 };
 
 /** Specific phrases earn high confidence; generic ones ("not found", "timeout") less; agreement adds a little. */
-const sentence = (text: string): string => text.charAt(0).toUpperCase() + text.slice(1);
+// Capitalise a leading plain word ("the node …"), never an identifier ("ghcr.io …", "quay.io/org/app …").
+const PLAIN_FIRST_WORD = /^[a-z]+[ ,]/;
+const sentence = (text: string): string =>
+  PLAIN_FIRST_WORD.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 
 const confidenceOf = ({ weight, corroboration }: Decision): number => {
   if (weight === 0) return 0.3;
@@ -233,7 +278,7 @@ export const diagnose = (input: DiagnosisInput): Verdict => {
   // Only the pod spec's image can prove the reference invalid; one read from the text may be cut short.
   const decision = decide(input, text, input.image === undefined || parsed?.ok !== false);
   const rule: CauseRule = ruleFor(decision.cause);
-  const ctx = contextFor(input, text, decision.cause, image, parsed);
+  const ctx = contextFor(input, text, decision, image, parsed);
   return {
     cause: decision.cause,
     title: rule.title,

@@ -40,7 +40,47 @@ export const excerpt = (text: string, first: number, last: number): string => {
     if (last - earlier <= MAX_EVIDENCE) start = earlier;
   }
   const end = lineEnd(text, last, Math.max(0, MAX_EVIDENCE - (last - start)));
-  return text.slice(start, end).trim();
+  return unwrap(text.slice(start, end).trim());
+};
+
+const count = (text: string, c: string): number => {
+  let n = 0;
+  for (let i = text.indexOf(c); i !== -1; i = text.indexOf(c, i + 1)) n++;
+  return n;
+};
+
+// A JSON key that opens a wrapped message: {"message":"…, {\"message\":\"…
+const JSON_KEY = /^[A-Za-z]+\\?":\\?"/;
+// What structured logs append after the quoted error: ` key="…"`, ` image="…"`.
+const LOG_FIELD = /\\?" [a-z][A-Za-z]*=/;
+
+/**
+ * Drops the wrapping the excerpt was cut out of (stray quotes, brackets, JSON keys, "\n" escapes,
+ * trailing log fields), so what is left reads as the registry's words. Still a substring.
+ */
+const unwrap = (evidence: string): string => {
+  let text = evidence;
+  const field = LOG_FIELD.exec(text);
+  if (field && field.index > 0) text = text.slice(0, field.index);
+  for (let changed = true; changed && text.length > 0;) {
+    const before = text;
+    text = text.replace(/^(?:\\n|[{["'\\ ])+/, '');
+    const key = JSON_KEY.exec(text);
+    if (key) text = text.slice(key[0].length);
+    text = text.replace(/(?:\\n|\\|[ ,;])+$/, '').replace(/\\+["n](?:\\+["n]|[}\]"])*$/, '');
+    const lastChar = text.charAt(text.length - 1);
+    if (
+      (lastChar === '"' && count(text, '"') % 2 === 1) ||
+      (lastChar === "'" && count(text, "'") % 2 === 1) ||
+      (lastChar === ']' && count(text, ']') > count(text, '[')) ||
+      (lastChar === '}' && count(text, '}') > count(text, '{')) ||
+      (lastChar === ')' && count(text, ')') > count(text, '('))
+    ) {
+      text = text.slice(0, -1);
+    }
+    changed = text !== before;
+  }
+  return text.length > 0 ? text : evidence;
 };
 
 /** The first line of a message, bounded, for verdicts with no deciding phrase. */

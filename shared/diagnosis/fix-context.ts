@@ -1,5 +1,6 @@
 import type { ImageRefProblem, ImageReference } from '../image-ref';
 import type { RegistryInfo } from '../registry';
+import type { NodeRuntime } from './node-steps';
 
 /** Everything a fix step may name. Unknown names render as <placeholders> the reader fills in. */
 export interface FixContext {
@@ -7,19 +8,35 @@ export interface FixContext {
   image: string;
   ref?: ImageReference;
   refProblem?: ImageRefProblem;
+  /** For an invalid reference: the valid one it most likely meant, when the mistake is a known kind. */
+  suggestedImage?: string;
   registry: RegistryInfo;
   namespace: string;
   pod: string;
   container: string;
   node: string;
   serviceAccount: string;
-  /** `kind/name` for kubectl, e.g. deployment/web; the pod when the workload is unknown. */
+  /** `kind/name` for kubectl, e.g. deployment/web, or `<workload>` when the owner is unknown. */
   workload: string;
+  /** The pod's owning workload (the controller at the top of its owner chain), when known. */
+  owner?: { kind: string; name: string };
   pullSecrets: readonly string[];
   /** The secret the steps should create or repair. */
   secret: string;
   /** The kubelet's reason, e.g. ErrImagePull. */
   reason?: string;
+  /** The runtime that wrote the message, which decides the node-side paths and unit. */
+  runtime: NodeRuntime;
+  /** The request that failed, as the message names it (a redirect target, a mirror, a non-443 port). */
+  endpoint: { scheme: 'https' | 'http'; authority: string };
+  /** The IAM role a denied ARN names ("…:assumed-role/<role>/…"). */
+  awsRole?: string;
+  /** The name a failed DNS lookup asked for ("lookup <name> on …"). */
+  lookupName?: string;
+  /** The lookup that failed was the proxy's own ("proxyconnect tcp: … lookup <proxy>"). */
+  viaProxy?: boolean;
+  /** The deciding excerpt, lowercased: which sub-case of the cause this is. */
+  evidence: string;
   /** The same names for sentences: real ones, or plain words ("the image") where unknown. */
   say: {
     image: string;
@@ -49,13 +66,17 @@ const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
 
 /** Wraps a value for a POSIX shell unless it is plainly safe (or a <placeholder> to fill in). */
 export const shellQuote = (value: string): string =>
-  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : singleQuoted(value);
 
-export const nsFlag = (ctx: FixContext): string => `-n ${shellQuote(ctx.namespace)}`;
+/** Always single-quoted, for values that are never shell-safe (JSON, scripts for `sh -c`). */
+export const singleQuoted = (value: string): string =>
+  `'${value.includes("'") ? value.replace(/'/g, `'\\''`) : value}'`;
 
 /** Runs a shell command on the pod's node, where the runtime (not the pod) does the pull. */
 export const onNode = (ctx: FixContext, command: string): string =>
-  `kubectl debug node/${shellQuote(ctx.node)} -it --image=busybox:1.36 -- chroot /host sh -c ${shellQuote(command)}`;
+  `kubectl debug node/${shellQuote(ctx.node)} -it --image=busybox:1.36 -- chroot /host sh -c ${singleQuoted(command)}`;
+
+export const nsFlag = (ctx: FixContext): string => `-n ${shellQuote(ctx.namespace)}`;
 
 export const repositoryOf = (ctx: FixContext): string =>
   ctx.ref ? ctx.ref.repository : ctx.image.split('@')[0]!.replace(/:[^/:]*$/, '');

@@ -63,7 +63,32 @@ export const hostInMessage = (text: string): string | undefined =>
   hostAfter(text, 'pinging container registry ') ??
   hostAfter(text, 'dial tcp ');
 
-/** Secret names from "Unable to retrieve some image pull secrets (a, b)" or `secrets "a" not found`. */
+/** The name a failed DNS lookup asked for. */
+export const lookupInMessage = (text: string): string | undefined => hostAfter(text, 'lookup ');
+
+const isNameChar = (c: number): boolean => isHostChar(c) && c !== 58; // host characters but ':'
+
+/** The name after "pull secret <namespace>/" in the kubelet's "Unable to retrieve pull secret ns/x for ns/pod". */
+const secretAfterNamespace = (text: string): string | undefined => {
+  const at = text.indexOf('pull secret ');
+  if (at === -1) return undefined;
+  const from = at + 'pull secret '.length;
+  let end = from;
+  while (
+    end < text.length &&
+    end - from < MAX_NAME &&
+    (isNameChar(text.charCodeAt(end)) || text.charCodeAt(end) === 47)
+  )
+    end++;
+  const slash = text.lastIndexOf('/', end - 1);
+  const name = text.slice(slash >= from ? slash + 1 : from, end).replace(/\.+$/, '');
+  return name.length > 0 ? name : undefined;
+};
+
+/**
+ * Secret names in every wording the kubelet uses: "Unable to retrieve some image pull secrets (a, b)",
+ * `secrets "a" not found`, `secret "a" not found`, "Unable to retrieve pull secret ns/a for ns/pod".
+ */
 export const secretsInMessage = (text: string): string[] => {
   const list = text.indexOf('image pull secrets (');
   if (list !== -1) {
@@ -77,6 +102,59 @@ export const secretsInMessage = (text: string): string[] => {
         .filter((name) => name.length > 0);
     }
   }
-  const single = quotedAfter(text, 'secrets "');
+  const single =
+    quotedAfter(text, 'secrets "') ?? quotedAfter(text, 'secret "') ?? secretAfterNamespace(text);
   return single ? [single] : [];
+};
+
+const isIamNameChar = (c: number): boolean =>
+  isNameChar(c) || c === 95 || c === 43 || c === 61 || c === 44 || c === 64; // _ + = , @
+
+/** The IAM role in a denied ARN: "…:assumed-role/<role>/<session>" or "…:role/<path>/<role>". */
+export const awsRoleInMessage = (text: string): string | undefined => {
+  const assumed = text.indexOf(':assumed-role/');
+  const role = assumed === -1 ? text.indexOf(':role/') : -1;
+  if (assumed === -1 && role === -1) return undefined;
+  const from = assumed !== -1 ? assumed + ':assumed-role/'.length : role + ':role/'.length;
+  let end = from;
+  while (
+    end < text.length &&
+    end - from < 512 &&
+    (isIamNameChar(text.charCodeAt(end)) || (assumed === -1 && text.charCodeAt(end) === 47))
+  )
+    end++;
+  const name = text.slice(from, end);
+  // An assumed role stops at the session; a role ARN's path comes before the name.
+  const last = assumed !== -1 ? name : name.slice(name.lastIndexOf('/') + 1);
+  return last.length > 0 ? last : undefined;
+};
+
+const isAuthorityChar = (c: number): boolean => isHostChar(c) || c === 91 || c === 93; // [ ] of IPv6
+
+const authorityAt = (text: string, from: number): string => {
+  let end = from;
+  while (end < text.length && end - from < 255 && isAuthorityChar(text.charCodeAt(end))) end++;
+  return text.slice(from, end).replace(/:+$/, '').toLowerCase();
+};
+
+/**
+ * The endpoint of the request that failed: the last URL in the message (Go wraps errors outside-in,
+ * so the innermost request, e.g. a redirect to blob storage, comes last), else the last TCP dial.
+ */
+export const endpointInMessage = (
+  text: string,
+): { scheme: 'https' | 'http'; authority: string } | undefined => {
+  const https = text.lastIndexOf('https://');
+  const http = text.lastIndexOf('http://');
+  if (https !== -1 || http !== -1) {
+    const secure = https > http;
+    const authority = authorityAt(text, (secure ? https : http) + (secure ? 8 : 7));
+    if (authority.length > 0) return { scheme: secure ? 'https' : 'http', authority };
+  }
+  const dial = text.lastIndexOf('dial tcp ');
+  if (dial !== -1) {
+    const authority = authorityAt(text, dial + 'dial tcp '.length);
+    if (authority.length > 0) return { scheme: authority.endsWith(':80') ? 'http' : 'https', authority };
+  }
+  return undefined;
 };

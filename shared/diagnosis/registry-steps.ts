@@ -11,6 +11,7 @@ import {
   repositoryOf,
   shellQuote,
 } from './fix-context';
+import { podTemplatePullSecretStep, serviceAccountPullSecretSteps } from './workload-steps';
 
 const q = shellQuote;
 
@@ -38,6 +39,9 @@ export const DOCS = {
   harborRobots:
     'https://goharbor.io/docs/main/working-with-projects/project-configuration/create-robot-accounts/',
   gitlabDeployTokens: 'https://docs.gitlab.com/user/project/deploy_tokens/',
+  artifactRegistryQuotas: 'https://cloud.google.com/artifact-registry/quotas',
+  ecrPublicQuotas: 'https://docs.aws.amazon.com/AmazonECR/latest/public/public-service-quotas.html',
+  ecrQuotas: 'https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html',
   dnsDebugging: 'https://kubernetes.io/docs/tasks/administer-cluster/dns-debugging-resolution/',
 } as const;
 
@@ -66,7 +70,7 @@ export const accessDocs = (ctx: FixContext): string => {
 };
 
 const ecrNames = (ctx: FixContext) => ({
-  account: ctx.registry.ecr?.accountId ?? '<account-id>',
+  account: ctx.registry.ecr?.accountId || '<account-id>',
   region: ctx.registry.ecr?.region ?? '<region>',
   repo: pathOf(ctx),
 });
@@ -117,21 +121,33 @@ export const grantPull = (ctx: FixContext): FixStep[] => {
   const ns = nsFlag(ctx);
   switch (ctx.registry.kind) {
     case 'ecr': {
-      if (!ctx.registry.ecr) return pullSecretSteps(ctx);
+      if (!ctx.registry.ecr) return ecrPublicSteps(ctx);
       const { account, region, repo } = ecrNames(ctx);
+      const role = ctx.awsRole ?? '<node-role>';
+      const statement = {
+        Sid: 'AllowClusterPull',
+        Effect: 'Allow',
+        Principal: { AWS: 'arn:aws:iam::<node-account-id>:root' },
+        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+      };
+      const repoFlags = `--registry-id ${account} --region ${region} --repository-name ${q(repo)}`;
       return [
         {
-          text: 'On EKS the kubelet pulls with the node IAM role (on Fargate, the pod execution role); IRSA or Pod Identity of the pod is not used for pulls. Give that role ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, for example with the managed pull-only policy:',
-          command: `aws iam attach-role-policy --role-name <node-role> --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly`,
+          text: `On EKS the kubelet pulls with the node IAM role (on Fargate, the pod execution role); IRSA or Pod Identity of the pod is not used for pulls. Give ${ctx.awsRole ? `the role ${role}, which the registry refused,` : 'that role'} ecr:GetAuthorizationToken, ecr:BatchGetImage and ecr:GetDownloadUrlForLayer, for example with the managed pull-only policy:`,
+          command: `aws iam attach-role-policy --role-name ${q(role)} --policy-arn arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly`,
         },
         {
-          text: `If the nodes run in another account than ${account}, the repository policy must allow that account (or role) to pull:`,
-          command: `aws ecr get-repository-policy --registry-id ${account} --region ${region} --repository-name ${q(repo)}`,
+          text: `If the nodes run in another account than ${account}, the repository policy must allow that account (or role) to pull. This adds the statement to the existing policy (set-repository-policy replaces the whole policy, so never set the statement alone over one that exists):`,
+          command: `{ aws ecr get-repository-policy ${repoFlags} --query policyText --output text 2>/dev/null || echo '{"Version":"2012-10-17","Statement":[]}'; } | jq ${q(`.Statement += [${JSON.stringify(statement)}]`)} > pull-policy.json && aws ecr set-repository-policy ${repoFlags} --policy-text file://pull-policy.json`,
         },
         {
-          text: 'Add a statement allowing ecr:BatchGetImage and ecr:GetDownloadUrlForLayer for the nodes’ account, then retry the pull:',
-          command: `aws ecr set-repository-policy --registry-id ${account} --region ${region} --repository-name ${q(repo)} --policy-text file://pull-policy.json`,
+          text: 'Off EKS (self-managed, kOps, on-premises or other clouds), the kubelet gets ECR credentials from the ecr-credential-provider plugin (kubelet flags --image-credential-provider-config and --image-credential-provider-bin-dir) with the node’s AWS identity. A pull secret made from aws ecr get-login-password expires after 12 hours, so it needs refreshing (a CronJob) if you use one instead. Check the kubelet’s flags:',
+          command: onNode(
+            ctx,
+            "tr '\\0' '\\n' < /proc/$(pidof kubelet)/cmdline | grep image-credential-provider",
+          ),
         },
+        ecrPullThroughCacheHint(ctx),
       ];
     }
     case 'artifact-registry': {
@@ -178,31 +194,50 @@ export const grantPull = (ctx: FixContext): FixStep[] => {
   }
 };
 
-const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
-  dockerhub: '<docker-hub-user> --docker-password=<access-token>',
-  ghcr: '<github-user> --docker-password=<token-with-read:packages>',
-  quay: "'<org>+<robot>' --docker-password=<robot-token>",
-  harbor: "'robot$<project>+<robot>' --docker-password=<robot-secret>",
-  gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read_registry>',
+/** Which credential each registry accepts for a pull secret. */
+const CREDENTIAL: Partial<Record<FixContext['registry']['kind'], string>> = {
+  dockerhub: 'a Docker Hub personal access token with read-only scope (not the account password)',
+  ghcr: 'a personal access token (classic) with the read:packages scope: GitHub Packages does not accept fine-grained tokens for the container registry, and a workflow’s GITHUB_TOKEN works only inside GitHub Actions',
+  quay: 'a robot account with read permission on the repository',
+  harbor: 'a robot account with pull permission on the project',
+  gitlab: 'a deploy token with the read_registry scope',
 };
 
-/** Create the pull secret and attach it where the pod will use it. */
-export const pullSecretSteps = (ctx: FixContext, intro?: string): FixStep[] => {
+const secretUser: Partial<Record<FixContext['registry']['kind'], string>> = {
+  dockerhub: '<docker-hub-user> --docker-password=<access-token>',
+  ghcr: '<github-user> --docker-password=<token-with-read-packages>',
+  quay: "'<org>+<robot>' --docker-password=<robot-token>",
+  harbor: "'robot$<project>+<robot>' --docker-password=<robot-secret>",
+  gitlab: '<deploy-token-user> --docker-password=<deploy-token-with-read-registry>',
+};
+
+/** "<sentence>. Use <the credential this registry accepts>:" */
+const withCredential = (ctx: FixContext, sentence: string): string => {
+  const base = sentence.replace(/[:.]\s*$/, '');
+  const credential = CREDENTIAL[ctx.registry.kind];
+  return credential ? `${base}. Use ${credential}:` : `${base}:`;
+};
+
+/** The command that creates a docker-registry pull secret for this registry under `ctx.secret`. */
+export const createPullSecret = (ctx: FixContext, intro?: string): FixStep => {
   const server = ctx.registry.kind === 'dockerhub' ? 'https://index.docker.io/v1/' : ctx.registry.host;
   const user = secretUser[ctx.registry.kind] ?? '<user> --docker-password=<password-or-token>';
-  return [
-    {
-      text:
-        intro ??
-        `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}:`,
-      command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
-    },
-    {
-      text: `Reference it from the pod’s service account (or the pod spec’s imagePullSecrets):`,
-      command: `kubectl patch serviceaccount ${q(ctx.serviceAccount)} ${nsFlag(ctx)} -p '{"imagePullSecrets":[{"name":${JSON.stringify(ctx.secret)}}]}'`,
-    },
-  ];
+  return {
+    text: withCredential(
+      ctx,
+      intro ??
+        `Create a pull secret in namespace ${ctx.namespace} with credentials that can read ${repositoryOf(ctx)}`,
+    ),
+    command: `kubectl create secret docker-registry ${q(ctx.secret)} ${nsFlag(ctx)} --docker-server=${q(server)} --docker-username=${user}`,
+  };
 };
+
+/** Create the pull secret and attach it where the pod will use it, keeping the secrets already attached. */
+export const pullSecretSteps = (ctx: FixContext, intro?: string): FixStep[] => [
+  createPullSecret(ctx, intro),
+  ...serviceAccountPullSecretSteps(ctx),
+  podTemplatePullSecretStep(ctx),
+];
 
 /** Check the secret the pod already names: does it hold credentials for this registry? */
 export const inspectSecret = (ctx: FixContext): FixStep => ({
@@ -210,8 +245,62 @@ export const inspectSecret = (ctx: FixContext): FixStep => ({
   command: `kubectl get secret ${q(ctx.secret)} ${nsFlag(ctx)} -o jsonpath='{.data.\\.dockerconfigjson}' | base64 -d | jq '.auths | keys'`,
 });
 
-/** Pull by hand from the node, with the runtime's own client, to confirm the fix. */
-export const pullOnNode = (ctx: FixContext): FixStep => ({
-  text: 'Confirm from the node itself, with the container runtime’s client:',
-  command: onNode(ctx, `crictl pull ${q(ctx.image)}`),
+/** ECR pull-through cache: the rule's prefix, its upstream secret, and the first pull's permissions. */
+export const ecrPullThroughCacheHint = (ctx: FixContext): FixStep => ({
+  text: 'If this repository is an ECR pull-through cache (its path starts with the rule’s prefix, e.g. docker-hub/), the first pull creates it: the pulling role also needs ecr:CreateRepository and ecr:BatchImportUpstreamImage, the rule’s upstream credentials must be a Secrets Manager secret whose name starts with ecr-pullthroughcache/, and Docker Hub official images need the library/ segment (…/docker-hub/library/nginx). Check the rules and whether the upstream credentials still work:',
+  command: `aws ecr describe-pull-through-cache-rules --region ${ecrNames(ctx).region} && aws ecr validate-pull-through-cache-rule --region ${ecrNames(ctx).region} --ecr-repository-prefix <prefix>`,
 });
+
+/** ECR Public serves anonymous pulls; credentials only raise the quota, and stale ones are refused. */
+const ecrPublicSteps = (ctx: FixContext): FixStep[] => [
+  {
+    text: 'ECR Public (public.ecr.aws) serves images without credentials. A refusal usually means stale credentials for public.ecr.aws (its tokens expire after 12 hours) in a pull secret or the node’s docker config: remove them, or refresh them in us-east-1, where ECR Public authenticates:',
+    command: 'aws ecr-public get-login-password --region us-east-1 | head -c 20; echo',
+  },
+  ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
+];
+
+/** The registry's own quota, where it has one worth naming. */
+export const registryQuotaSteps = (ctx: FixContext): FixStep[] => {
+  switch (ctx.registry.kind) {
+    case 'ecr':
+      return ctx.registry.ecr
+        ? [
+            {
+              text: `Amazon ECR throttles API calls per account and region (BatchGetImage, GetDownloadUrlForLayer, GetAuthorizationToken). See the applied quotas in ${ecrNames(ctx).region}, and request an increase in Service Quotas if rollouts keep hitting them:`,
+              command: `aws service-quotas list-service-quotas --service-code ecr --region ${ecrNames(ctx).region} --query 'Quotas[].[QuotaName,Value]' --output table`,
+            },
+          ]
+        : [
+            {
+              text: 'ECR Public limits anonymous pulls per source IP much more tightly than authenticated ones: authenticate pulls with AWS credentials (a pull secret from aws ecr-public get-login-password, refreshed within 12 hours), or cache the images in a private ECR pull-through cache rule for public.ecr.aws.',
+              command:
+                'aws ecr create-pull-through-cache-rule --ecr-repository-prefix ecr-public --upstream-registry-url public.ecr.aws --region <region>',
+            },
+          ];
+    case 'artifact-registry':
+    case 'gcr':
+      return [
+        {
+          text: 'Artifact Registry counts requests per project and region per minute; a burst of pulls (many nodes at once) can exhaust it. See the quota and its usage on the project’s Quotas page (service artifactregistry.googleapis.com), and request more there:',
+          command: `gcloud alpha services quota list --service=artifactregistry.googleapis.com --consumer=projects/${q(ctx.registry.artifactRegistry?.project ?? ctx.registry.gcr?.project ?? '<project>')}`,
+        },
+      ];
+    default:
+      return [];
+  }
+};
+
+export const rateLimitDocs = (ctx: FixContext): string => {
+  switch (ctx.registry.kind) {
+    case 'dockerhub':
+      return DOCS.dockerHubLimits;
+    case 'artifact-registry':
+    case 'gcr':
+      return DOCS.artifactRegistryQuotas;
+    case 'ecr':
+      return ctx.registry.ecr ? DOCS.ecrQuotas : DOCS.ecrPublicQuotas;
+    default:
+      return DOCS.ecrPullThroughCache;
+  }
+};

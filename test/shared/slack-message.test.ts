@@ -174,7 +174,7 @@ describe('the incident message', () => {
     expect(all).toMatch(
       /\*Fix\*\n1\. List the tags .*\n```skopeo list-tags docker:\/\/docker.io\/library\/nginx```\n2\. /,
     );
-    expect(all).toContain('3. Point the workload at an image that exists:');
+    expect(all).toContain('4. Point the owning workload at an image that exists');
   });
 
   it('adds affected pods, first and last seen, the incident id and the docs link', () => {

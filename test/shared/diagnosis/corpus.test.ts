@@ -2,29 +2,11 @@
  * Real messages collected from public issue threads and docs (each line records its source).
  * Every fixture must get its expected cause, and its evidence must be quoted verbatim.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { CAUSE_IDS } from '#shared/diagnosis/causes';
 import { diagnose } from '#shared/diagnosis/diagnose';
+import { allFixtures } from './fixtures';
 
-interface Fixture {
-  id: string;
-  message: string;
-  reason?: string;
-  image?: string;
-  expected: string;
-  source: string;
-}
-
-const load = (file: string): Fixture[] =>
-  readFileSync(join(__dirname, '../../fixtures/messages', file), 'utf8')
-    .split('\n')
-    .filter((line) => line.trim().length > 0)
-    .map((line) => JSON.parse(line) as Fixture);
-
-// corpus.jsonl was collected first; holdout.jsonl later and independently, from other sources,
-// to check that rules written against the first generalise.
-const corpus = [...load('corpus.jsonl'), ...load('holdout.jsonl')];
+const corpus = allFixtures();
 
 describe('the corpus', () => {
   it('covers every cause several times, each fixture with a source', () => {
