@@ -251,6 +251,7 @@ export const planQuery = (
     };
   }
   if (filter.cause !== undefined) return { index: 'byCause', partitions: [causePartition(filter.cause)] };
-  if (filter.cluster !== undefined) return { index: 'byCluster', partitions: [clusterPartition(filter.cluster)] };
+  if (filter.cluster !== undefined)
+    return { index: 'byCluster', partitions: [clusterPartition(filter.cluster)] };
   return { index: 'byCause', partitions: CAUSE_IDS.map(causePartition) };
 };
