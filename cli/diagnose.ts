@@ -12,15 +12,12 @@ import { classifyPullEvent } from '#shared/incident-events';
 import { canonicalKey, incidentKeyOf, workloadRef } from '#shared/incident-key';
 import { KubeApiError, type KubeHttp } from '../forwarder/kube-http';
 import { silentLogger } from '../forwarder/log';
-import {
-  ContainerTracker,
-  type EventLike,
-  PodEventIndex,
-  type PodLike,
-  eventFor,
-  observePod,
-  resolveWorkload,
-} from '../forwarder/observe';
+import { ContainerTracker } from '../forwarder/container-tracker';
+import { PodEventIndex } from '../forwarder/event-index';
+import type { EventLike, PodLike } from '../forwarder/kube-objects';
+import { observePod } from '../forwarder/observe';
+import { eventFor } from '../forwarder/outgoing-events';
+import { resolveWorkload } from '../forwarder/workload-resolution';
 import { WorkloadDirectory } from '../forwarder/workloads';
 
 export interface FailingContainer {

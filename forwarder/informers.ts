@@ -18,7 +18,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { type Logger, describeError } from './log';
-import { backoffDelay } from './ship';
+import { backoffDelay, sleep } from './delays';
 
 export interface InformerHealth {
   name: string;
@@ -102,8 +102,6 @@ class ObservedWatch extends Watch {
     return controller;
   }
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class SupervisedInformer<T extends KubernetesObject> {
   private readonly listWatch: ListWatch<T>;

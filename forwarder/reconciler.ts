@@ -4,18 +4,12 @@
  * decisions → shipper. Bursts of updates to one pod collapse into one observation, and the shipper's
  * back-pressure slows the worker, never the informers.
  */
-import {
-  type ContainerTracker,
-  type Decision,
-  type EventLike,
-  type OutgoingEvent,
-  type PodEventIndex,
-  type PodLike,
-  eventFor,
-  hasFailure,
-  observePod,
-  resolveWorkload,
-} from './observe';
+import type { ContainerTracker, Decision } from './container-tracker';
+import type { PodEventIndex } from './event-index';
+import type { EventLike, PodLike } from './kube-objects';
+import { hasFailure, observePod } from './observe';
+import { type OutgoingEvent, eventFor } from './outgoing-events';
+import { resolveWorkload } from './workload-resolution';
 import { type Logger, describeError } from './log';
 import type { WorkloadDirectory } from './workloads';
 

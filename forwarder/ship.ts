@@ -5,8 +5,9 @@
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DETAIL_TYPE, MESSAGE_LIMIT_BYTES, SOURCE } from '#shared/contract';
+import { backoffDelay } from './delays';
 import { type Logger, describeError, silentLogger } from './log';
-import type { OutgoingEvent } from './observe';
+import type { OutgoingEvent } from './outgoing-events';
 
 /** PutEvents takes at most this many entries per call. */
 export const MAX_ENTRIES_PER_CALL = 10;
@@ -79,10 +80,6 @@ export const toEntry = (event: OutgoingEvent, busName: string): PutEntry => {
     Time: new Date(detail.observedAt),
   };
 };
-
-/** Full-jitter exponential back-off: a random delay in [0, min(max, base · 2^attempt)). */
-export const backoffDelay = (attempt: number, baseMs: number, maxMs: number, random = Math.random): number =>
-  Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt)));
 
 const RETRYABLE_ENTRY_ERRORS = new Set(['InternalFailure', 'ThrottlingException']);
 const PERMANENT_ENTRY_ERRORS = new Set([
