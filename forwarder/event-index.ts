@@ -1,5 +1,6 @@
 /** The Warning events that matter, indexed by pod UID. Only these few fields are kept. Pure. */
-import { type EventLike, iso } from './kube-objects';
+import { type EventLike, iso, numberOf, text } from './kube-objects';
+import { isSignatureRejectionEvent } from './pull-text';
 
 export interface PodEventFacts {
   /** Arrival order in the index: breaks ties between events with the same (second-precision) time. */
@@ -21,15 +22,17 @@ const PULL_ERROR_TEXT =
 
 /** The facts of a pod Warning event that pullwatch uses, or undefined if it says nothing about pulls. */
 export const podEventFacts = (event: EventLike): PodEventFacts | undefined => {
-  if (event.type !== undefined && event.type !== 'Warning') return undefined;
-  if (event.involvedObject?.kind !== undefined && event.involvedObject.kind !== 'Pod') return undefined;
-  const message = event.message ?? '';
-  const reason = event.reason ?? '';
+  const type = text(event.type);
+  if (type !== undefined && type !== 'Warning') return undefined;
+  const involvedKind = text(event.involvedObject?.kind);
+  if (involvedKind !== undefined && involvedKind !== 'Pod') return undefined;
+  const message = text(event.message) ?? '';
+  const reason = text(event.reason) ?? '';
   let kind: PodEventFacts['kind'];
   if (reason === PULL_SECRET_REASON) kind = 'pull-secret-warning';
-  else if (PULL_ERROR_TEXT.test(message)) kind = 'pull-error';
+  else if (PULL_ERROR_TEXT.test(message) || isSignatureRejectionEvent(message)) kind = 'pull-error';
   else return undefined;
-  const fieldPath = event.involvedObject?.fieldPath ?? '';
+  const fieldPath = text(event.involvedObject?.fieldPath) ?? '';
   const lastSeen =
     iso(event.series?.lastObservedTime) ??
     iso(event.lastTimestamp) ??
@@ -42,7 +45,7 @@ export const podEventFacts = (event: EventLike): PodEventFacts | undefined => {
     message,
     firstSeen: iso(event.firstTimestamp) ?? iso(event.eventTime) ?? lastSeen,
     lastSeen,
-    count: Math.max(1, event.series?.count ?? event.count ?? 1),
+    count: Math.max(1, numberOf(event.series?.count) ?? numberOf(event.count) ?? 1),
   };
 };
 
@@ -53,13 +56,13 @@ export class PodEventIndex {
   private seq = 0;
 
   private static keyOf(event: EventLike): string {
-    return `${event.metadata?.namespace ?? ''}/${event.metadata?.name ?? ''}`;
+    return `${text(event.metadata?.namespace) ?? ''}/${text(event.metadata?.name) ?? ''}`;
   }
 
   /** Records an added or updated event; returns the UID of the pod it is about if it matters. */
   upsert(event: EventLike): string | undefined {
     const key = PodEventIndex.keyOf(event);
-    const uid = event.involvedObject?.uid;
+    const uid = text(event.involvedObject?.uid);
     const facts = podEventFacts(event);
     if (facts === undefined || uid === undefined || uid === '') {
       return this.remove(event);

@@ -1,89 +1,227 @@
 /**
- * Projections: informers cache only the fields read by observation and workload resolution, which
- * keeps memory small on big clusters.
+ * Projections: informers cache only what observation and workload resolution read, cut down as each
+ * object arrives (per list page and per watch event), before it is cached. A real pod object is
+ * several KB (env, volumes, probes, managedFields); its projection is a few hundred bytes, so a
+ * 100,000-pod cluster fits in a small heap.
+ *
+ * - Healthy containers share one frozen `running`/`terminated` state object (their times are not read).
+ * - A waiting message is kept only where it is read: pull failures and CreateContainerError.
+ * - Values repeated across pods (namespaces, nodes, images, service accounts, owners) are interned.
+ * - Image volumes and, per container, the mounts of image volumes are kept; other volumes are not.
  */
-import type { ContainerSpec, ContainerStatus, EventLike, PodLike } from './kube-objects';
+import {
+  type ContainerSpec,
+  type ContainerState,
+  type ContainerStatus,
+  type EventLike,
+  type Maybe,
+  type ObjectMeta,
+  type PodLike,
+  type Volume,
+  isObject,
+  objectsIn,
+  text,
+} from './kube-objects';
+import { podEventFacts } from './event-index';
 import { routingAnnotations } from './observe';
+import { isPullFailureState } from './pull-text';
 
-const projectContainers = (containers: ContainerSpec[] | undefined): ContainerSpec[] | undefined =>
-  containers?.map(({ name, image }) => (image === undefined ? { name } : { name, image }));
+/**
+ * One copy of each repeated string. Bounded: past `limit` distinct values, new ones are returned as
+ * they are (a cluster with more distinct images than that gains little from interning them).
+ */
+export class StringPool {
+  private readonly pool = new Map<string, string>();
 
-const projectStatuses = (statuses: ContainerStatus[] | undefined): ContainerStatus[] | undefined =>
-  statuses?.map(({ name, image, state, lastState }) => ({
-    name,
-    ...(image === undefined ? {} : { image }),
-    ...(state === undefined ? {} : { state }),
-    ...(lastState === undefined ? {} : { lastState }),
+  constructor(private readonly limit = 50_000) {}
+
+  intern(value: string | undefined): string | undefined {
+    if (value === undefined) return undefined;
+    const known = this.pool.get(value);
+    if (known !== undefined) return known;
+    if (this.pool.size < this.limit) this.pool.set(value, value);
+    return value;
+  }
+
+  get size(): number {
+    return this.pool.size;
+  }
+}
+
+const shared = new StringPool();
+const intern = (value: unknown): string | undefined => shared.intern(text(value));
+
+const RUNNING: ContainerState = Object.freeze({ running: Object.freeze({}) });
+const TERMINATED: ContainerState = Object.freeze({ terminated: Object.freeze({}) });
+
+/** Messages of other waiting reasons (CrashLoopBackOff's, say) are not read, and can be long. */
+const WAITING_MESSAGE_READ = (reason: string | undefined, message: string | undefined): boolean =>
+  isPullFailureState(reason, message) || reason === 'CreateContainerError';
+
+const projectState = (state: Maybe<ContainerState>): ContainerState | undefined => {
+  if (!isObject(state)) return undefined;
+  if (isObject(state.running)) return RUNNING;
+  if (isObject(state.terminated)) return TERMINATED;
+  if (!isObject(state.waiting)) return undefined;
+  const reason = intern(state.waiting.reason);
+  const message = text(state.waiting.message);
+  return {
+    waiting: {
+      reason,
+      message: WAITING_MESSAGE_READ(reason, message) ? message : undefined,
+    },
+  };
+};
+
+const projectContainers = (
+  containers: Maybe<Array<Maybe<ContainerSpec>>>,
+  imageVolumes: ReadonlySet<string>,
+): ContainerSpec[] | undefined => {
+  if (!Array.isArray(containers)) return undefined;
+  return objectsIn(containers).map((container) => {
+    const mounts =
+      imageVolumes.size === 0
+        ? []
+        : objectsIn(container.volumeMounts).flatMap((mount) => {
+            const name = text(mount.name);
+            return name !== undefined && imageVolumes.has(name) ? [{ name: intern(name) }] : [];
+          });
+    return {
+      name: intern(container.name),
+      image: intern(container.image),
+      volumeMounts: mounts.length === 0 ? undefined : mounts,
+    };
+  });
+};
+
+const projectStatuses = (
+  statuses: Maybe<Array<Maybe<ContainerStatus>>>,
+  specImages: ReadonlyMap<string, string | undefined>,
+): ContainerStatus[] | undefined => {
+  if (!Array.isArray(statuses)) return undefined;
+  return objectsIn(statuses).map((status) => {
+    const name = intern(status.name);
+    const state = projectState(status.state);
+    // The status's image is read only when the spec has none.
+    const image = name !== undefined && specImages.get(name) !== undefined ? undefined : intern(status.image);
+    // The last state is read only for a container waiting now: did it ever run?
+    const last = isObject(state?.waiting) ? projectState(status.lastState) : undefined;
+    return {
+      name,
+      image,
+      state,
+      lastState: last === RUNNING || last === TERMINATED ? last : undefined,
+    };
+  });
+};
+
+const projectOwners = (owners: ObjectMeta['ownerReferences']): ObjectMeta['ownerReferences'] => {
+  if (!Array.isArray(owners)) return undefined;
+  return objectsIn(owners).map((owner) => ({
+    kind: intern(owner.kind),
+    name: intern(owner.name),
+    controller: owner.controller === true ? true : undefined,
   }));
+};
 
-const defined = <T extends object>(object: T): T =>
-  Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
-
-/** The pod with only what observePod and resolveWorkload read (and resourceVersion for the cache). */
+/** The pod with only what observePod and resolveWorkload read (and the keys the cache needs). */
 export const projectPod = <T extends PodLike>(pod: T): T => {
-  const { metadata = {}, spec, status } = pod;
+  const metadata: ObjectMeta = isObject(pod.metadata) ? pod.metadata : {};
+  const spec = isObject(pod.spec) ? pod.spec : undefined;
+  const status = isObject(pod.status) ? pod.status : undefined;
   const annotations = routingAnnotations(metadata.annotations);
-  return defined({
-    apiVersion: (pod as { apiVersion?: string }).apiVersion,
-    kind: (pod as { kind?: string }).kind,
-    metadata: defined({
-      name: metadata.name,
-      namespace: metadata.namespace,
-      uid: metadata.uid,
-      resourceVersion: metadata.resourceVersion,
-      creationTimestamp: metadata.creationTimestamp,
-      labels:
-        metadata.labels?.['pod-template-hash'] === undefined
-          ? undefined
-          : { 'pod-template-hash': metadata.labels['pod-template-hash'] },
+  const hash = isObject(metadata.labels) ? intern(metadata.labels['pod-template-hash']) : undefined;
+  const volumes = objectsIn<Volume>(spec?.volumes).flatMap((volume) =>
+    isObject(volume.image) && text(volume.image.reference) !== undefined
+      ? [{ name: intern(volume.name), image: { reference: intern(volume.image.reference) } }]
+      : [],
+  );
+  const imageVolumes = new Set(volumes.flatMap((volume) => volume.name ?? []));
+  const containers = projectContainers(spec?.containers, imageVolumes);
+  const initContainers = projectContainers(spec?.initContainers, imageVolumes);
+  const ephemeralContainers = projectContainers(spec?.ephemeralContainers, imageVolumes);
+  const specImages = new Map<string, string | undefined>();
+  for (const container of [...(initContainers ?? []), ...(containers ?? []), ...(ephemeralContainers ?? [])])
+    if (typeof container.name === 'string') specImages.set(container.name, container.image ?? undefined);
+  const pullSecrets = objectsIn(spec?.imagePullSecrets).map((secret) => ({ name: intern(secret.name) }));
+  const projected: PodLike = {
+    metadata: {
+      name: text(metadata.name),
+      namespace: intern(metadata.namespace),
+      uid: text(metadata.uid),
+      resourceVersion: text(metadata.resourceVersion),
+      labels: hash === undefined ? undefined : { 'pod-template-hash': hash },
       annotations: Object.keys(annotations).length === 0 ? undefined : annotations,
-      ownerReferences: metadata.ownerReferences?.map(({ kind, name, uid, controller }) =>
-        defined({ kind, name, uid, controller }),
-      ),
-    }),
+      ownerReferences: projectOwners(metadata.ownerReferences),
+    },
     spec:
       spec === undefined
         ? undefined
-        : defined({
-            nodeName: spec.nodeName,
-            serviceAccountName: spec.serviceAccountName,
-            imagePullSecrets: spec.imagePullSecrets,
-            containers: projectContainers(spec.containers),
-            initContainers: projectContainers(spec.initContainers),
-            ephemeralContainers: projectContainers(spec.ephemeralContainers),
-          }),
+        : {
+            nodeName: intern(spec.nodeName),
+            serviceAccountName: intern(spec.serviceAccountName),
+            imagePullSecrets: pullSecrets.length === 0 ? undefined : pullSecrets,
+            containers,
+            initContainers: initContainers?.length === 0 ? undefined : initContainers,
+            ephemeralContainers: ephemeralContainers?.length === 0 ? undefined : ephemeralContainers,
+            volumes: volumes.length === 0 ? undefined : volumes,
+          },
     status:
       status === undefined
         ? undefined
-        : defined({
-            phase: status.phase,
-            containerStatuses: projectStatuses(status.containerStatuses),
-            initContainerStatuses: projectStatuses(status.initContainerStatuses),
-            ephemeralContainerStatuses: projectStatuses(status.ephemeralContainerStatuses),
-          }),
-  }) as unknown as T;
+        : {
+            phase: intern(status.phase),
+            containerStatuses: projectStatuses(status.containerStatuses, specImages),
+            initContainerStatuses: emptyToUndefined(
+              projectStatuses(status.initContainerStatuses, specImages),
+            ),
+            ephemeralContainerStatuses: emptyToUndefined(
+              projectStatuses(status.ephemeralContainerStatuses, specImages),
+            ),
+          },
+  };
+  return projected as unknown as T;
 };
 
-/** The event without managedFields and other bookkeeping the forwarder does not read. */
+const emptyToUndefined = <T>(list: T[] | undefined): T[] | undefined =>
+  list === undefined || list.length === 0 ? undefined : list;
+
+/**
+ * The event without managedFields and other bookkeeping the forwarder does not read. An event that
+ * says nothing about pulls keeps only its keys: the cache still needs it to diff a relist.
+ */
 export const projectEvent = <T extends EventLike>(event: T): T => {
-  const { metadata = {} } = event;
-  return defined({
-    apiVersion: (event as { apiVersion?: string }).apiVersion,
-    kind: (event as { kind?: string }).kind,
-    metadata: defined({
-      name: metadata.name,
-      namespace: metadata.namespace,
-      resourceVersion: metadata.resourceVersion,
-      creationTimestamp: metadata.creationTimestamp,
-    }),
-    involvedObject: event.involvedObject,
-    type: event.type,
-    reason: event.reason,
-    message: event.message,
+  const metadata: ObjectMeta = isObject(event.metadata) ? event.metadata : {};
+  const involved = isObject(event.involvedObject) ? event.involvedObject : undefined;
+  const keys = {
+    metadata: {
+      name: text(metadata.name),
+      namespace: intern(metadata.namespace),
+      resourceVersion: text(metadata.resourceVersion),
+      creationTimestamp: metadata.creationTimestamp ?? undefined,
+    },
+    involvedObject:
+      involved === undefined
+        ? undefined
+        : {
+            kind: intern(involved.kind),
+            uid: text(involved.uid),
+            name: text(involved.name),
+            namespace: intern(involved.namespace),
+            fieldPath: intern(involved.fieldPath),
+          },
+    type: intern(event.type),
+    reason: intern(event.reason),
+  };
+  if (podEventFacts(event) === undefined) return keys as unknown as T;
+  const projected: EventLike = {
+    ...keys,
+    message: text(event.message),
     count: event.count,
     firstTimestamp: event.firstTimestamp,
     lastTimestamp: event.lastTimestamp,
     eventTime: event.eventTime,
     series: event.series,
-  }) as unknown as T;
+  };
+  return projected as unknown as T;
 };
