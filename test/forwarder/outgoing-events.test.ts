@@ -25,3 +25,30 @@ describe('outgoing events', () => {
     expect(recoveredEvent.key).toBe(failedEvent.key);
   });
 });
+
+describe('image volume events', () => {
+  it("ship as the pod's member volume:<name>, of type volume, within the contract", () => {
+    const MODELS = 'registry.example.com/models:v3';
+    const base = pod({
+      app: waiting('ErrImagePull', `failed to pull and unpack image "${MODELS}": not found`),
+    });
+    const subject = {
+      ...base,
+      spec: {
+        ...base.spec,
+        containers: [{ ...base.spec?.containers?.[0], volumeMounts: [{ name: 'models' }] }],
+        volumes: [{ name: 'models', image: { reference: MODELS } }],
+      },
+    };
+    const tracker = new ContainerTracker();
+    const decisions = tracker.observe(observe(subject), WORKLOAD, at(0));
+    expect(decisions).toHaveLength(1);
+    const detail = failedDetailSchema.parse(eventFor(decisions[0] as Decision, 'prod-eu', at(0)).detail);
+    expect(detail).toMatchObject({
+      container: 'volume:models',
+      containerType: 'volume',
+      image: MODELS,
+      workload: WORKLOAD,
+    });
+  });
+});
