@@ -1,6 +1,8 @@
-import type { EventLike } from '../../forwarder/kube-objects';
 import { podEventFacts } from '../../forwarder/event-index';
-import { projectEvent, projectPod } from '../../forwarder/projection';
+import type { EventLike, PodLike } from '../../forwarder/kube-objects';
+import { StringPool, projectEvent, projectPod } from '../../forwarder/projection';
+import { resolveWorkload } from '../../forwarder/workload-resolution';
+import { realisticPod } from './realistic-pod';
 import { BACK_OFF, NOT_FOUND_EVENT, event, observe, pod, running, waiting } from './pods';
 
 describe('projections', () => {
@@ -12,5 +14,64 @@ describe('projections', () => {
     expect(podEventFacts(projectEvent(events[0] as EventLike))).toEqual(
       podEventFacts(events[0] as EventLike),
     );
+  });
+});
+
+describe('the pod projection on a realistic pod', () => {
+  const real = () =>
+    realisticPod({
+      name: 'web-6b7d9f8c5-x2x9z',
+      namespace: 'shop',
+      image: 'registry.example.com/web:1.2',
+      node: 'node-a',
+      replicaSet: { name: 'web-6b7d9f8c5', hash: '6b7d9f8c5' },
+      bytes: 8000,
+    }) as PodLike;
+
+  it('keeps about a tenth of the object, and observes it the same', () => {
+    const original = real();
+    const projected = projectPod(original);
+    expect(JSON.stringify(original).length).toBeGreaterThanOrEqual(8000);
+    expect(JSON.stringify(projected).length).toBeLessThan(1000);
+    expect(observe(projected)).toEqual(observe(original));
+    expect(resolveWorkload(projected, () => undefined)).toEqual(resolveWorkload(original, () => undefined));
+  });
+
+  it('shares one frozen state object between running containers', () => {
+    const [a, b] = [projectPod(real()), projectPod(real())];
+    const stateOf = (pod: PodLike, index: number) => pod.status?.containerStatuses?.[index]?.state;
+    expect(stateOf(a, 0)).toBe(stateOf(b, 1));
+    expect(Object.isFrozen(stateOf(a, 0))).toBe(true);
+  });
+
+  it('drops the waiting message where nothing reads it, and keeps it for pull failures', () => {
+    const crashing = pod({
+      app: waiting('CrashLoopBackOff', 'back-off 5m0s restarting failed container=app'),
+    });
+    expect(projectPod(crashing).status?.containerStatuses?.[0]?.state).toEqual({
+      waiting: { reason: 'CrashLoopBackOff' },
+    });
+    const failing = pod({ app: waiting('ErrImagePull', 'not found') });
+    expect(projectPod(failing).status?.containerStatuses?.[0]?.state).toEqual({
+      waiting: { reason: 'ErrImagePull', message: 'not found' },
+    });
+  });
+
+  it('keeps only the keys of an event that says nothing about pulls', () => {
+    const unrelated = event('Error: failed to create containerd task', { container: 'app' });
+    expect(projectEvent(unrelated)).not.toHaveProperty('message');
+    expect(projectEvent(unrelated).metadata?.name).toBe(unrelated.metadata?.name);
+  });
+});
+
+describe('the string pool', () => {
+  it('keeps one entry per distinct string, up to its bound, and still answers past it', () => {
+    const pool = new StringPool(2);
+    pool.intern(['regis', 'try'].join(''));
+    expect(pool.intern('registry')).toBe('registry');
+    expect(pool.size).toBe(1);
+    pool.intern('a');
+    expect(pool.intern('b')).toBe('b');
+    expect(pool.size).toBe(2);
   });
 });
