@@ -6,7 +6,8 @@
  *
  * - Healthy containers share one frozen `running`/`terminated` state object (their times are not read).
  * - A waiting message is kept only where it is read: pull failures and CreateContainerError.
- * - Values repeated across pods (namespaces, nodes, images, service accounts, owners) are interned.
+ * - Strings repeated across pods (namespaces, nodes, images, service accounts, owners) are interned,
+ *   and so are whole parts alike across pods (containers, owners, statuses): see `share`.
  * - Image volumes and, per container, the mounts of image volumes are kept; other volumes are not.
  */
 import {
@@ -27,19 +28,18 @@ import { routingAnnotations } from './observe';
 import { isPullFailureState } from './pull-text';
 
 /**
- * One copy of each repeated string. Bounded: past `limit` distinct values, new ones are returned as
- * they are (a cluster with more distinct images than that gains little from interning them).
+ * One copy of each repeated value, by key. Bounded: past `limit` distinct keys, new values are
+ * returned as they are (a cluster with more distinct values than that gains little from sharing).
  */
-export class StringPool {
-  private readonly pool = new Map<string, string>();
+export class Pool<T> {
+  private readonly pool = new Map<string, T>();
 
   constructor(private readonly limit = 50_000) {}
 
-  intern(value: string | undefined): string | undefined {
-    if (value === undefined) return undefined;
-    const known = this.pool.get(value);
+  intern(key: string, value: T): T {
+    const known = this.pool.get(key);
     if (known !== undefined) return known;
-    if (this.pool.size < this.limit) this.pool.set(value, value);
+    if (this.pool.size < this.limit) this.pool.set(key, value);
     return value;
   }
 
@@ -48,11 +48,31 @@ export class StringPool {
   }
 }
 
-const shared = new StringPool();
-const intern = (value: unknown): string | undefined => shared.intern(text(value));
+const strings = new Pool<string>();
+const intern = (value: unknown): string | undefined => {
+  const found = text(value);
+  return found === undefined ? undefined : strings.intern(found, found);
+};
 
-const RUNNING: ContainerState = Object.freeze({ running: Object.freeze({}) });
-const TERMINATED: ContainerState = Object.freeze({ terminated: Object.freeze({}) });
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+};
+
+/**
+ * Parts of a pod that many pods have alike (the containers of one ReplicaSet's pods, their owner
+ * references, the running states of their containers) are shared: one frozen copy per distinct
+ * content, so a cached pod costs little more than its names.
+ */
+const shapes = new Pool<object>();
+const share = <T extends object | undefined>(value: T): T =>
+  value === undefined ? value : (shapes.intern(JSON.stringify(value), deepFreeze(value)) as T);
+
+const RUNNING: ContainerState = deepFreeze({ running: {} });
+const TERMINATED: ContainerState = deepFreeze({ terminated: {} });
 
 /** Messages of other waiting reasons (CrashLoopBackOff's, say) are not read, and can be long. */
 const WAITING_MESSAGE_READ = (reason: string | undefined, message: string | undefined): boolean =>
@@ -115,7 +135,9 @@ const projectStatuses = (
   });
 };
 
-const projectOwners = (owners: ObjectMeta['ownerReferences']): ObjectMeta['ownerReferences'] => {
+const projectOwners = (
+  owners: ObjectMeta['ownerReferences'],
+): Array<{ kind?: string; name?: string; controller?: boolean }> | undefined => {
   if (!Array.isArray(owners)) return undefined;
   return objectsIn(owners).map((owner) => ({
     kind: intern(owner.kind),
@@ -150,9 +172,9 @@ export const projectPod = <T extends PodLike>(pod: T): T => {
       namespace: intern(metadata.namespace),
       uid: text(metadata.uid),
       resourceVersion: text(metadata.resourceVersion),
-      labels: hash === undefined ? undefined : { 'pod-template-hash': hash },
-      annotations: Object.keys(annotations).length === 0 ? undefined : annotations,
-      ownerReferences: projectOwners(metadata.ownerReferences),
+      labels: hash === undefined ? undefined : share({ 'pod-template-hash': hash }),
+      annotations: Object.keys(annotations).length === 0 ? undefined : share(annotations),
+      ownerReferences: share(projectOwners(metadata.ownerReferences)),
     },
     spec:
       spec === undefined
@@ -160,23 +182,23 @@ export const projectPod = <T extends PodLike>(pod: T): T => {
         : {
             nodeName: intern(spec.nodeName),
             serviceAccountName: intern(spec.serviceAccountName),
-            imagePullSecrets: pullSecrets.length === 0 ? undefined : pullSecrets,
-            containers,
-            initContainers: initContainers?.length === 0 ? undefined : initContainers,
-            ephemeralContainers: ephemeralContainers?.length === 0 ? undefined : ephemeralContainers,
-            volumes: volumes.length === 0 ? undefined : volumes,
+            imagePullSecrets: pullSecrets.length === 0 ? undefined : share(pullSecrets),
+            containers: share(containers),
+            initContainers: share(emptyToUndefined(initContainers)),
+            ephemeralContainers: share(emptyToUndefined(ephemeralContainers)),
+            volumes: volumes.length === 0 ? undefined : share(volumes),
           },
     status:
       status === undefined
         ? undefined
         : {
             phase: intern(status.phase),
-            containerStatuses: projectStatuses(status.containerStatuses, specImages),
-            initContainerStatuses: emptyToUndefined(
-              projectStatuses(status.initContainerStatuses, specImages),
+            containerStatuses: shareStatuses(projectStatuses(status.containerStatuses, specImages)),
+            initContainerStatuses: shareStatuses(
+              emptyToUndefined(projectStatuses(status.initContainerStatuses, specImages)),
             ),
-            ephemeralContainerStatuses: emptyToUndefined(
-              projectStatuses(status.ephemeralContainerStatuses, specImages),
+            ephemeralContainerStatuses: shareStatuses(
+              emptyToUndefined(projectStatuses(status.ephemeralContainerStatuses, specImages)),
             ),
           },
   };
@@ -185,6 +207,12 @@ export const projectPod = <T extends PodLike>(pod: T): T => {
 
 const emptyToUndefined = <T>(list: T[] | undefined): T[] | undefined =>
   list === undefined || list.length === 0 ? undefined : list;
+
+/** Statuses are shared only without waiting messages: those are per pod and would fill the pool. */
+const shareStatuses = (statuses: ContainerStatus[] | undefined): ContainerStatus[] | undefined =>
+  statuses?.some((status) => isObject(status.state?.waiting) && status.state.waiting.message !== undefined)
+    ? statuses
+    : share(statuses);
 
 /**
  * The event without managedFields and other bookkeeping the forwarder does not read. An event that

@@ -1,6 +1,6 @@
 import { podEventFacts } from '../../forwarder/event-index';
 import type { EventLike, PodLike } from '../../forwarder/kube-objects';
-import { StringPool, projectEvent, projectPod } from '../../forwarder/projection';
+import { Pool, projectEvent, projectPod } from '../../forwarder/projection';
 import { resolveWorkload } from '../../forwarder/workload-resolution';
 import { realisticPod } from './realistic-pod';
 import { BACK_OFF, NOT_FOUND_EVENT, event, observe, pod, running, waiting } from './pods';
@@ -37,11 +37,17 @@ describe('the pod projection on a realistic pod', () => {
     expect(resolveWorkload(projected, () => undefined)).toEqual(resolveWorkload(original, () => undefined));
   });
 
-  it('shares one frozen state object between running containers', () => {
+  it('shares one frozen copy of what pods have alike: containers, owners, running states', () => {
     const [a, b] = [projectPod(real()), projectPod(real())];
     const stateOf = (pod: PodLike, index: number) => pod.status?.containerStatuses?.[index]?.state;
     expect(stateOf(a, 0)).toBe(stateOf(b, 1));
     expect(Object.isFrozen(stateOf(a, 0))).toBe(true);
+    expect(a.spec?.containers).toBe(b.spec?.containers);
+    expect(a.metadata?.ownerReferences).toBe(b.metadata?.ownerReferences);
+    expect(a.status?.containerStatuses).toBe(b.status?.containerStatuses);
+    expect(Object.isFrozen(a.spec?.containers?.[0])).toBe(true);
+    // What differs per pod is not shared.
+    expect(a.metadata).not.toBe(b.metadata);
   });
 
   it('drops the waiting message where nothing reads it, and keeps it for pull failures', () => {
@@ -64,14 +70,16 @@ describe('the pod projection on a realistic pod', () => {
   });
 });
 
-describe('the string pool', () => {
-  it('keeps one entry per distinct string, up to its bound, and still answers past it', () => {
-    const pool = new StringPool(2);
-    pool.intern(['regis', 'try'].join(''));
-    expect(pool.intern('registry')).toBe('registry');
+describe('the pool of shared values', () => {
+  it('returns the first value for a key, keeps one entry per key up to its bound, and still answers past it', () => {
+    const pool = new Pool<object>(2);
+    const first = { image: 'registry' };
+    expect(pool.intern('registry', first)).toBe(first);
+    expect(pool.intern('registry', { image: 'registry' })).toBe(first);
     expect(pool.size).toBe(1);
-    pool.intern('a');
-    expect(pool.intern('b')).toBe('b');
+    pool.intern('a', {});
+    const past = { image: 'b' };
+    expect(pool.intern('b', past)).toBe(past);
     expect(pool.size).toBe(2);
   });
 });
