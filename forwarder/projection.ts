@@ -75,7 +75,7 @@ const RUNNING: ContainerState = deepFreeze({ running: {} });
 const TERMINATED: ContainerState = deepFreeze({ terminated: {} });
 
 /** Messages of other waiting reasons (CrashLoopBackOff's, say) are not read, and can be long. */
-const WAITING_MESSAGE_READ = (reason: string | undefined, message: string | undefined): boolean =>
+const waitingMessageIsRead = (reason: string | undefined, message: string | undefined): boolean =>
   isPullFailureState(reason, message) || reason === 'CreateContainerError';
 
 const projectState = (state: Maybe<ContainerState>): ContainerState | undefined => {
@@ -88,7 +88,7 @@ const projectState = (state: Maybe<ContainerState>): ContainerState | undefined 
   return {
     waiting: {
       reason,
-      message: WAITING_MESSAGE_READ(reason, message) ? message : undefined,
+      message: waitingMessageIsRead(reason, message) ? message : undefined,
     },
   };
 };
