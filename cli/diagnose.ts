@@ -12,15 +12,12 @@ import { classifyPullEvent } from '#shared/incident-events';
 import { canonicalKey, incidentKeyOf, workloadRef } from '#shared/incident-key';
 import { KubeApiError, type KubeHttp } from '../forwarder/kube-http';
 import { silentLogger } from '../forwarder/log';
-import {
-  ContainerTracker,
-  type EventLike,
-  PodEventIndex,
-  type PodLike,
-  eventFor,
-  observePod,
-  resolveWorkload,
-} from '../forwarder/observe';
+import { ContainerTracker } from '../forwarder/container-tracker';
+import { PodEventIndex } from '../forwarder/event-index';
+import { type EventLike, type PodLike, objectsIn, text } from '../forwarder/kube-objects';
+import { observePod } from '../forwarder/observe';
+import { eventFor } from '../forwarder/outgoing-events';
+import { resolveWorkload } from '../forwarder/workload-resolution';
 import { WorkloadDirectory } from '../forwarder/workloads';
 
 export interface FailingContainer {
@@ -78,15 +75,15 @@ const listAll = async <T>(kube: KubeHttp, path: string, fieldSelector?: string):
 
 const stateOf = (pod: PodLike): PodState => {
   const statuses = [
-    ...(pod.status?.initContainerStatuses ?? []),
-    ...(pod.status?.containerStatuses ?? []),
-    ...(pod.status?.ephemeralContainerStatuses ?? []),
+    ...objectsIn(pod.status?.initContainerStatuses),
+    ...objectsIn(pod.status?.containerStatuses),
+    ...objectsIn(pod.status?.ephemeralContainerStatuses),
   ];
   const names = [
-    ...(pod.spec?.initContainers ?? []),
-    ...(pod.spec?.containers ?? []),
-    ...(pod.spec?.ephemeralContainers ?? []),
-  ].map((container) => container.name);
+    ...objectsIn(pod.spec?.initContainers),
+    ...objectsIn(pod.spec?.containers),
+    ...objectsIn(pod.spec?.ephemeralContainers),
+  ].flatMap((container) => text(container.name) ?? []);
   return {
     pod: pod.metadata?.name ?? '',
     containers: names.map((name) => {

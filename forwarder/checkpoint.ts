@@ -11,7 +11,8 @@ import { dirname } from 'node:path';
 import { z } from 'zod';
 import { CONTAINER_TYPES, DETAIL_TYPE, workloadSchema } from '#shared/contract';
 import { type Logger, describeError } from './log';
-import type { Episode, OutgoingEvent } from './observe';
+import type { Episode } from './container-tracker';
+import type { OutgoingEvent } from './outgoing-events';
 
 const episodeSchema = z.object({
   key: z.string(),

@@ -18,7 +18,7 @@ import {
   Watch,
 } from '@kubernetes/client-node';
 import { type Logger, describeError } from './log';
-import { backoffDelay } from './ship';
+import { backoffDelay, sleep } from './delays';
 
 export interface InformerHealth {
   name: string;
@@ -53,16 +53,22 @@ export interface InformerOptions<T extends KubernetesObject> {
   now?: () => number;
 }
 
-/** Lists all pages of a collection into one list (resourceVersion of the snapshot). */
+/**
+ * Lists all pages of a collection into one list (resourceVersion of the snapshot). Each page is
+ * slimmed as it arrives, so only one page of full objects is ever held: a 100,000-pod list of full
+ * objects would need gigabytes.
+ */
 export const listAllPages = async <T extends KubernetesObject>(
   page: ListPage<T>,
+  slim: (object: T) => T = (object) => object,
 ): Promise<KubernetesListObject<T>> => {
   const items: T[] = [];
   let token: string | undefined;
   let last: KubernetesListObject<T>;
   do {
     last = await page(token);
-    items.push(...last.items);
+    for (const item of last.items) items.push(slim(item));
+    last.items = [];
     token = last.metadata?._continue || undefined;
   } while (token !== undefined);
   return { ...last, items };
@@ -103,8 +109,6 @@ class ObservedWatch extends Watch {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export class SupervisedInformer<T extends KubernetesObject> {
   private readonly listWatch: ListWatch<T>;
   private readonly health: InformerHealth;
@@ -137,9 +141,7 @@ export class SupervisedInformer<T extends KubernetesObject> {
       options.slim as ((object: never) => unknown) | undefined,
     );
     const list = async (): Promise<KubernetesListObject<T>> => {
-      const result = await listAllPages(options.listPage);
-      const slim = options.slim;
-      const listed = slim ? { ...result, items: result.items.map((item) => slim(item)) } : result;
+      const listed = await listAllPages(options.listPage, options.slim);
       this.health.lastListAt = this.now();
       touch();
       if (!this.health.synced) {

@@ -11,18 +11,15 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { KubeConfig, type CoreV1Event, type KubernetesObject, type V1Pod } from '@kubernetes/client-node';
 import { CheckpointWriter, DeliveredLedger, fileCheckpoint } from './checkpoint';
 import { ConfigError, type ForwarderConfig, namespaceInScope, parseConfig } from './config';
+import { sleep } from './delays';
 import { SupervisedInformer } from './informers';
 import { KubeHttp } from './kube-http';
 import { type Logger, describeError, jsonLogger } from './log';
-import {
-  ContainerTracker,
-  PodEventIndex,
-  type EventLike,
-  type PodLike,
-  heartbeatEvent,
-  projectEvent,
-  projectPod,
-} from './observe';
+import { ContainerTracker } from './container-tracker';
+import { PodEventIndex } from './event-index';
+import type { EventLike, PodLike } from './kube-objects';
+import { heartbeatEvent } from './outgoing-events';
+import { projectEvent, projectPod } from './projection';
 import { PodReconciler } from './reconciler';
 import { type PutEventsSender, Shipper, eventBridgePublisher } from './ship';
 import { ForwarderMetrics, type Probe, startHealthServer } from './telemetry';
@@ -355,10 +352,7 @@ export const runForwarder = async (
     if (heartbeat) clearInterval(heartbeat);
     await Promise.all(allInformers.map((informer) => informer.stop()));
     reconciler.close();
-    await Promise.race([
-      reconciler.drained(),
-      new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
-    ]);
+    await Promise.race([reconciler.drained(), sleep(deadline - Date.now(), { unref: true })]);
     const { unsent } = await shipper.flush(deadline);
     await writer?.close();
     await starting;

@@ -4,18 +4,12 @@
  * decisions → shipper. Bursts of updates to one pod collapse into one observation, and the shipper's
  * back-pressure slows the worker, never the informers.
  */
-import {
-  type ContainerTracker,
-  type Decision,
-  type EventLike,
-  type OutgoingEvent,
-  type PodEventIndex,
-  type PodLike,
-  eventFor,
-  hasFailure,
-  observePod,
-  resolveWorkload,
-} from './observe';
+import type { ContainerTracker, Decision } from './container-tracker';
+import type { PodEventIndex } from './event-index';
+import { type EventLike, type PodLike, text } from './kube-objects';
+import { hasFailure, observePod } from './observe';
+import { type OutgoingEvent, eventFor } from './outgoing-events';
+import { resolveWorkload } from './workload-resolution';
 import { type Logger, describeError } from './log';
 import type { WorkloadDirectory } from './workloads';
 
@@ -57,7 +51,7 @@ export class PodReconciler {
   }
 
   podChanged(pod: PodLike): void {
-    const uid = pod.metadata?.uid;
+    const uid = text(pod.metadata?.uid);
     if (uid === undefined || uid === '') return;
     const previous = this.dirty.get(uid);
     if (previous?.deleted) return;
@@ -65,7 +59,7 @@ export class PodReconciler {
   }
 
   podDeleted(pod: PodLike): void {
-    const uid = pod.metadata?.uid;
+    const uid = text(pod.metadata?.uid);
     if (uid === undefined || uid === '') return;
     this.mark(uid, { pod, deleted: true });
   }
@@ -81,8 +75,8 @@ export class PodReconciler {
   }
 
   private podOfEventChanged(event: EventLike, uid: string): void {
-    const namespace = event.involvedObject?.namespace ?? event.metadata?.namespace ?? '';
-    const name = event.involvedObject?.name ?? '';
+    const namespace = text(event.involvedObject?.namespace) ?? text(event.metadata?.namespace) ?? '';
+    const name = text(event.involvedObject?.name) ?? '';
     const pod = this.options.podByName(namespace, name);
     if (pod?.metadata?.uid === uid) this.podChanged(pod);
   }
@@ -163,7 +157,10 @@ export class PodReconciler {
     const timer = setTimeout(
       () => {
         this.holds.delete(uid);
-        const current = this.options.podByName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '');
+        const current = this.options.podByName(
+          text(pod.metadata?.namespace) ?? '',
+          text(pod.metadata?.name) ?? '',
+        );
         if (current?.metadata?.uid === uid) this.podChanged(current);
       },
       Math.max(0, until.getTime() - this.now().getTime()) + 1,

@@ -6,8 +6,9 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DETAIL_TYPE, MESSAGE_LIMIT_BYTES, SOURCE } from '#shared/contract';
 import { PUT_EVENTS_MAX_ENTRIES, fitsInCall, putEventsEntrySize } from '#shared/put-events';
+import { backoffDelay } from './delays';
 import { type Logger, describeError, silentLogger } from './log';
-import type { OutgoingEvent } from './observe';
+import type { OutgoingEvent } from './outgoing-events';
 
 export interface PutEntry {
   Source: string;
@@ -68,10 +69,6 @@ export const toEntry = (event: OutgoingEvent, busName: string): PutEntry => {
     Time: new Date(detail.observedAt),
   };
 };
-
-/** Full-jitter exponential back-off: a random delay in [0, min(max, base · 2^attempt)). */
-export const backoffDelay = (attempt: number, baseMs: number, maxMs: number, random = Math.random): number =>
-  Math.floor(random() * Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt)));
 
 const RETRYABLE_ENTRY_ERRORS = new Set(['InternalFailure', 'ThrottlingException']);
 const PERMANENT_ENTRY_ERRORS = new Set([

@@ -4,7 +4,8 @@
  * ReplicaSet of the cluster. Only pods that fail to pull are looked up.
  */
 import { type Logger, describeError } from './log';
-import { type OwnerLookup, type OwnerReference, type PodLike, ownerLookupsFor } from './observe';
+import type { OwnerReference, PodLike } from './kube-objects';
+import { type OwnerLookup, ownerLookupsFor } from './workload-resolution';
 
 /** Owners of an object, [] when it has none, null when it does not exist; throws on other errors. */
 export type FetchOwners = (kind: string, namespace: string, name: string) => Promise<OwnerReference[] | null>;

@@ -4,17 +4,11 @@
  * informers feed in a live run), so what reaches the bus is exactly what the forwarder would ship.
  * Object times are moved onto today's clock, as if the recording were happening now.
  */
-import {
-  ContainerTracker,
-  DEFAULT_HOLD_MS,
-  type EventLike,
-  type OwnerReference,
-  PodEventIndex,
-  type PodLike,
-  heartbeatEvent,
-  projectEvent,
-  projectPod,
-} from '../forwarder/observe';
+import { ContainerTracker, DEFAULT_HOLD_MS } from '../forwarder/container-tracker';
+import { PodEventIndex } from '../forwarder/event-index';
+import type { EventLike, OwnerReference, PodLike } from '../forwarder/kube-objects';
+import { heartbeatEvent } from '../forwarder/outgoing-events';
+import { projectEvent, projectPod } from '../forwarder/projection';
 import type { Logger } from '../forwarder/log';
 import { PodReconciler } from '../forwarder/reconciler';
 import { type PutEventsSender, Shipper } from '../forwarder/ship';

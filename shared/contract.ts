@@ -24,7 +24,8 @@ export const ANNOTATION_PREFIX = 'pullwatch.io/' as const;
 /** A message longer than this (UTF-8 bytes) is cut, and the event says `messageTruncated: true`. */
 export const MESSAGE_LIMIT_BYTES = 8 * 1024;
 
-export const CONTAINER_TYPES = ['init', 'regular', 'ephemeral'] as const;
+/** `volume`: an image volume (KEP-4639), pulled for the pod; its `container` is `volume:<name>`. */
+export const CONTAINER_TYPES = ['init', 'regular', 'ephemeral', 'volume'] as const;
 export type ContainerType = (typeof CONTAINER_TYPES)[number];
 
 /** How a failing container stopped failing. */

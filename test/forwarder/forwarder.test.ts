@@ -132,6 +132,84 @@ describe('failures and recoveries', () => {
     expect(lab.shipped(config).at(-1)).toBe(`ImagePullRecovered ${config.metadata.name} left-pull-failure`);
   });
 
+  it('ships a failing container of a pod whose other container has a null waiting reason', async () => {
+    await lab.forwarder();
+    const odd = lab.deploymentPod('odd');
+    lab.api.update('pods', 'shop', odd.metadata.name, (pod) => {
+      const spec = pod.spec as { containers: Array<{ name: string; image: string }> };
+      spec.containers.push({ name: 'sidecar', image: 'envoy:1.32' });
+      const status = (pod.status ?? {}) as { containerStatuses?: unknown[] };
+      status.containerStatuses = [
+        { name: 'sidecar', image: 'envoy:1.32', state: { waiting: { reason: null } } },
+      ];
+      pod.status = status;
+    });
+    lab.failPull(lab.api.get('pods', 'shop', odd.metadata.name) ?? odd, NOT_FOUND);
+    await lab.waitForShipped(1, odd);
+    await lab.settle();
+    expect(lab.shipped(odd)).toEqual([`ImagePullFailed ${odd.metadata.name} not-found`]);
+  });
+
+  it("ships an image volume's pull failure as volume:<name> of the pod's workload, and its recovery", async () => {
+    await lab.forwarder();
+    const models = 'registry.example.com/shop/models:v3';
+    const error = `rpc error: code = NotFound desc = failed to pull and unpack image "${models}": not found`;
+    const withVolume = lab.api.update('pods', 'shop', lab.deploymentPod('inference').metadata.name, (pod) => {
+      const spec = pod.spec as { containers: Array<Record<string, unknown>>; volumes?: unknown[] };
+      spec.volumes = [{ name: 'models', image: { reference: models, pullPolicy: 'IfNotPresent' } }];
+      spec.containers[0] = {
+        ...spec.containers[0],
+        volumeMounts: [{ name: 'models', mountPath: '/models' }],
+      };
+      setContainerState(pod, 'web', { waiting: { reason: 'ErrImagePull', message: error } });
+    });
+    // The kubelet pulls image volumes for the pod: its event names the pod, with no container fieldPath.
+    lab.api.apply(
+      'events',
+      podEvent({ pod: withVolume, reason: 'Failed', message: `Failed to pull image "${models}": ${error}` }),
+    );
+    await lab.waitForShipped(1, withVolume);
+    lab.start_(withVolume);
+    await lab.waitForShipped(2, withVolume);
+    await lab.settle();
+    const events = lab.bus.events
+      .filter((event) => event.detail.pod === withVolume.metadata.name)
+      .map((event) =>
+        parsePullwatchEvent({ source: event.source, 'detail-type': event.detailType, detail: event.detail }),
+      );
+    expect(
+      events.map((event) => [
+        event['detail-type'],
+        'container' in event.detail ? event.detail.container : '',
+      ]),
+    ).toEqual([
+      ['ImagePullFailed', 'volume:models'],
+      ['ImagePullRecovered', 'volume:models'],
+    ]);
+    expect(events[0]?.detail).toMatchObject({
+      containerType: 'volume',
+      image: models,
+      message: error,
+      workload: { kind: 'Deployment', name: 'inference' },
+    });
+  });
+
+  it('ships a CRI-O signature-policy rejection at container creation', async () => {
+    await lab.forwarder();
+    const signed = lab.deploymentPod('signed');
+    const rejected =
+      'SignatureValidationFailed: Source image rejected: A signature was required, but no signature exists';
+    lab.api.update('pods', 'shop', signed.metadata.name, (pod) =>
+      setContainerState(pod, 'web', { waiting: { reason: 'CreateContainerError', message: rejected } }),
+    );
+    await lab.waitForShipped(1, signed);
+    expect(lab.bus.events.find((event) => event.detail.pod === signed.metadata.name)?.detail).toMatchObject({
+      reason: 'CreateContainerError',
+      message: rejected,
+      container: 'web',
+    });
+  });
+
   it('resolves Job → CronJob, StatefulSet and bare pods, and watches init containers', async () => {
     await lab.forwarder();
     lab.api.apply('jobs', {

@@ -10,11 +10,10 @@ import {
   failedDetailSchema,
 } from '#shared/contract';
 import { PUT_EVENTS_MAX_BYTES, putEventsEntrySize } from '#shared/put-events';
-import { type OutgoingEvent, heartbeatEvent } from '../../forwarder/observe';
+import { type OutgoingEvent, heartbeatEvent } from '../../forwarder/outgoing-events';
 import {
   Shipper,
   type ShipperOptions,
-  backoffDelay,
   eventBridgePublisher,
   toEntry,
   truncateUtf8,
@@ -122,13 +121,6 @@ describe('entries', () => {
     expect(failedDetailSchema.safeParse(detail).success).toBe(true);
     expect(truncateUtf8('short', 100)).toBe('short');
     expect(Buffer.byteLength(truncateUtf8('😀'.repeat(10), 9))).toBeLessThanOrEqual(9);
-  });
-
-  it('backs off exponentially with full jitter, capped', () => {
-    expect(backoffDelay(0, 100, 10_000, () => 0.999)).toBe(99);
-    expect(backoffDelay(3, 100, 10_000, () => 0.999)).toBe(799);
-    expect(backoffDelay(30, 100, 10_000, () => 0.999)).toBe(9990);
-    expect(backoffDelay(5, 100, 10_000, () => 0)).toBe(0);
   });
 });
 

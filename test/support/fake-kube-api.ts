@@ -415,9 +415,11 @@ export class FakeKubeApi extends LocalServer {
       snapshot = found;
       this.snapshots.delete(token);
     } else {
+      // Stored objects are never changed in place (apply stores a new copy), so the snapshot can hold
+      // them as they are: a 100,000-pod list must not copy every object before its first page.
       const items = [...this.objects.values()]
         .filter((entry) => this.inScope(resource, namespace, entry) && matches(selector, entry.object))
-        .map((entry) => clone(entry.object));
+        .map((entry) => entry.object);
       snapshot = { items, rv: this.rv };
     }
     const limit = Number(query.limit ?? '0');
