@@ -1,5 +1,4 @@
 /** The `pullwatch` command. Each subcommand parses its input and calls the domain. */
-import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { diagnose } from '#shared/diagnosis/diagnose';
 import { parseIncidentFilter, parseStatsFilter } from '../functions/history/filters';
@@ -21,11 +20,14 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-const writeLine = (line: string): Promise<void> =>
+/** Writes to standard output; resolves when it may take more (at once, or after 'drain'). */
+const writeOut = (text: string): Promise<void> =>
   new Promise((resolve) => {
-    if (process.stdout.write(`${line}\n`)) resolve();
+    if (process.stdout.write(text)) resolve();
     else process.stdout.once('drain', resolve);
   });
+
+const writeLine = (line: string): Promise<void> => writeOut(`${line}\n`);
 
 class UsageError extends Error {}
 /** The data could not be read (exit 1). */
@@ -96,8 +98,7 @@ export const buildProgram = (): Command => {
         }
         if (argument !== undefined)
           throw new UsageError('--jsonl reads standard input; do not pass a message');
-        const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-        const failed = await classifyStream(lines, writeLine);
+        const failed = await classifyStream(process.stdin, writeOut);
         if (failed > 0) {
           process.stderr.write(`${failed} line(s) could not be classified\n`);
           process.exitCode = 1;

@@ -137,13 +137,13 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         `${line.component}: ${line.message}${line.fields.errorMessage ? ` (${String(line.fields.errorMessage)})` : line.fields.error ? ` (${String(line.fields.error)})` : ''}`,
       );
     } else if (
-      line.component === 'forwarder' &&
+      (line.component === 'forwarder' || line.component === 'replay') &&
       line.level === 'warn' &&
       !seenForwarderWarnings.has(line.message)
     ) {
       seenForwarderWarnings.add(line.message);
       warn(
-        `forwarder: ${line.message}${line.fields.error ? ` (${String(line.fields.error)})` : ''}; see ${shown(join(config.dataDir, 'pullwatch.log'))}`,
+        `${line.component}: ${line.message}${line.fields.error ? ` (${String(line.fields.error)})` : ''}; see ${shown(join(config.dataDir, 'pullwatch.log'))}`,
       );
     }
   };

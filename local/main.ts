@@ -4,7 +4,7 @@
  * Exit codes: 0 after a clean stop; 1 when there is no reachable cluster or the data folder is
  * busy (one line on stderr says what to do); 2 for a configuration or usage error.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ConfigError, type Env } from '../functions/_common/env';
 import { NoCluster, loadKubeTarget, probeCluster } from './cluster';
@@ -36,6 +36,10 @@ const defaultIo = (): StartIo => ({
   ...(process.stdout.columns === undefined ? {} : { width: process.stdout.columns }),
   cwd: process.cwd(),
 });
+
+const MIB = 1 << 20;
+/** Hours of a busy cluster's changes; a larger file is a mistake, and would be held in memory. */
+const MAX_RECORDING_BYTES = 256 * MIB;
 
 const namespacesOf = (env: Env): string[] =>
   (env.PULLWATCH_NAMESPACES ?? '')
@@ -94,6 +98,14 @@ export const startMain = async (
     const file = resolve(io.cwd, options.replay);
     let text: string;
     try {
+      const size = statSync(file).size;
+      if (size > MAX_RECORDING_BYTES) {
+        return fail(
+          io,
+          2,
+          `the recording ${options.replay} is ${Math.ceil(size / MIB)} MiB; at most ${MAX_RECORDING_BYTES / MIB} MiB is played`,
+        );
+      }
       text = readFileSync(file, 'utf8');
     } catch (error) {
       return fail(io, 2, `cannot read the recording ${options.replay}: ${(error as Error).message}`);

@@ -1,5 +1,14 @@
 import fc from 'fast-check';
-import { DurationError, durationFromEnv, durationText, parseDuration } from '#shared/duration';
+import {
+  DurationError,
+  MAX_DURATION_MS,
+  MAX_SETTING_MS,
+  boundedMilliseconds,
+  durationFromEnv,
+  durationText,
+  parseDuration,
+  sleepStepMs,
+} from '#shared/duration';
 
 describe('parseDuration', () => {
   it.each([
@@ -49,5 +58,39 @@ describe('durationFromEnv', () => {
     expect(durationFromEnv({ X: '2m' }, 'X', 1000)).toBe(120_000);
     expect(() => durationFromEnv({ X: '1s' }, 'X', 1000, 5000)).toThrow('X must be at least 5s, got "1s"');
     expect(() => durationFromEnv({ X: '10' }, 'X', 1000)).toThrow('X must be a duration like');
+  });
+});
+
+describe('maxima', () => {
+  it('refuses a duration above ten years, naming the maximum, and accepts one at it', () => {
+    expect(parseDuration('3660d')).toBe(MAX_DURATION_MS);
+    expect(() => parseDuration('3661d', 'since')).toThrow(
+      new DurationError('since must be at most 3660d, got "3661d"'),
+    );
+    expect(() => parseDuration('99999999d')).toThrow('a duration must be at most 3660d, got "99999999d"');
+    expect(() => parseDuration(`${'9'.repeat(400)}d`)).toThrow(DurationError);
+  });
+
+  it('refuses a setting above 30 days, naming the variable and the maximum', () => {
+    expect(durationFromEnv({ X: '30d' }, 'X', 0)).toBe(MAX_SETTING_MS);
+    expect(() =>
+      durationFromEnv({ PULLWATCH_UPDATE_INTERVAL: '100000000d' }, 'PULLWATCH_UPDATE_INTERVAL', 0),
+    ).toThrow(new DurationError('PULLWATCH_UPDATE_INTERVAL must be at most 30d, got "100000000d"'));
+    expect(() => durationFromEnv({ X: '30d1ms' }, 'X', 0)).toThrow('X must be at most 30d');
+  });
+
+  it('bounds milliseconds given as numbers the same way', () => {
+    expect(boundedMilliseconds(1500, '"at"')).toBe(1500);
+    expect(() => boundedMilliseconds(MAX_SETTING_MS + 1, '"at"')).toThrow(
+      `"at" must be at most 30d, got ${MAX_SETTING_MS + 1} ms`,
+    );
+    expect(() => boundedMilliseconds(-1, '"at"')).toThrow('"at" must be a duration like');
+    expect(() => boundedMilliseconds(Number.POSITIVE_INFINITY, '"at"')).toThrow(DurationError);
+  });
+
+  it('waits in steps a Node timer holds', () => {
+    expect(sleepStepMs(MAX_SETTING_MS)).toBe(2 ** 31 - 1);
+    expect(sleepStepMs(10)).toBe(10);
+    expect(sleepStepMs(-5)).toBe(0);
   });
 });
