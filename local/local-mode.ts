@@ -11,7 +11,7 @@
  * Lambda factories (./pipeline.ts); the store is dynalite on the data folder (./store.ts); Slack is
  * real when configured, otherwise the terminal (./terminal-slack.ts).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   type ForwarderHandle,
@@ -127,6 +127,15 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     await store.close();
     throw new StoreBusy(
       `another pullwatch process is using ${shown(config.dataDir)}; stop it first, or give this one its own folder with --data <dir>`,
+    );
+  }
+  for (const notice of store.notices) warn(notice);
+  // The checkpoint says which failures were shipped: to a store without them, they must go again.
+  const checkpoint = join(config.dataDir, 'forwarder-checkpoint.json');
+  if (store.startsAfresh && source.kind === 'cluster' && existsSync(checkpoint)) {
+    rmSync(checkpoint, { force: true });
+    warn(
+      `the store has none of the incidents ${shown(checkpoint)} counts as shipped: dropped it, so current failures are shipped again`,
     );
   }
 
@@ -264,7 +273,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         PULLWATCH_METRICS_PORT: env.PULLWATCH_METRICS_PORT ?? '0',
         PULLWATCH_HEARTBEAT_SECONDS: env.PULLWATCH_HEARTBEAT_SECONDS ?? '15',
         PULLWATCH_FLUSH_SECONDS: env.PULLWATCH_FLUSH_SECONDS ?? '5',
-        PULLWATCH_STATE_FILE: join(config.dataDir, 'forwarder-checkpoint.json'),
+        PULLWATCH_STATE_FILE: checkpoint,
       };
       say(
         bold(

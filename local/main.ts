@@ -11,7 +11,7 @@ import { NoCluster, loadKubeTarget, probeCluster } from './cluster';
 import { loadLocalConfig } from './config';
 import { type LocalModeHandle, type LocalSource, startLocalMode } from './local-mode';
 import { RecordingError, parseRecording } from './recording';
-import { StoreBusy } from './store';
+import { StoreBusy, StoreUnavailable } from './store';
 
 export interface StartOptions {
   replay?: string;
@@ -89,7 +89,7 @@ export const startMain = async (
     throw error;
   }
 
-  let source: LocalSource;
+  let source: LocalSource | undefined;
   if (options.replay !== undefined) {
     const speed = options.speed === undefined ? 1 : Number(options.speed);
     if (!Number.isFinite(speed) || speed <= 0 || speed > 1000) {
@@ -116,30 +116,47 @@ export const startMain = async (
       if (error instanceof RecordingError) return fail(io, 2, `not a recording: ${error.message}`);
       throw error;
     }
-  } else {
-    if (options.exit || options.speed !== undefined)
-      return fail(io, 2, '--exit and --speed go with --replay <file>');
+  } else if (options.exit || options.speed !== undefined) {
+    return fail(io, 2, '--exit and --speed go with --replay <file>');
+  }
+
+  // Listening from here on: a Ctrl-C at any moment of the start stops cleanly, without a trace.
+  const { signal, dispose } = untilSignal();
+  let received: NodeJS.Signals | undefined;
+  void signal.then((name) => (received = name));
+  const stoppedEarly = () => {
+    dispose();
+    io.out(`stopped (${received} received before local mode started).\n`);
+    return 0;
+  };
+
+  if (source === undefined) {
     try {
       const target = loadKubeTarget(env);
-      await probeCluster(target, namespacesOf(env));
+      await Promise.race([probeCluster(target, namespacesOf(env)), signal]);
+      if (received !== undefined) return stoppedEarly();
       source = { kind: 'cluster', target };
     } catch (error) {
+      dispose();
       if (error instanceof NoCluster) return fail(io, 1, error.message);
       throw error;
     }
   }
 
-  // Listening before starting: Ctrl-C during the start still stops cleanly once started.
-  const { signal, dispose } = untilSignal();
   let handle: LocalModeHandle;
   try {
     handle = await startLocalMode({ env, config, source, ...io });
   } catch (error) {
     dispose();
-    if (error instanceof StoreBusy) return fail(io, 1, error.message);
+    if (error instanceof StoreBusy || error instanceof StoreUnavailable) return fail(io, 1, error.message);
     if (error instanceof ConfigError) return fail(io, 2, error.message);
     if (error instanceof Error && error.name === 'ConfigError') return fail(io, 2, error.message);
-    throw error;
+    // Anything else is still one line: the store and its lock were released on the way out.
+    return fail(
+      io,
+      1,
+      `local mode could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 
   const reason = await Promise.race([
