@@ -120,13 +120,17 @@ export const buildProgram = (): Command => {
   program
     .command('start')
     .description(
-      'local mode: the forwarder against the current kubeconfig context and the whole pipeline in this process (Ctrl-C to stop)',
+      'local mode: the forwarder against the current kubeconfig context and the whole pipeline in this process (Ctrl-C to stop); with no kubeconfig at all, the built-in demo',
     )
     .option('--replay <file>', 'play a recording of pod and event changes instead of watching a cluster')
-    .option('--speed <factor>', 'with --replay: play faster (2) or slower (0.5)')
+    .option(
+      '--demo',
+      'play the built-in demo (the shipped recordings, interleaved) instead of watching a cluster',
+    )
+    .option('--speed <factor>', 'with --replay or --demo: play faster (2) or slower (0.5)')
     .option(
       '--exit',
-      'with --replay: exit once the recording has played and recovered incidents have resolved',
+      'with --replay or --demo: exit once the recording has played and recovered incidents have resolved',
     )
     .option('--data <dir>', 'data folder (default .pullwatch/data, or PULLWATCH_DATA_DIR)')
     .action(async (options: import('../local/main').StartOptions) => {

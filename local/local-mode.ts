@@ -38,7 +38,14 @@ import { EnvTokenSource, TerminalSlack } from './terminal-slack';
 
 export type LocalSource =
   | { kind: 'cluster'; target: KubeTarget }
-  | { kind: 'replay'; recording: Recording; file: string; speed: number };
+  | {
+      kind: 'replay';
+      recording: Recording;
+      file: string;
+      speed: number;
+      /** The built-in demo (./demo.ts): because there is no kubeconfig, or because it was asked for. */
+      demo?: 'no-kubeconfig' | 'asked';
+    };
 
 export interface LocalModeOptions {
   env: Env;
@@ -70,6 +77,10 @@ export interface LocalModeHandle {
   status(): string;
   stop(): Promise<void>;
 }
+
+/** The demo's one line on going further: a real cluster, real Slack. */
+export const DEMO_NEXT_STEPS =
+  'Your cluster: point KUBECONFIG at its kubeconfig, or run kubectl config use-context <name>, then npm start. Real Slack: set SLACK_BOT_TOKEN and PULLWATCH_SLACK_CHANNEL.';
 
 const clock = () => new Date().toISOString().slice(11, 19);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -291,12 +302,19 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
       const watching = forwarder;
       census = () => Promise.resolve(watching.census());
     } else {
-      say(
-        bold(
-          `pullwatch local mode · replaying ${shown(source.file)} as cluster ${cluster}${source.speed === 1 ? '' : ` at ${source.speed}× speed`}`,
-        ),
-      );
-      if (source.recording.description) say(source.recording.description);
+      const pace = source.speed === 1 ? '' : ` at ${source.speed}× speed`;
+      if (source.demo === undefined) {
+        say(bold(`pullwatch local mode · replaying ${shown(source.file)} as cluster ${cluster}${pace}`));
+        if (source.recording.description) say(source.recording.description);
+      } else {
+        say(
+          bold(
+            `pullwatch demo · ${source.demo === 'no-kubeconfig' ? 'no kubeconfig on this machine, so this is a demo: ' : ''}the built-in recordings, played as cluster ${cluster}${pace}`,
+          ),
+        );
+        if (source.recording.description) say(source.recording.description);
+        say(DEMO_NEXT_STEPS);
+      }
       say(`data: ${shown(config.dataDir)} (incidents survive restarts) · ${slackLine}`);
       say(`windows: ${describeWindows(config)}`);
       replay = startReplay({
@@ -349,6 +367,9 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
   const replayDone = replay?.done.then(async () => {
     await bus.idle();
     if (stopping === undefined) say(`[${clock()}] replay finished: every recorded change was played`);
+    if (stopping === undefined && source.kind === 'replay' && source.demo !== undefined) {
+      say('The demo has played; open incidents resolve once quiet. Ctrl-C to stop.');
+    }
   });
 
   const handle: LocalModeHandle = {

@@ -168,3 +168,32 @@ export const shiftTimes = <T>(value: T, shift: (ms: number) => number): T => {
   };
   return visit(value) as T;
 };
+
+/**
+ * Several recordings as one, each starting `offsetMs` into it: their changes merged in time order,
+ * and the times inside each one's objects moved onto the merged clock. The first one's header (cluster,
+ * start) is the merged one's.
+ */
+export const interleave = (
+  parts: ReadonlyArray<{ recording: Recording; offsetMs: number }>,
+  description?: string,
+): Recording => {
+  const first = parts[0];
+  if (first === undefined) throw new RangeError('nothing to interleave');
+  const startedAt = first.recording.startedAt;
+  const changes = parts.flatMap(({ recording, offsetMs }) =>
+    recording.changes.map((change) => ({
+      at: change.at + offsetMs,
+      type: change.type,
+      object: shiftTimes(change.object, (ms) => ms - recording.startedAt + startedAt + offsetMs),
+    })),
+  );
+  // A stable sort: changes at the same time keep their recording's order.
+  changes.sort((a, b) => a.at - b.at);
+  return {
+    ...(first.recording.cluster === undefined ? {} : { cluster: first.recording.cluster }),
+    startedAt,
+    ...(description === undefined ? {} : { description }),
+    changes,
+  };
+};

@@ -133,6 +133,13 @@ const staleReason = (path: string, reading: LockReading): string | undefined => 
   return undefined;
 };
 
+/** Whether a live process holds the store of `dataDir` (a stale lock does not count). */
+export const storeInUse = (dataDir: string): boolean => {
+  const path = join(dataDir, 'store.lock');
+  const reading = readLock(path);
+  return reading.text !== undefined && staleReason(path, reading) === undefined;
+};
+
 /** Writes `lock` to a file of its own beside `path`, for a link or rename into place. */
 const writeAside = (path: string, lock: LockFile): string => {
   const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
@@ -189,6 +196,24 @@ const removeStale = (path: string, reading: LockReading): void => {
   rmSync(aside, { force: true });
 };
 
+/** The store process was killed by a signal while starting (e.g. a Ctrl-C sent as it was forked). */
+class StoreSignalled extends StoreUnavailable {}
+
+/**
+ * startServer, again if a signal stopped the store process while it started: a terminal's Ctrl-C
+ * reaches a child forked at that very moment, before it has left the terminal's process group.
+ * This process decides whether to stop; its store must be there to stop in order.
+ */
+const startServerSurely = async (path: string): Promise<StoreServer> => {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServer(path);
+    } catch (error) {
+      if (!(error instanceof StoreSignalled) || attempt === 3) throw error;
+    }
+  }
+};
+
 interface StoreServer {
   port: number;
   state: StoreState;
@@ -225,9 +250,11 @@ const startServer = (path: string): Promise<StoreServer> =>
     );
     child.once('exit', (code, signal) =>
       reject(
-        new StoreUnavailable(
-          `the store process stopped before it was ready (${signal ?? `exit code ${code}`}); see the lines above`,
-        ),
+        signal === null
+          ? new StoreUnavailable(
+              `the store process stopped before it was ready (exit code ${code}); see the lines above`,
+            )
+          : new StoreSignalled(`the store process was stopped by ${signal} before it was ready`),
       ),
     );
     child.once('message', (message: StoreProcessMessage) => {
@@ -416,7 +443,7 @@ export const openLocalStore = async (
       rmSync(lockPath, { force: true });
     };
     try {
-      server = await startServer(join(dataDir, 'dynamodb'));
+      server = await startServerSurely(join(dataDir, 'dynamodb'));
       const endpoint = `http://127.0.0.1:${server.port}`;
       const client = clientFor(endpoint);
       let table: 'found' | 'created';

@@ -245,7 +245,8 @@ describe('pullwatch start: one clear line when it cannot run', () => {
       /PULLWATCH_QUIET_PERIOD must be a duration like 30s, 5m.*got "soon"/,
     ],
     [{}, { SLACK_BOT_TOKEN: 'xoxb-1' }, 2, /PULLWATCH_SLACK_CHANNEL is not set: SLACK_BOT_TOKEN is/],
-    [{ speed: '2' }, {}, 2, /--exit and --speed go with --replay <file>/],
+    [{ speed: '2' }, { KUBECONFIG: 'no-such-kubeconfig' }, 2, /--exit and --speed go with --replay <file>/],
+    [{ demo: true, replay: 'x.jsonl' }, {}, 2, /give --demo or --replay <file>, not both/],
     [{ replay: 'no-such-file.jsonl' }, {}, 2, /cannot read the recording no-such-file.jsonl: ENOENT/],
     [
       { replay: 'package.json' },
