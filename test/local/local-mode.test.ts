@@ -215,12 +215,19 @@ describe('pullwatch start: one clear line when it cannot run', () => {
     return { out, err, streams };
   };
 
-  it('says there is no cluster, how to point at one, and offers --replay', async () => {
+  it('says the kubeconfig KUBECONFIG names does not exist (the user meant it), and offers --replay', async () => {
     const { out, err, streams } = io();
-    expect(await startMain({ data: join(dir, 'none') }, { HOME: join(dir, 'no-home') }, streams)).toBe(1);
+    const kubeconfig = join(dir, 'no-such-kubeconfig');
+    expect(
+      await startMain(
+        { data: join(dir, 'none') },
+        { HOME: join(dir, 'no-home'), KUBECONFIG: kubeconfig },
+        streams,
+      ),
+    ).toBe(1);
     expect(out).toEqual([]);
     expect(err).toEqual([
-      `pullwatch: no Kubernetes cluster: there is no ${join(dir, 'no-home', '.kube', 'config')} and KUBECONFIG is not set; point KUBECONFIG at a kubeconfig (or run kubectl config use-context <name>), or try it without a cluster: npm start -- --replay test/fixtures/recordings/tag-typo.jsonl\n`,
+      `pullwatch: no Kubernetes cluster: KUBECONFIG names ${kubeconfig}, which does not exist; point it at a kubeconfig file, or try it without a cluster: npm start -- --replay test/fixtures/recordings/tag-typo.jsonl\n`,
     ]);
     expect(existsSync(join(dir, 'none'))).toBe(false);
   });
