@@ -315,7 +315,9 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         if (source.recording.description) say(source.recording.description);
         say(DEMO_NEXT_STEPS);
       }
-      say(`data: ${shown(config.dataDir)} (incidents survive restarts) · ${slackLine}`);
+      say(
+        `data: ${shown(config.dataDir)} (${source.demo === undefined ? 'incidents survive restarts' : 'the demo’s own'}) · ${slackLine}`,
+      );
       say(`windows: ${describeWindows(config)}`);
       replay = startReplay({
         recording: source.recording,
