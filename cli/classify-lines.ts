@@ -31,7 +31,7 @@ const ClassifyRequest = z.object({
 type ClassifyRequest = z.infer<typeof ClassifyRequest>;
 const OPTIONAL_FIELDS = ['reason', 'image', 'namespace', 'pod', 'container', 'node'] as const;
 
-export interface ClassifyOutcome {
+interface ClassifyOutcome {
   line: string;
   ok: boolean;
 }
@@ -79,51 +79,104 @@ export const classifyLine = (line: string): ClassifyOutcome | undefined => {
   return { ok: true, line: idJson === undefined ? verdict : `{"id":${idJson},${verdict.slice(1)}` };
 };
 
+/** The output of a block of request lines: one line per request (each ending in a newline). */
+export interface ClassifiedBlock {
+  text: string;
+  failed: number;
+}
+
+/** Classifies a block of complete lines (separated by `\n`, a `\r` before it dropped). */
+export const classifyBlock = (block: string): ClassifiedBlock => {
+  let failed = 0;
+  let text = '';
+  let start = 0;
+  while (start <= block.length) {
+    let end = block.indexOf('\n', start);
+    if (end === -1) end = block.length;
+    const line = block.slice(start, block.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    const outcome = classifyLine(line);
+    if (outcome === undefined) continue;
+    if (!outcome.ok) failed++;
+    text += `${outcome.line}\n`;
+  }
+  return { text, failed };
+};
+
+/** A piece of the input, in order: complete lines, or a line refused for its length. */
+type InputPiece = { block: string } | { overlong: true };
+
+/** Splits UTF-8 chunks (cut anywhere) into blocks of complete lines; overlong lines are not held. */
+async function* inputPieces(input: AsyncIterable<string | Buffer>): AsyncGenerator<InputPiece> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  /** Inside a line already refused as too long: everything up to its end is dropped. */
+  let dropping = false;
+  for await (const chunk of input) {
+    let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    if (dropping) {
+      const end = text.indexOf('\n');
+      if (end === -1) {
+        pending = '';
+        continue;
+      }
+      dropping = false;
+      text = text.slice(end + 1);
+    }
+    const last = text.lastIndexOf('\n');
+    if (last !== -1) yield { block: text.slice(0, last) };
+    pending = text.slice(last + 1);
+    if (pending.length > MAX_LINE_CHARS) {
+      yield { overlong: true };
+      dropping = true;
+      pending = '';
+    }
+  }
+  const rest = pending + decoder.end();
+  if (!dropping && rest !== '') yield { block: rest };
+}
+
+/** Classifies blocks elsewhere (worker threads), answering in any order. */
+export interface BlockClassifier {
+  classify(block: string): Promise<ClassifiedBlock>;
+  close(): Promise<void>;
+}
+
 /**
  * Classifies every line of `input` (chunks of UTF-8 text, split anywhere); `write` receives the
- * output lines of each chunk at once. Resolves to the number of lines that could not be classified.
+ * output of each chunk at once, in input order. With `parallel`, the blocks after the first go to
+ * it (a handful in flight), so that a large input uses every core while a small one starts no
+ * thread. Resolves to the number of lines that could not be classified.
  */
 export const classifyStream = async (
   input: AsyncIterable<string | Buffer>,
   write: (text: string) => Promise<void>,
+  parallel?: { start: () => BlockClassifier; inFlight: number },
 ): Promise<number> => {
-  const decoder = new StringDecoder('utf8');
   let failed = 0;
-  let pending = '';
-  /** Inside a line already refused as too long: everything up to its end is dropped. */
-  let dropping = false;
-  const outcomes: string[] = [];
-  const record = (outcome: ClassifyOutcome | undefined) => {
-    if (outcome === undefined) return;
-    if (!outcome.ok) failed++;
-    outcomes.push(outcome.line);
+  let pool: BlockClassifier | undefined;
+  const queue: Array<Promise<ClassifiedBlock>> = [];
+  const writeOldest = async () => {
+    const done = await queue.shift()!;
+    failed += done.failed;
+    if (done.text !== '') await write(done.text);
   };
-  const take = (line: string) => record(classifyLine(line.endsWith('\r') ? line.slice(0, -1) : line));
-  const flush = async () => {
-    if (outcomes.length === 0) return;
-    const text = `${outcomes.join('\n')}\n`;
-    outcomes.length = 0;
-    await write(text);
-  };
-
-  for await (const chunk of input) {
-    const text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
-    let start = 0;
-    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
-      if (dropping) dropping = false;
-      else take(text.slice(start, end));
-      start = end + 1;
+  let pieces = 0;
+  try {
+    for await (const piece of inputPieces(input)) {
+      pieces++;
+      const result =
+        'overlong' in piece
+          ? { text: `${overlong().line}\n`, failed: 1 }
+          : pieces > 1 && parallel !== undefined
+            ? (pool ??= parallel.start()).classify(piece.block)
+            : classifyBlock(piece.block);
+      queue.push(Promise.resolve(result));
+      while (queue.length > (pool === undefined ? 0 : parallel!.inFlight)) await writeOldest();
     }
-    pending = text.slice(start);
-    if (!dropping && pending.length > MAX_LINE_CHARS) {
-      record(overlong());
-      dropping = true;
-    }
-    if (dropping) pending = '';
-    await flush();
+    while (queue.length > 0) await writeOldest();
+  } finally {
+    await pool?.close();
   }
-  const last = pending + decoder.end();
-  if (!dropping && last !== '') take(last);
-  await flush();
   return failed;
 };

@@ -98,7 +98,14 @@ export const buildProgram = (): Command => {
         }
         if (argument !== undefined)
           throw new UsageError('--jsonl reads standard input; do not pass a message');
-        const failed = await classifyStream(process.stdin, writeOut);
+        const { classifyThreads, startClassifyPool } =
+          require('./classify-pool') as typeof import('./classify-pool');
+        const threads = classifyThreads();
+        const failed = await classifyStream(
+          process.stdin,
+          writeOut,
+          threads > 1 ? { start: () => startClassifyPool(threads), inFlight: 2 * threads } : undefined,
+        );
         if (failed > 0) {
           process.stderr.write(`${failed} line(s) could not be classified\n`);
           process.exitCode = 1;

@@ -1,3 +1,4 @@
+import { startClassifyPool } from '../../cli/classify-pool';
 import { classifyStream } from '../../cli/classify-lines';
 
 const chunks = async function* (parts: Buffer[]) {
@@ -24,5 +25,37 @@ describe('classifyStream', () => {
         .split('\n')
         .map((line) => JSON.parse(line).id),
     ).toEqual(['é-1', 'é-2']);
+  });
+
+  it('answers in input order when blocks are classified on worker threads', async () => {
+    const lines = Array.from({ length: 3000 }, (_, index) =>
+      index % 97 === 0
+        ? '{broken'
+        : JSON.stringify({ id: index, message: `Failed to pull image "app:${index}": not found` }),
+    );
+    const chunks = Array.from({ length: 30 }, (_, index) =>
+      Buffer.from(`${lines.slice(index * 100, index * 100 + 100).join('\n')}\n`),
+    );
+    const collect = async (parallel?: Parameters<typeof classifyStream>[2]) => {
+      let out = '';
+      const failed = await classifyStream(
+        (async function* () {
+          yield* chunks;
+        })(),
+        (text) => {
+          out += text;
+          return Promise.resolve();
+        },
+        parallel,
+      );
+      return { out, failed };
+    };
+    let started = 0;
+    const inline = await collect();
+    const threaded = await collect({ start: () => (started++, startClassifyPool(2)), inFlight: 4 });
+    expect(started).toBe(1);
+    expect(threaded).toEqual(inline);
+    expect(inline.failed).toBe(31);
+    expect(inline.out.trim().split('\n')).toHaveLength(3000);
   });
 });
