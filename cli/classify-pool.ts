@@ -13,8 +13,19 @@ interface Waiting {
   reject: (error: Error) => void;
 }
 
-/** Threads worth starting here: one per core, at most 8 (beyond, writing the answers is the limit). */
-export const classifyThreads = (): number => Math.min(8, availableParallelism());
+/**
+ * Threads to classify on: PULLWATCH_CLASSIFY_THREADS (1 keeps everything on the main thread), else
+ * one per core, at most 8 (beyond, writing the answers is the limit).
+ */
+export const classifyThreads = (env: Readonly<Record<string, string | undefined>> = process.env): number => {
+  const raw = env.PULLWATCH_CLASSIFY_THREADS?.trim();
+  if (raw === undefined || raw === '') return Math.min(8, availableParallelism());
+  const threads = Number(raw);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+    throw new RangeError(`PULLWATCH_CLASSIFY_THREADS must be a whole number from 1 to 64, got "${raw}"`);
+  }
+  return threads;
+};
 
 // The sources are TypeScript, compiled on the fly by tsx as in bin/pullwatch.js.
 const BOOT = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(require.resolve('./classify-worker.ts'))});`;

@@ -100,7 +100,12 @@ export const buildProgram = (): Command => {
           throw new UsageError('--jsonl reads standard input; do not pass a message');
         const { classifyThreads, startClassifyPool } =
           require('./classify-pool') as typeof import('./classify-pool');
-        const threads = classifyThreads();
+        let threads: number;
+        try {
+          threads = classifyThreads();
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
         const failed = await classifyStream(
           process.stdin,
           writeOut,
