@@ -1,11 +1,14 @@
 /**
- * `npm run bench`: classifier throughput over the fixture corpus on one core, and the
+ * `npm run bench`: classifier throughput over the fixture corpus on one core, `classify --jsonl`
+ * throughput through the CLI (a child process: parse, validate, diagnose, serialise, write), and the
  * worst case for adversarial 1 MiB inputs. Prints figures; asserts nothing.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
+import { classifyThreads } from '../cli/classify-pool';
 
 const FIXTURES = [
   'test/fixtures/messages/corpus.jsonl',
@@ -32,6 +35,44 @@ const throughput = (corpus: DiagnosisInput[], seconds: number): number => {
   }
   return count / seconds;
 };
+
+const BIN = join(__dirname, '..', 'bin', 'pullwatch.js');
+const NEWLINE = 10;
+
+/**
+ * Lines per second of `pullwatch classify --jsonl` on `lines` requests made from the corpus, from
+ * its first answer to its last: the process's start (tsx, module loading) is excluded.
+ */
+const cliThroughput = (corpus: DiagnosisInput[], lines: number): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const input = Buffer.from(
+      `${Array.from({ length: lines }, (_, id) => JSON.stringify({ id, ...corpus[id % corpus.length] })).join('\n')}\n`,
+    );
+    const child = spawn(process.execPath, [BIN, 'classify', '--jsonl'], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let firstAt: number | undefined;
+    let firstLines = 0;
+    let answered = 0;
+    child.stdout.on('data', (chunk: Buffer) => {
+      let count = 0;
+      for (let at = chunk.indexOf(NEWLINE); at !== -1; at = chunk.indexOf(NEWLINE, at + 1)) count++;
+      if (firstAt === undefined) {
+        firstAt = performance.now();
+        firstLines = count;
+      }
+      answered += count;
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0 || answered !== lines || firstAt === undefined) {
+        reject(new Error(`classify --jsonl exited ${code} after ${answered} of ${lines} lines`));
+        return;
+      }
+      resolve((answered - firstLines) / ((performance.now() - firstAt) / 1000));
+    });
+    child.stdin.end(input);
+  });
 
 const MIB = 1 << 20;
 const fill = (unit: string): string => unit.repeat(Math.ceil(MIB / unit.length)).slice(0, MIB);
@@ -65,13 +106,18 @@ const timings = (make: () => DiagnosisInput, runs: number): { median: number; ma
   return { median: times[Math.floor(runs / 2)]!, max: times[runs - 1]! };
 };
 
-const main = (): void => {
+const main = async (): Promise<void> => {
   const corpus = loadCorpus();
   if (corpus.length === 0) throw new Error(`no fixtures found in ${FIXTURES.join(', ')}`);
   throughput(corpus, 0.5); // warm-up for the JIT
   const rate = throughput(corpus, 3);
   console.log(
     `classifier throughput: ${Math.round(rate).toLocaleString('en')} messages/s on one core (${corpus.length} fixtures, target >= 100,000)`,
+  );
+  const lines = 200_000;
+  const cli = await cliThroughput(corpus, lines);
+  console.log(
+    `classify --jsonl through the CLI: ${Math.round(cli).toLocaleString('en')} lines/s (${lines.toLocaleString('en')} lines, startup excluded, ${classifyThreads()} classify threads; target >= 50,000, 100,000 where the cores allow)`,
   );
   console.log('adversarial 1 MiB inputs, 10 runs each (target < 20 ms):');
   let worstMedian = 0;
@@ -88,4 +134,4 @@ const main = (): void => {
   );
 };
 
-main();
+void main();

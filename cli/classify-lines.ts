@@ -1,19 +1,37 @@
-/** `classify --jsonl`: one verdict line per input line, in order; bad lines become error lines. */
+/**
+ * `classify --jsonl`: one verdict line per request line, in order. A bad line becomes an error line
+ * and costs nothing else: the lines after it are still classified. Blank lines are skipped.
+ *
+ * - `id` is the caller's key, copied through as given (string, number, object, array…), unless it
+ *   nests deeper than MAX_JSON_DEPTH (serialising it would overflow the stack).
+ * - `null` in an optional field means absent: jq writes `"reason": null` for a missing key.
+ * - A line longer than MAX_JSON_LINE_CHARS is refused unread, and no more of it is held in memory.
+ *
+ * Throughput: input is split into lines per chunk read, and the verdicts of one chunk leave in one
+ * write, so that a line costs its parse, its diagnosis and its serialisation, not a system call.
+ */
+import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
-import { diagnose } from '#shared/diagnosis/diagnose';
+import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
+import { MAX_JSON_DEPTH, MAX_JSON_LINE_CHARS, nestedDeeperThan, tooLong } from '#shared/json-limits';
 
+/** The 1 MiB adversarial messages of the bench fit. */
+const MAX_LINE_CHARS = MAX_JSON_LINE_CHARS;
+
+const optionalText = z.string().nullish();
 const ClassifyRequest = z.object({
   message: z.string(),
-  reason: z.string().optional(),
-  image: z.string().optional(),
-  id: z.union([z.string(), z.number()]).optional(),
-  namespace: z.string().optional(),
-  pod: z.string().optional(),
-  container: z.string().optional(),
-  node: z.string().optional(),
+  reason: optionalText,
+  image: optionalText,
+  namespace: optionalText,
+  pod: optionalText,
+  container: optionalText,
+  node: optionalText,
 });
+type ClassifyRequest = z.infer<typeof ClassifyRequest>;
+const OPTIONAL_FIELDS = ['reason', 'image', 'namespace', 'pod', 'container', 'node'] as const;
 
-export interface ClassifyOutcome {
+interface ClassifyOutcome {
   line: string;
   ok: boolean;
 }
@@ -21,36 +39,144 @@ export interface ClassifyOutcome {
 const describeIssue = (error: z.ZodError): string =>
   error.issues.map((issue) => `${issue.path.join('.') || '(line)'}: ${issue.message}`).join('; ');
 
-export const classifyLine = (line: string): ClassifyOutcome => {
+const failure = (error: string, idJson?: string): ClassifyOutcome => ({
+  ok: false,
+  line:
+    idJson === undefined ? JSON.stringify({ error }) : `{"id":${idJson},"error":${JSON.stringify(error)}}`,
+});
+
+/** The request as the engine takes it: null fields left out. */
+const diagnosisInput = (request: ClassifyRequest): DiagnosisInput => {
+  const input: DiagnosisInput = { message: request.message };
+  for (const field of OPTIONAL_FIELDS) {
+    const value = request[field];
+    if (value !== undefined && value !== null) input[field] = value;
+  }
+  return input;
+};
+
+const overlong = () => failure(`line ${tooLong(MAX_LINE_CHARS)}`);
+
+/** One request line's outcome; undefined for a blank line. */
+export const classifyLine = (line: string): ClassifyOutcome | undefined => {
+  if (line.length > MAX_LINE_CHARS) return overlong();
+  if (line.trim() === '') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(line);
   } catch (error) {
-    return { ok: false, line: JSON.stringify({ error: `not valid JSON: ${(error as Error).message}` }) };
+    return failure(`not valid JSON: ${(error as Error).message}`);
   }
+  const id = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
+  if (nestedDeeperThan(id, MAX_JSON_DEPTH)) {
+    return failure(`invalid request: id: nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+  const idJson = id === undefined ? undefined : JSON.stringify(id);
   const request = ClassifyRequest.safeParse(parsed);
-  if (!request.success) {
-    const id = typeof parsed === 'object' && parsed !== null ? (parsed as { id?: unknown }).id : undefined;
-    return {
-      ok: false,
-      line: JSON.stringify({ id, error: `invalid request: ${describeIssue(request.error)}` }),
-    };
-  }
-  const { id, ...input } = request.data;
-  const verdict = diagnose(input);
-  return { ok: true, line: JSON.stringify({ id, ...verdict }) };
+  if (!request.success) return failure(`invalid request: ${describeIssue(request.error)}`, idJson);
+  const verdict = JSON.stringify(diagnose(diagnosisInput(request.data)));
+  // `{"id":…,` + the verdict's own fields: the id first, without copying the verdict into a new object.
+  return { ok: true, line: idJson === undefined ? verdict : `{"id":${idJson},${verdict.slice(1)}` };
 };
 
-/** Classifies every line; resolves to the number of lines that could not be classified. */
+/** The output of a block of request lines: one line per request (each ending in a newline). */
+export interface ClassifiedBlock {
+  text: string;
+  failed: number;
+}
+
+/** Classifies a block of complete lines (separated by `\n`, a `\r` before it dropped). */
+export const classifyBlock = (block: string): ClassifiedBlock => {
+  let failed = 0;
+  let text = '';
+  let start = 0;
+  while (start <= block.length) {
+    let end = block.indexOf('\n', start);
+    if (end === -1) end = block.length;
+    const line = block.slice(start, block.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    start = end + 1;
+    const outcome = classifyLine(line);
+    if (outcome === undefined) continue;
+    if (!outcome.ok) failed++;
+    text += `${outcome.line}\n`;
+  }
+  return { text, failed };
+};
+
+/** A piece of the input, in order: complete lines, or a line refused for its length. */
+type InputPiece = { block: string } | { overlong: true };
+
+/** Splits UTF-8 chunks (cut anywhere) into blocks of complete lines; overlong lines are not held. */
+async function* inputPieces(input: AsyncIterable<string | Buffer>): AsyncGenerator<InputPiece> {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  /** Inside a line already refused as too long: everything up to its end is dropped. */
+  let dropping = false;
+  for await (const chunk of input) {
+    let text = pending + (typeof chunk === 'string' ? chunk : decoder.write(chunk));
+    if (dropping) {
+      const end = text.indexOf('\n');
+      if (end === -1) {
+        pending = '';
+        continue;
+      }
+      dropping = false;
+      text = text.slice(end + 1);
+    }
+    const last = text.lastIndexOf('\n');
+    if (last !== -1) yield { block: text.slice(0, last) };
+    pending = text.slice(last + 1);
+    if (pending.length > MAX_LINE_CHARS) {
+      yield { overlong: true };
+      dropping = true;
+      pending = '';
+    }
+  }
+  const rest = pending + decoder.end();
+  if (!dropping && rest !== '') yield { block: rest };
+}
+
+/** Classifies blocks elsewhere (worker threads), answering in any order. */
+export interface BlockClassifier {
+  classify(block: string): Promise<ClassifiedBlock>;
+  close(): Promise<void>;
+}
+
+/**
+ * Classifies every line of `input` (chunks of UTF-8 text, split anywhere); `write` receives the
+ * output of each chunk at once, in input order. With `parallel`, the blocks after the first go to
+ * it (a handful in flight), so that a large input uses every core while a small one starts no
+ * thread. Resolves to the number of lines that could not be classified.
+ */
 export const classifyStream = async (
-  lines: AsyncIterable<string>,
-  write: (line: string) => Promise<void>,
+  input: AsyncIterable<string | Buffer>,
+  write: (text: string) => Promise<void>,
+  parallel?: { start: () => BlockClassifier; inFlight: number },
 ): Promise<number> => {
   let failed = 0;
-  for await (const line of lines) {
-    const outcome = classifyLine(line);
-    if (!outcome.ok) failed++;
-    await write(outcome.line);
+  let pool: BlockClassifier | undefined;
+  const queue: Array<Promise<ClassifiedBlock>> = [];
+  const writeOldest = async () => {
+    const done = await queue.shift()!;
+    failed += done.failed;
+    if (done.text !== '') await write(done.text);
+  };
+  let pieces = 0;
+  try {
+    for await (const piece of inputPieces(input)) {
+      pieces++;
+      const result =
+        'overlong' in piece
+          ? { text: `${overlong().line}\n`, failed: 1 }
+          : pieces > 1 && parallel !== undefined
+            ? (pool ??= parallel.start()).classify(piece.block)
+            : classifyBlock(piece.block);
+      queue.push(Promise.resolve(result));
+      while (queue.length > (pool === undefined ? 0 : parallel!.inFlight)) await writeOldest();
+    }
+    while (queue.length > 0) await writeOldest();
+  } finally {
+    await pool?.close();
   }
   return failed;
 };

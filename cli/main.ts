@@ -1,5 +1,4 @@
 /** The `pullwatch` command. Each subcommand parses its input and calls the domain. */
-import { createInterface } from 'node:readline';
 import { Command, CommanderError, Option } from 'commander';
 import { diagnose } from '#shared/diagnosis/diagnose';
 import { parseIncidentFilter, parseStatsFilter } from '../functions/history/filters';
@@ -22,11 +21,14 @@ const readStdin = async (): Promise<string> => {
   return Buffer.concat(chunks).toString('utf8');
 };
 
-const writeLine = (line: string): Promise<void> =>
+/** Writes to standard output; resolves when it may take more (at once, or after 'drain'). */
+const writeOut = (text: string): Promise<void> =>
   new Promise((resolve) => {
-    if (process.stdout.write(`${line}\n`)) resolve();
+    if (process.stdout.write(text)) resolve();
     else process.stdout.once('drain', resolve);
   });
+
+const writeLine = (line: string): Promise<void> => writeOut(`${line}\n`);
 
 class UsageError extends Error {}
 /** The data could not be read (exit 1). */
@@ -134,8 +136,19 @@ export const buildProgram = (): Command => {
         }
         if (argument !== undefined)
           throw new UsageError('--jsonl reads standard input; do not pass a message');
-        const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
-        const failed = await classifyStream(lines, writeLine);
+        const { classifyThreads, startClassifyPool } =
+          require('./classify-pool') as typeof import('./classify-pool');
+        let threads: number;
+        try {
+          threads = classifyThreads();
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
+        const failed = await classifyStream(
+          process.stdin,
+          writeOut,
+          threads > 1 ? { start: () => startClassifyPool(threads), inFlight: 2 * threads } : undefined,
+        );
         if (failed > 0) {
           process.stderr.write(`${failed} line(s) could not be classified\n`);
           process.exitCode = 1;
@@ -157,13 +170,17 @@ export const buildProgram = (): Command => {
   program
     .command('start')
     .description(
-      'local mode: the forwarder against the current kubeconfig context and the whole pipeline in this process (Ctrl-C to stop)',
+      'local mode: the forwarder against the current kubeconfig context and the whole pipeline in this process (Ctrl-C to stop); with no kubeconfig at all, the built-in demo',
     )
     .option('--replay <file>', 'play a recording of pod and event changes instead of watching a cluster')
-    .option('--speed <factor>', 'with --replay: play faster (2) or slower (0.5)')
+    .option(
+      '--demo',
+      'play the built-in demo (the shipped recordings, interleaved) instead of watching a cluster',
+    )
+    .option('--speed <factor>', 'with --replay or --demo: play faster (2) or slower (0.5)')
     .option(
       '--exit',
-      'with --replay: exit once the recording has played and recovered incidents have resolved',
+      'with --replay or --demo: exit once the recording has played and recovered incidents have resolved',
     )
     .option('--data <dir>', 'data folder (default .pullwatch/data, or PULLWATCH_DATA_DIR)')
     .action(async (options: import('../local/main').StartOptions) => {

@@ -32,6 +32,15 @@ const kubeconfigFiles = (env: Env): string[] => {
   return [join(env.HOME ?? homedir(), '.kube', 'config')];
 };
 
+/**
+ * Whether there is any kubeconfig to try: KUBECONFIG is set (even to a missing file: the user meant
+ * it), the default file exists, or this runs in a pod. Without one, `npm start` plays the demo.
+ */
+export const kubeconfigPresent = (env: Env): boolean =>
+  Boolean(env.KUBECONFIG?.trim()) ||
+  env.KUBERNETES_SERVICE_HOST !== undefined ||
+  kubeconfigFiles(env).some((file) => existsSync(file));
+
 /** The current context of the kubeconfig (KUBECONFIG, else ~/.kube/config, else in-cluster). */
 export const loadKubeTarget = (env: Env, hint: string = REPLAY_HINT): KubeTarget => {
   const or = hint === '' ? '' : `, ${hint}`;

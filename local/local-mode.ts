@@ -11,7 +11,7 @@
  * Lambda factories (./pipeline.ts); the store is dynalite on the data folder (./store.ts); Slack is
  * real when configured, otherwise the terminal (./terminal-slack.ts).
  */
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   type ForwarderHandle,
@@ -38,7 +38,14 @@ import { EnvTokenSource, TerminalSlack } from './terminal-slack';
 
 export type LocalSource =
   | { kind: 'cluster'; target: KubeTarget }
-  | { kind: 'replay'; recording: Recording; file: string; speed: number };
+  | {
+      kind: 'replay';
+      recording: Recording;
+      file: string;
+      speed: number;
+      /** The built-in demo (./demo.ts): because there is no kubeconfig, or because it was asked for. */
+      demo?: 'no-kubeconfig' | 'asked';
+    };
 
 export interface LocalModeOptions {
   env: Env;
@@ -70,6 +77,10 @@ export interface LocalModeHandle {
   status(): string;
   stop(): Promise<void>;
 }
+
+/** The demo's one line on going further: a real cluster, real Slack. */
+export const DEMO_NEXT_STEPS =
+  'Your cluster: point KUBECONFIG at its kubeconfig, or run kubectl config use-context <name>, then npm start. Real Slack: set SLACK_BOT_TOKEN and PULLWATCH_SLACK_CHANNEL.';
 
 const clock = () => new Date().toISOString().slice(11, 19);
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -130,6 +141,15 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
       `another pullwatch process is using ${shown(config.dataDir)}; stop it first, or give this one its own folder with --data <dir>`,
     );
   }
+  for (const notice of store.notices) warn(notice);
+  // The checkpoint says which failures were shipped: to a store without them, they must go again.
+  const checkpoint = join(config.dataDir, 'forwarder-checkpoint.json');
+  if (store.startsAfresh && source.kind === 'cluster' && existsSync(checkpoint)) {
+    rmSync(checkpoint, { force: true });
+    warn(
+      `the store has none of the incidents ${shown(checkpoint)} counts as shipped: dropped it, so current failures are shipped again`,
+    );
+  }
 
   const seenForwarderWarnings = new Set<string>();
   const onLine = (line: LogLine) => {
@@ -138,13 +158,13 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         `${line.component}: ${line.message}${line.fields.errorMessage ? ` (${String(line.fields.errorMessage)})` : line.fields.error ? ` (${String(line.fields.error)})` : ''}`,
       );
     } else if (
-      line.component === 'forwarder' &&
+      (line.component === 'forwarder' || line.component === 'replay') &&
       line.level === 'warn' &&
       !seenForwarderWarnings.has(line.message)
     ) {
       seenForwarderWarnings.add(line.message);
       warn(
-        `forwarder: ${line.message}${line.fields.error ? ` (${String(line.fields.error)})` : ''}; see ${shown(join(config.dataDir, 'pullwatch.log'))}`,
+        `${line.component}: ${line.message}${line.fields.error ? ` (${String(line.fields.error)})` : ''}; see ${shown(join(config.dataDir, 'pullwatch.log'))}`,
       );
     }
   };
@@ -265,7 +285,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         PULLWATCH_METRICS_PORT: env.PULLWATCH_METRICS_PORT ?? '0',
         PULLWATCH_HEARTBEAT_SECONDS: env.PULLWATCH_HEARTBEAT_SECONDS ?? '15',
         PULLWATCH_FLUSH_SECONDS: env.PULLWATCH_FLUSH_SECONDS ?? '5',
-        PULLWATCH_STATE_FILE: join(config.dataDir, 'forwarder-checkpoint.json'),
+        PULLWATCH_STATE_FILE: checkpoint,
       };
       say(
         bold(
@@ -283,13 +303,22 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
       const watching = forwarder;
       census = () => Promise.resolve(watching.census());
     } else {
+      const pace = source.speed === 1 ? '' : ` at ${source.speed}× speed`;
+      if (source.demo === undefined) {
+        say(bold(`pullwatch local mode · replaying ${shown(source.file)} as cluster ${cluster}${pace}`));
+        if (source.recording.description) say(source.recording.description);
+      } else {
+        say(
+          bold(
+            `pullwatch demo · ${source.demo === 'no-kubeconfig' ? 'no kubeconfig on this machine, so this is a demo: ' : ''}the built-in recordings, played as cluster ${cluster}${pace}`,
+          ),
+        );
+        if (source.recording.description) say(source.recording.description);
+        say(DEMO_NEXT_STEPS);
+      }
       say(
-        bold(
-          `pullwatch local mode · replaying ${shown(source.file)} as cluster ${cluster}${source.speed === 1 ? '' : ` at ${source.speed}× speed`}`,
-        ),
+        `data: ${shown(config.dataDir)} (${source.demo === undefined ? 'incidents survive restarts' : 'the demo’s own'}) · ${slackLine}`,
       );
-      if (source.recording.description) say(source.recording.description);
-      say(`data: ${shown(config.dataDir)} (incidents survive restarts) · ${slackLine}`);
       say(`windows: ${describeWindows(config)}`);
       replay = startReplay({
         recording: source.recording,
@@ -341,6 +370,9 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
   const replayDone = replay?.done.then(async () => {
     await bus.idle();
     if (stopping === undefined) say(`[${clock()}] replay finished: every recorded change was played`);
+    if (stopping === undefined && source.kind === 'replay' && source.demo !== undefined) {
+      say('The demo has played; open incidents resolve once quiet. Ctrl-C to stop.');
+    }
   });
 
   const handle: LocalModeHandle = {

@@ -8,10 +8,13 @@
  *
  * The first line is the header. Every other line is one watch event (`ADDED`, `MODIFIED` or
  * `DELETED`) of a Pod, an Event, a ReplicaSet or a Job, `at` a time after `startedAt` (a duration
- * like `90s` or milliseconds). Timestamps inside the objects are real times on the recording's clock;
- * a replay moves them to its own (see `shiftTimes`). Pure.
+ * like `90s` or milliseconds, at most 30 days). Timestamps inside the objects are real times on the
+ * recording's clock; a replay moves them to its own (see `shiftTimes`). A line longer than 4 Mi
+ * characters or nested deeper than 100 levels is refused (shared/json-limits.ts), so that a bad file
+ * is one line before local mode starts, not a stack overflow while it plays. Pure.
  */
-import { DurationError, parseDuration } from '#shared/duration';
+import { DurationError, MAX_SETTING_MS, boundedMilliseconds, parseDuration } from '#shared/duration';
+import { MAX_JSON_DEPTH, MAX_JSON_LINE_CHARS, nestedDeeperThan, tooLong } from '#shared/json-limits';
 
 export const RECORDING_VERSION = 1;
 export const RECORDED_KINDS = ['Pod', 'Event', 'ReplicaSet', 'Job'] as const;
@@ -48,6 +51,9 @@ const fail = (file: string, line: number, problem: string): never => {
   throw new RecordingError(`${file}:${line}: ${problem}`);
 };
 
+const isObject = (value: unknown): value is Record<string, unknown> & object =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
 export const parseRecording = (text: string, file = 'recording'): Recording => {
   const lines = text.split('\n');
   let header: Record<string, unknown> | undefined;
@@ -55,14 +61,18 @@ export const parseRecording = (text: string, file = 'recording'): Recording => {
   lines.forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
+    if (line.length > MAX_JSON_LINE_CHARS) fail(file, index + 1, tooLong(MAX_JSON_LINE_CHARS));
     let parsed: unknown;
     try {
       parsed = JSON.parse(line);
     } catch (error) {
       fail(file, index + 1, `not JSON (${(error as Error).message})`);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    if (!isObject(parsed)) {
       fail(file, index + 1, 'expected a JSON object');
+    }
+    if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) {
+      fail(file, index + 1, `nested deeper than ${MAX_JSON_DEPTH} levels`);
     }
     const entry = parsed as Record<string, unknown>;
     if (header === undefined) {
@@ -76,26 +86,29 @@ export const parseRecording = (text: string, file = 'recording'): Recording => {
       header = entry;
       return;
     }
-    let at: number;
-    if (typeof entry.at === 'number' && Number.isFinite(entry.at) && entry.at >= 0) at = entry.at;
-    else if (typeof entry.at === 'string') {
-      try {
-        at = parseDuration(entry.at);
-      } catch (error) {
-        if (error instanceof DurationError) return fail(file, index + 1, `"at": ${error.message}`);
-        throw error;
-      }
-    } else
+    if (typeof entry.at !== 'number' && typeof entry.at !== 'string') {
       return fail(file, index + 1, '"at" must be a duration after the start (e.g. "12s") or milliseconds');
+    }
+    let at: number;
+    try {
+      at =
+        typeof entry.at === 'number'
+          ? boundedMilliseconds(entry.at, 'a duration')
+          : parseDuration(entry.at, undefined, MAX_SETTING_MS);
+    } catch (error) {
+      if (error instanceof DurationError) return fail(file, index + 1, `"at": ${error.message}`);
+      throw error;
+    }
     if (entry.type !== 'ADDED' && entry.type !== 'MODIFIED' && entry.type !== 'DELETED') {
       fail(file, index + 1, '"type" must be ADDED, MODIFIED or DELETED');
     }
-    const object = entry.object as RecordedObject | undefined;
+    const object = entry.object as RecordedObject | null | undefined;
     if (
-      object === undefined ||
-      typeof object !== 'object' ||
+      !isObject(object) ||
       !(RECORDED_KINDS as readonly string[]).includes(String(object.kind)) ||
-      typeof object.metadata?.name !== 'string'
+      !isObject(object.metadata) ||
+      typeof object.metadata.name !== 'string' ||
+      !['string', 'undefined'].includes(typeof object.metadata.namespace)
     ) {
       fail(file, index + 1, `"object" must be a ${RECORDED_KINDS.join(' | ')} with metadata.name`);
     }
@@ -154,4 +167,33 @@ export const shiftTimes = <T>(value: T, shift: (ms: number) => number): T => {
     return node;
   };
   return visit(value) as T;
+};
+
+/**
+ * Several recordings as one, each starting `offsetMs` into it: their changes merged in time order,
+ * and the times inside each one's objects moved onto the merged clock. The first one's header (cluster,
+ * start) is the merged one's.
+ */
+export const interleave = (
+  parts: ReadonlyArray<{ recording: Recording; offsetMs: number }>,
+  description?: string,
+): Recording => {
+  const first = parts[0];
+  if (first === undefined) throw new RangeError('nothing to interleave');
+  const startedAt = first.recording.startedAt;
+  const changes = parts.flatMap(({ recording, offsetMs }) =>
+    recording.changes.map((change) => ({
+      at: change.at + offsetMs,
+      type: change.type,
+      object: shiftTimes(change.object, (ms) => ms - recording.startedAt + startedAt + offsetMs),
+    })),
+  );
+  // A stable sort: changes at the same time keep their recording's order.
+  changes.sort((a, b) => a.at - b.at);
+  return {
+    ...(first.recording.cluster === undefined ? {} : { cluster: first.recording.cluster }),
+    startedAt,
+    ...(description === undefined ? {} : { description }),
+    changes,
+  };
 };

@@ -13,6 +13,7 @@ import type { Logger } from '../forwarder/log';
 import { PodReconciler } from '../forwarder/reconciler';
 import { type PutEventsSender, Shipper } from '../forwarder/ship';
 import { WorkloadDirectory } from '../forwarder/workloads';
+import { sleepStepMs } from '#shared/duration';
 import { type Recording, shiftTimes } from './recording';
 
 export interface ReplayOptions {
@@ -78,13 +79,15 @@ export const startReplay = (options: ReplayOptions): ReplayHandle => {
   let stopped = false;
   let wake: (() => void) | undefined;
   let timer: NodeJS.Timeout | undefined;
-  const sleepUntil = (at: number) =>
-    new Promise<void>((resolve) => {
-      const ms = at - now();
-      if (ms <= 0) return resolve();
-      wake = resolve;
-      timer = setTimeout(resolve, ms);
-    });
+  // In steps a Node timer holds: a slow replay of a long recording waits longer than one timeout.
+  const sleepUntil = async (at: number) => {
+    while (!stopped && at - now() > 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, sleepStepMs(at - now()));
+      });
+    }
+  };
 
   const apply = (type: string, object: Recording['changes'][number]['object']) => {
     const namespace = object.metadata.namespace ?? 'default';
@@ -124,7 +127,17 @@ export const startReplay = (options: ReplayOptions): ReplayHandle => {
     for (const [index, change] of recording.changes.entries()) {
       await sleepUntil(started + change.at / speed);
       if (stopped) return;
-      apply(change.type, shiftTimes(change.object, shift));
+      try {
+        apply(change.type, shiftTimes(change.object, shift));
+      } catch (error) {
+        // An object the forwarder cannot read is skipped, as a live watch would: the rest still plays.
+        log.warn('recorded change skipped: the object cannot be read', {
+          change: index + 1,
+          kind: change.object.kind,
+          name: change.object.metadata.name,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      }
       options.onProgress?.(index + 1, total);
     }
     // Let held failures (bare back-off lines) reach the end of their hold.

@@ -10,7 +10,13 @@
  * Pure: takes an environment record, never reads `process`.
  */
 import type { z } from 'zod';
-import { DURATION_EXAMPLES, durationText, parseDuration } from '#shared/duration';
+import {
+  DURATION_EXAMPLES,
+  DurationError,
+  MAX_SETTING_MS,
+  durationText,
+  parseDuration,
+} from '#shared/duration';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -157,8 +163,11 @@ export const SECONDS_AS_MS: ValueKind<number> = {
 export const DURATION_MS: ValueKind<number> = {
   parse: (text, purpose) => {
     try {
-      return parseDuration(text);
-    } catch {
+      return parseDuration(text, undefined, MAX_SETTING_MS);
+    } catch (error) {
+      if (error instanceof DurationError && error.tooLong) {
+        throw new InvalidValue(error.message.replace(/^a duration /, ''));
+      }
       throw new InvalidValue(`must be a duration like ${DURATION_EXAMPLES}, got "${text}" (${purpose})`);
     }
   },

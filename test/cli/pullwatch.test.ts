@@ -83,6 +83,48 @@ describe('pullwatch classify --jsonl', () => {
     expect(stderr).toContain('2 line(s)');
   });
 
+  it('skips blank lines, copies any JSON id through as given, and takes null optional fields as absent', () => {
+    const ids = ['s', 7, { run: 3, tags: ['a'] }, [1, 'two'], null, true];
+    const input = [
+      '',
+      ...ids.map((id) => JSON.stringify({ id, message: NOT_FOUND, reason: null, image: null, pod: null })),
+      '   ',
+      '\r',
+    ].join('\n');
+    const { status, stdout, stderr } = run(['classify', '--jsonl'], `${input}\n\n`);
+    expect(stderr).toBe('');
+    expect(status).toBe(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines.map((line) => line.id)).toEqual(ids);
+    for (const line of lines) expect(line).toMatchObject({ cause: 'image-not-found', image: 'nginx:nope' });
+  });
+
+  it('answers a 5,000-deep id and an overlong line with one error line each, and classifies the lines after them', () => {
+    const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+    const input = [
+      `{"id": ${deep}, "message": "x"}`,
+      JSON.stringify({ id: 'after-deep', message: NOT_FOUND }),
+      JSON.stringify({ id: 'huge', message: 'x'.repeat(5 << 20) }),
+      JSON.stringify({ id: 'after-huge', message: NOT_FOUND }),
+    ].join('\n');
+    const { status, stdout, stderr } = run(['classify', '--jsonl'], input);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    expect(lines).toEqual([
+      { error: 'invalid request: id: nested deeper than 100 levels' },
+      expect.objectContaining({ id: 'after-deep', cause: 'image-not-found' }),
+      { error: 'line longer than 4,194,304 characters' },
+      expect.objectContaining({ id: 'after-huge', cause: 'image-not-found' }),
+    ]);
+    expect(status).toBe(1);
+    expect(stderr).toBe('2 line(s) could not be classified\n');
+  });
+
   it('exits 0 when every line is classified', () => {
     const { status, stdout } = run(['classify', '--jsonl'], `${JSON.stringify({ message: NOT_FOUND })}\n`);
     expect(status).toBe(0);

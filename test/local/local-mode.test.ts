@@ -215,12 +215,19 @@ describe('pullwatch start: one clear line when it cannot run', () => {
     return { out, err, streams };
   };
 
-  it('says there is no cluster, how to point at one, and offers --replay', async () => {
+  it('says the kubeconfig KUBECONFIG names does not exist (the user meant it), and offers --replay', async () => {
     const { out, err, streams } = io();
-    expect(await startMain({ data: join(dir, 'none') }, { HOME: join(dir, 'no-home') }, streams)).toBe(1);
+    const kubeconfig = join(dir, 'no-such-kubeconfig');
+    expect(
+      await startMain(
+        { data: join(dir, 'none') },
+        { HOME: join(dir, 'no-home'), KUBECONFIG: kubeconfig },
+        streams,
+      ),
+    ).toBe(1);
     expect(out).toEqual([]);
     expect(err).toEqual([
-      `pullwatch: no Kubernetes cluster: there is no ${join(dir, 'no-home', '.kube', 'config')} and KUBECONFIG is not set; point KUBECONFIG at a kubeconfig (or run kubectl config use-context <name>), or try it without a cluster: npm start -- --replay test/fixtures/recordings/tag-typo.jsonl\n`,
+      `pullwatch: no Kubernetes cluster: KUBECONFIG names ${kubeconfig}, which does not exist; point it at a kubeconfig file, or try it without a cluster: npm start -- --replay test/fixtures/recordings/tag-typo.jsonl\n`,
     ]);
     expect(existsSync(join(dir, 'none'))).toBe(false);
   });
@@ -245,7 +252,8 @@ describe('pullwatch start: one clear line when it cannot run', () => {
       /PULLWATCH_QUIET_PERIOD must be a duration like 30s, 5m.*got "soon"/,
     ],
     [{}, { SLACK_BOT_TOKEN: 'xoxb-1' }, 2, /PULLWATCH_SLACK_CHANNEL is not set: SLACK_BOT_TOKEN is/],
-    [{ speed: '2' }, {}, 2, /--exit and --speed go with --replay <file>/],
+    [{ speed: '2' }, { KUBECONFIG: 'no-such-kubeconfig' }, 2, /--exit and --speed go with --replay <file>/],
+    [{ demo: true, replay: 'x.jsonl' }, {}, 2, /give --demo or --replay <file>, not both/],
     [{ replay: 'no-such-file.jsonl' }, {}, 2, /cannot read the recording no-such-file.jsonl: ENOENT/],
     [
       { replay: 'package.json' },

@@ -107,19 +107,43 @@ describe('parseRecording', () => {
     ]);
   });
 
-  it.each([
-    ['', /empty recording/],
-    [pod('1s'), /f:1: the first line must be the header/],
-    [`${header}\n{oops`, /f:2: not JSON/],
-    [`${header}\n${pod('soon')}`, /f:2: "at": /],
-    [`${header}\n${pod('1s', 'UPDATED')}`, /f:2: "type" must be ADDED, MODIFIED or DELETED/],
-    [
-      `${header}\n{"at": "1s", "type": "ADDED", "object": {"kind": "Secret", "metadata": {"name": "s"}}}`,
-      /f:2: "object" must be a Pod \| Event/,
-    ],
-    [`${header}\n${pod('2s')}\n${pod('1s')}`, /f:3: "at" goes back in time/],
-    ['{"recording": 1, "startedAt": "yesterday"}', /f:1: "startedAt" must be an ISO time/],
-  ])('refuses %j', (text, message) => {
+  it.each(
+    (
+      [
+        ['', /empty recording/],
+        [pod('1s'), /f:1: the first line must be the header/],
+        [`${header}\n{oops`, /f:2: not JSON/],
+        [`${header}\n${pod('soon')}`, /f:2: "at": /],
+        [`${header}\n${pod('1s', 'UPDATED')}`, /f:2: "type" must be ADDED, MODIFIED or DELETED/],
+        [
+          `${header}\n{"at": "1s", "type": "ADDED", "object": {"kind": "Secret", "metadata": {"name": "s"}}}`,
+          /f:2: "object" must be a Pod \| Event/,
+        ],
+        [`${header}\n${pod('2s')}\n${pod('1s')}`, /f:3: "at" goes back in time/],
+        ['{"recording": 1, "startedAt": "yesterday"}', /f:1: "startedAt" must be an ISO time/],
+        [`${header}\n{"at": "1s", "type": "ADDED", "object": null}`, /f:2: "object" must be a Pod \| Event/],
+        [
+          `${header}\n{"at": "1s", "type": "ADDED", "object": {"kind": "Pod", "metadata": null}}`,
+          /f:2: "object" must be a Pod/,
+        ],
+        [`${header}\n${pod('99999999d')}`, /^f:2: "at": a duration must be at most 30d, got "99999999d"$/],
+        [
+          `${header}\n{"at": 2592000001, "type": "ADDED", "object": {"kind": "Pod", "metadata": {"name": "p"}}}`,
+          /^f:2: "at": a duration must be at most 30d, got 2592000001 ms$/,
+        ],
+        [
+          `${header}\n{"at": "1s", "type": "ADDED", "object": {"kind": "Pod", "metadata": {"name": "p"}, "spec": ${'{"a":'.repeat(3000)}1${'}'.repeat(3000)}}}`,
+          /^f:2: nested deeper than 100 levels$/,
+        ],
+        [
+          `${header}\n{"at": "1s", "type": "ADDED", "object": {"kind": "Pod", "metadata": {"name": "${'p'.repeat(5 << 20)}"}}}`,
+          /^f:2: longer than 4,194,304 characters$/,
+        ],
+      ] as Array<[string, RegExp]>
+    )
+      // Named by the error expected: some texts are megabytes long.
+      .map(([text, message]) => [String(message), text, message] as const),
+  )('refuses: %s', (_name, text, message) => {
     expect(() => parseRecording(text, 'f')).toThrow(RecordingError);
     expect(() => parseRecording(text, 'f')).toThrow(message);
   });

@@ -1,5 +1,14 @@
 import fc from 'fast-check';
-import { DurationError, durationText, parseDuration } from '#shared/duration';
+import { DURATION_MS, InvalidValue } from '#shared/config-table';
+import {
+  DurationError,
+  MAX_DURATION_MS,
+  MAX_SETTING_MS,
+  boundedMilliseconds,
+  durationText,
+  parseDuration,
+  sleepStepMs,
+} from '#shared/duration';
 
 describe('parseDuration', () => {
   it.each([
@@ -39,5 +48,39 @@ describe('parseDuration', () => {
     expect(durationText(300_000)).toBe('5m');
     expect(durationText(5_400_000)).toBe('1h30m');
     expect(durationText(0)).toBe('0');
+  });
+});
+
+describe('maxima', () => {
+  it('refuses a duration above ten years, naming the maximum, and accepts one at it', () => {
+    expect(parseDuration('3660d')).toBe(MAX_DURATION_MS);
+    expect(() => parseDuration('3661d', 'since')).toThrow(
+      new DurationError('since must be at most 3660d, got "3661d"'),
+    );
+    expect(() => parseDuration('99999999d')).toThrow('a duration must be at most 3660d, got "99999999d"');
+    expect(() => parseDuration(`${'9'.repeat(400)}d`)).toThrow(DurationError);
+  });
+
+  it('refuses a setting above 30 days, naming the maximum', () => {
+    expect(DURATION_MS.parse('30d', 'a window')).toBe(MAX_SETTING_MS);
+    expect(() => DURATION_MS.parse('100000000d', 'a window')).toThrow(
+      new InvalidValue('must be at most 30d, got "100000000d"'),
+    );
+    expect(() => DURATION_MS.parse('30d1ms', 'a window')).toThrow('must be at most 30d');
+  });
+
+  it('bounds milliseconds given as numbers the same way', () => {
+    expect(boundedMilliseconds(1500, '"at"')).toBe(1500);
+    expect(() => boundedMilliseconds(MAX_SETTING_MS + 1, '"at"')).toThrow(
+      `"at" must be at most 30d, got ${MAX_SETTING_MS + 1} ms`,
+    );
+    expect(() => boundedMilliseconds(-1, '"at"')).toThrow('"at" must be a duration like');
+    expect(() => boundedMilliseconds(Number.POSITIVE_INFINITY, '"at"')).toThrow(DurationError);
+  });
+
+  it('waits in steps a Node timer holds', () => {
+    expect(sleepStepMs(MAX_SETTING_MS)).toBe(2 ** 31 - 1);
+    expect(sleepStepMs(10)).toBe(10);
+    expect(sleepStepMs(-5)).toBe(0);
   });
 });
