@@ -225,7 +225,8 @@ export class IncidentWriteConflict extends Error {
   override readonly name = 'IncidentWriteConflict';
 }
 
-export interface IncidentStore extends PostStore<PostOwnerRef> {
+/** dedupe's port: an incident key's incidents, with the rows of their containers. */
+export interface Incidents {
   /**
    * The key's latest incidents (at most two), newest first, read consistently, each with the
    * registers of the containers named (those it tracks).
@@ -239,6 +240,21 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
   clearOutbox(ref: IncidentRef, eventIds: readonly string[]): Promise<void>;
   /** Incidents whose quiet period has ended by `now` (they may resolve). */
   dueForResolution(now: number, limit: number): Promise<IncidentRef[]>;
+}
+
+/** dedupe's port for cause changes: which incident a container's newest failure belongs to. */
+export interface ContainerPointers {
+  getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined>;
+  /** Writes the pointer if the stored one is still as `expected`; false if not. */
+  putContainerPointer(
+    ref: ContainerRef,
+    pointer: ContainerPointer,
+    expected: PointerExpectation,
+  ): Promise<boolean>;
+}
+
+/** notify's port for an incident: its head as read, and its Slack state (claims, renders, timers, storm). */
+export interface IncidentSlackState extends PostStore<PostOwnerRef> {
   getIncident(ref: IncidentRef): Promise<StoredIncident | undefined>;
   /** Incidents and storms whose timer (throttled update, held post) is due by `now`, with the time seen. */
   renderDue(now: number, limit: number): Promise<RenderDueRef[]>;
@@ -249,6 +265,10 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
    * incident's updates (a bucket that never becomes a storm costs no read or write per update).
    */
   markInStorm(ref: IncidentRef): Promise<void>;
+}
+
+/** notify's port for storm buckets. */
+export interface Storms {
   /** Records that every member of the bucket was told it is a storm. */
   markStormActivated(ref: StormRef): Promise<void>;
   /** A group's latest buckets without their member lists (but `incidentId`'s entry), newest first. */
@@ -266,14 +286,10 @@ export interface IncidentStore extends PostStore<PostOwnerRef> {
   joinStorm(seen: StoredStormHead, member: StormMember, now: number): Promise<StoredStormHead | undefined>;
   /** Replaces a member's entry if `member` reflects a newer incident version; false if not. */
   updateStormMember(ref: StormRef, member: StormMember): Promise<boolean>;
-  getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined>;
-  /** Writes the pointer if the stored one is still as `expected`; false if not. */
-  putContainerPointer(
-    ref: ContainerRef,
-    pointer: ContainerPointer,
-    expected: PointerExpectation,
-  ): Promise<boolean>;
 }
+
+/** Everything the incident table holds; each consumer takes only its ports. */
+export interface IncidentStore extends Incidents, ContainerPointers, IncidentSlackState, Storms {}
 
 // ---------------------------------------------------------------------------------------------
 // DynamoDB

@@ -47,7 +47,8 @@ import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type ContainerPointer,
   type IncidentRef,
-  type IncidentStore,
+  type ContainerPointers,
+  type Incidents,
   IncidentWriteConflict,
   type OutboxEntry,
 } from '../_common/incident-store';
@@ -60,7 +61,7 @@ import {
 } from '../_common/observability';
 
 export interface DedupeDeps {
-  store: IncidentStore;
+  store: Incidents & ContainerPointers;
   publisher: EventPublisher;
   windows: IncidentWindows;
   log: Log;

@@ -26,7 +26,8 @@ import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '.
 import type { EventPublisher } from '../_common/event-publisher';
 import {
   type IncidentRef,
-  type IncidentStore,
+  type IncidentSlackState,
+  type Storms,
   type PostOwnerRef,
   type RenderRecord,
   type StoredStormHead,
@@ -48,7 +49,7 @@ import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
 export interface NotifyDeps extends PostDeps<PostOwnerRef> {
-  store: IncidentStore;
+  store: IncidentSlackState & Storms;
   route: (incident: Incident) => Route;
   windows: IncidentWindows;
   /** For rejected events (the dead-letter path). */
