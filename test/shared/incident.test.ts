@@ -246,16 +246,20 @@ describe('absorbing observations', () => {
   });
 });
 
-describe('properties', () => {
-  // Events for a few pods within the reopen window, without scheduled ticks: the containers and
-  // figures depend on the set of events only, not on their order or on repeats.
-  const event = fc.record({
+/** An arbitrary failure or recovery of one of `pods` pods, within the reopen window. */
+const eventOfPods = (pods: number) =>
+  fc.record({
     kind: fc.constantFrom<'failed' | 'recovered'>('failed', 'recovered'),
-    pod: fc.integer({ min: 1, max: 4 }),
+    pod: fc.integer({ min: 1, max: pods }),
     at: fc.integer({ min: 0, max: 20 }),
     firstSeen: fc.integer({ min: 0, max: 3 }),
     count: fc.integer({ min: 1, max: 9 }),
   });
+
+describe('properties', () => {
+  // Events for a few pods within the reopen window, without scheduled ticks: the containers and
+  // figures depend on the set of events only, not on their order or on repeats.
+  const event = eventOfPods(4);
   // Failures and recoveries of one pod never share a timestamp in practice (one forwarder, one pod).
   const events = fc
     .array(event, { minLength: 1, maxLength: 25 })
@@ -454,13 +458,7 @@ describe('at fleet scale: the tally is exact with only a batch of registers in h
   });
 
   it('gives the reference figures whatever the batches and their order, with repeats', () => {
-    const event = fc.record({
-      kind: fc.constantFrom<'failed' | 'recovered'>('failed', 'recovered'),
-      pod: fc.integer({ min: 1, max: 30 }),
-      at: fc.integer({ min: 0, max: 20 }),
-      firstSeen: fc.integer({ min: 0, max: 3 }),
-      count: fc.integer({ min: 1, max: 9 }),
-    });
+    const event = eventOfPods(30);
     fc.assert(
       fc.property(
         fc.array(event, { minLength: 1, maxLength: 80 }),
