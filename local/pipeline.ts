@@ -171,10 +171,19 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
-  const notifyDeps: NotifyDeps = { ...posting, store, route: options.route, windows };
+  const notifyDeps: NotifyDeps = {
+    ...posting,
+    store,
+    storms: store.storms,
+    posts: store.posts,
+    route: options.route,
+    windows,
+  };
+  const forwarders = new DynamoForwarderStore(options.client, { tableName: options.tableName });
   const watchdogDeps: WatchdogDeps = {
     ...posting,
-    store: new DynamoForwarderStore(options.client, { tableName: options.tableName }),
+    store: forwarders,
+    posts: forwarders.posts,
     channelFor: options.channelFor,
     silenceMs: windows.silenceMs,
   };

@@ -2,9 +2,9 @@
  * The rows of an incident's containers (see incident-table.ts), read whole: for a full timeline.
  * A fold reads only the rows it needs (incident-store.ts).
  */
-import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { TrackedContainer } from '#shared/incident';
 import { INCIDENT_TABLE } from './incident-table';
+import type { TableReader } from './table-client';
 import { type GenerationRef, ROW_SHARDS, containerIdOfRowSk, rowsPk } from './table-keys';
 
 /**
@@ -30,31 +30,16 @@ export const journalRegisters = (journal: StoredJournal | undefined): Record<str
   Object.fromEntries(Object.entries(journal ?? {}).map(([id, stored]) => [id, registerOf(id, stored)]));
 
 export const readAllRegisters = async (
-  documents: DynamoDBDocumentClient,
-  tableName: string,
+  table: TableReader,
   ref: GenerationRef,
   journal: Record<string, TrackedContainer>,
 ): Promise<Record<string, TrackedContainer>> => {
   const registers: Record<string, TrackedContainer> = {};
   for (let shard = 0; shard < ROW_SHARDS; shard++) {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page: QueryCommandOutput = await documents.send(
-        new QueryCommand({
-          TableName: tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-          ExpressionAttributeValues: { ':pk': rowsPk(ref, shard) },
-          ConsistentRead: true,
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const row of page.Items ?? []) {
-        const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
-        registers[id] = registerOf(id, row.register as CompactRegister);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined);
+    for (const row of await table.partition(rowsPk(ref, shard))) {
+      const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
+      registers[id] = registerOf(id, row.register as CompactRegister);
+    }
   }
   return { ...registers, ...journal };
 };

@@ -12,7 +12,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { ForwarderDetail, WatchdogDetailType } from '#shared/incident-events';
 import type { ForwarderState } from '#shared/watchdog';
 import { INCIDENT_TABLE, SILENCE_PARTITION } from './incident-table';
-import { DynamoPostStore, type ItemKey, type PostStore } from './post-store';
+import { DynamoPosts, type PostStore } from './post-store';
+import { type ItemKey, TableClient, type TableOptions } from './table-client';
 import { FORWARDER_SK, clusterOfForwarderPk, forwarderPk } from './table-keys';
 import {
   type OutboxEntryOf,
@@ -47,7 +48,7 @@ export class ForwarderWriteConflict extends Error {
   override readonly name = 'ForwarderWriteConflict';
 }
 
-export interface ForwarderStore extends PostStore<ForwarderRef> {
+export interface ForwarderStore {
   getForwarder(cluster: string): Promise<StoredForwarder | undefined>;
   /** Creates or updates the cluster's item; throws ForwarderWriteConflict if it changed since read. */
   saveForwarder(write: ForwarderWrite): Promise<void>;
@@ -56,32 +57,27 @@ export interface ForwarderStore extends PostStore<ForwarderRef> {
   silenceDue(now: number, limit: number): Promise<Array<{ cluster: string; dueAt: number }>>;
 }
 
+const forwarderKey = (ref: ForwarderRef): ItemKey => ({
+  [INCIDENT_TABLE.partitionKey]: forwarderPk(ref.cluster),
+  [INCIDENT_TABLE.sortKey]: FORWARDER_SK,
+});
+
 interface ForwarderItem extends VersionedItem<ForwarderOutboxEntry> {
   state: ForwarderState;
 }
 
-export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implements ForwarderStore {
-  constructor(client: DynamoDBClient, options: { tableName: string; retentionDays?: number }) {
-    super(client, options.tableName, options.retentionDays);
+export class DynamoForwarderStore implements ForwarderStore {
+  private readonly table: TableClient;
+  /** Posts about the cluster, claimed in its item. */
+  readonly posts: PostStore<ForwarderRef>;
+
+  constructor(client: DynamoDBClient, options: TableOptions) {
+    this.table = new TableClient(client, options);
+    this.posts = new DynamoPosts(this.table, { keyOf: forwarderKey, renderTimers: false });
   }
-
-  protected keyOf(ref: ForwarderRef): ItemKey {
-    return {
-      [INCIDENT_TABLE.partitionKey]: forwarderPk(ref.cluster),
-      [INCIDENT_TABLE.sortKey]: FORWARDER_SK,
-    };
-  }
-
-  /**
-   * The item's timer is the silence timer: a watchdog message only ever changes with its status
-   * (shown at once), so there is no throttled update to note.
-   */
-  override async markRenderDue(): Promise<void> {}
-
-  override async clearRenderDue(): Promise<void> {}
 
   async getForwarder(cluster: string): Promise<StoredForwarder | undefined> {
-    const item = (await this.read(this.keyOf({ cluster }))) as ForwarderItem | undefined;
+    const item = (await this.table.read(forwarderKey({ cluster }))) as ForwarderItem | undefined;
     if (item === undefined) return undefined;
     return { state: item.state, ...storedVersioned(item) };
   }
@@ -89,9 +85,9 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
   async saveForwarder(write: ForwarderWrite): Promise<void> {
     const { state } = write;
     const { renderIndex } = INCIDENT_TABLE;
-    const saved = await saveVersioned(this.documents, {
-      tableName: this.tableName,
-      key: this.keyOf(state),
+    const saved = await saveVersioned(this.table.documents, {
+      tableName: this.table.tableName,
+      key: forwarderKey(state),
       expectedVersion: write.expectedVersion,
       set: {
         cluster: state.cluster,
@@ -100,7 +96,7 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
         [renderIndex.partitionKey]: SILENCE_PARTITION,
         [renderIndex.sortKey]: write.dueAt,
         // A cluster that stopped for good is forgotten after the retention period.
-        [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(state.lastHeartbeatAt),
+        [INCIDENT_TABLE.ttlAttribute]: this.table.expiresAt(state.lastHeartbeatAt),
       },
       outbox: write.outbox,
     });
@@ -111,11 +107,11 @@ export class DynamoForwarderStore extends DynamoPostStore<ForwarderRef> implemen
 
   async clearForwarderOutbox(cluster: string, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.conditional(outboxRemoval(this.tableName, this.keyOf({ cluster }), eventIds));
+    await this.table.conditional(outboxRemoval(this.table.tableName, forwarderKey({ cluster }), eventIds));
   }
 
   async silenceDue(now: number, limit: number): Promise<Array<{ cluster: string; dueAt: number }>> {
-    const due = await this.dueIn(INCIDENT_TABLE.renderIndex, SILENCE_PARTITION, now, limit);
+    const due = await this.table.dueIn(INCIDENT_TABLE.renderIndex, SILENCE_PARTITION, now, limit);
     return due.flatMap(({ pk, dueAt }) => {
       const cluster = clusterOfForwarderPk(pk);
       return cluster === undefined ? [] : [{ cluster, dueAt }];

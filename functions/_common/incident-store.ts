@@ -18,14 +18,7 @@
  * overwrites the other.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  PutCommand,
-  type PutCommandInput,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { PutCommand, type PutCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import type { CauseId } from '#shared/diagnosis/causes';
 import {
@@ -39,16 +32,7 @@ import {
 } from '#shared/incident';
 import type { IncidentDetailType } from '#shared/incident-events';
 import { workloadRef } from '#shared/incident-key';
-import {
-  JOIN_RULE,
-  type StormBucket,
-  type StormHead,
-  type StormMember,
-  type StormRef,
-  joinCondition,
-  joinDeadlines,
-  stormIdOf,
-} from '#shared/incident-storm';
+import type { StormRef } from '#shared/incident-storm';
 import {
   type CompactRegister,
   type StoredJournal,
@@ -64,7 +48,6 @@ import {
   splitLatest,
   withLatestText,
 } from './latest-text';
-import { sleep } from './sleep';
 import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
   POINTER_SK,
@@ -81,22 +64,13 @@ import {
   rowShardOf,
   rowSk,
   rowsPk,
-  stormBucketSk,
-  stormPk,
   textPk,
   textSk,
   workloadPartition,
 } from './table-keys';
-import {
-  DynamoPostStore,
-  type ItemKey,
-  type PostRecord,
-  type PostStore,
-  type Projection,
-  type RenderRecord,
-  conditionally,
-  isConditionFailure,
-} from './post-store';
+import { DynamoPosts, type PostRecord, type PostStore, type RenderRecord } from './post-store';
+import { DynamoStorms, type Storms, stormKey } from './storm-store';
+import { type ItemKey, TableClient, type TableOptions, conditionally } from './table-client';
 import {
   type OutboxEvent,
   type StoredVersioned,
@@ -123,6 +97,7 @@ export interface OutboxEntry extends OutboxEvent {
 }
 
 export type { PostRecord, PostState, PostStore, RenderRecord } from './post-store';
+export type { StoredStorm, StoredStormHead, Storms } from './storm-store';
 
 /** The container registers an incident's last write changed, not yet known to be in their rows. */
 export interface Journal {
@@ -144,23 +119,6 @@ export interface StoredIncident extends StoredVersioned<OutboxEntry> {
 export interface IncidentRef {
   keyId: string;
   generation: number;
-}
-
-/** A bucket without its member list, with the one member asked about (if it is one). */
-export interface StoredStormHead {
-  head: StormHead;
-  member?: StormMember;
-  /** Every member was told that the bucket is a storm (markInStorm). */
-  activated: boolean;
-}
-
-/** A storm bucket and its roll-up post. */
-export interface StoredStorm {
-  bucket: StormBucket;
-  /** Every member was told that the bucket is a storm (markInStorm). */
-  activated: boolean;
-  posts: Record<string, PostRecord>;
-  render?: RenderRecord;
 }
 
 /** An item that can own Slack posts: an incident, a storm bucket (more kinds may follow). */
@@ -253,8 +211,11 @@ export interface ContainerPointers {
   ): Promise<boolean>;
 }
 
-/** notify's port for an incident: its head as read, and its Slack state (claims, renders, timers, storm). */
-export interface IncidentSlackState extends PostStore<PostOwnerRef> {
+/**
+ * notify's port for an incident: its head as read, and its Slack state (timers, storm). Its posts'
+ * claims and renders are the PostStore the store holds (`posts`).
+ */
+export interface IncidentSlackState {
   getIncident(ref: IncidentRef): Promise<StoredIncident | undefined>;
   /** Incidents and storms whose timer (throttled update, held post) is due by `now`, with the time seen. */
   renderDue(now: number, limit: number): Promise<RenderDueRef[]>;
@@ -267,37 +228,18 @@ export interface IncidentSlackState extends PostStore<PostOwnerRef> {
   markInStorm(ref: IncidentRef): Promise<void>;
 }
 
-/** notify's port for storm buckets. */
-export interface Storms {
-  /** Records that every member of the bucket was told it is a storm. */
-  markStormActivated(ref: StormRef): Promise<void>;
-  /** A group's latest buckets without their member lists (but `incidentId`'s entry), newest first. */
-  latestStormHeads(groupId: string, limit: number, incidentId: string): Promise<StoredStormHead[]>;
-  /** A bucket without its member list (but `incidentId`'s entry). */
-  getStormHead(ref: StormRef, incidentId: string): Promise<StoredStormHead | undefined>;
-  getStorm(ref: StormRef): Promise<StoredStorm | undefined>;
-  /** Creates a bucket (with its first member) unless the group already has one with its `seq`. */
-  createStorm(bucket: StormBucket): Promise<boolean>;
-  /**
-   * Adds a member to the bucket `seen` if it is not one yet and the bucket still takes members at
-   * `now` (see shared/incident-storm.ts `acceptsJoins`); returns the bucket's head after the join
-   * (its counts as the join left them), or undefined.
-   */
-  joinStorm(seen: StoredStormHead, member: StormMember, now: number): Promise<StoredStormHead | undefined>;
-  /** Replaces a member's entry if `member` reflects a newer incident version; false if not. */
-  updateStormMember(ref: StormRef, member: StormMember): Promise<boolean>;
-}
-
 /** Everything the incident table holds; each consumer takes only its ports. */
-export interface IncidentStore extends Incidents, ContainerPointers, IncidentSlackState, Storms {}
+export interface IncidentStore extends Incidents, ContainerPointers, IncidentSlackState {
+  /** Claims and renders of the posts of incidents and storm buckets. */
+  readonly posts: PostStore<PostOwnerRef>;
+  readonly storms: Storms;
+}
 
 // ---------------------------------------------------------------------------------------------
 // DynamoDB
 
-export interface DynamoIncidentStoreOptions {
-  tableName: string;
+export interface DynamoIncidentStoreOptions extends TableOptions {
   windows: IncidentWindows;
-  retentionDays?: number;
 }
 
 interface HeadItem extends VersionedItem<OutboxEntry> {
@@ -343,157 +285,41 @@ const TEXTS_REMEMBERED = 2000;
 /** A text is written again after this long, to push its expiry out while it is shown. */
 const TEXT_REFRESH_MS = 24 * 3_600_000;
 
-/** BatchGetItem takes at most this many keys per call. */
-const BATCH_GET_LIMIT = 100;
-
-/** The attributes of a storm bucket item that are not the domain's StormBucket. */
-const STORM_ITEM_ONLY = new Set([
-  INCIDENT_TABLE.partitionKey,
-  INCIDENT_TABLE.sortKey,
-  INCIDENT_TABLE.ttlAttribute,
-  INCIDENT_TABLE.renderIndex.partitionKey,
-  INCIDENT_TABLE.renderIndex.sortKey,
-  'posts',
-  'render',
-  'activated',
-  'openUntil',
-  'stormUntil',
-  'cluster',
-  'cause',
-]);
-
-/** The attributes of a bucket item that make its head (see StormHead), as a projection. */
-const STORM_HEAD_ATTRIBUTES = [
-  'ref',
-  'stormId',
-  'group',
-  'title',
-  'registryName',
-  'explanation',
-  'docs',
-  'threshold',
-  'windowMs',
-  'openedAt',
-  'decideAt',
-  'lastJoinAt',
-  'memberCount',
-  'version',
-  'activated',
-] as const;
-
-/** Reads a bucket's head and one member's entry, whatever else the item holds. */
-const headProjection = (incidentId: string): Projection => ({
-  ProjectionExpression: [...STORM_HEAD_ATTRIBUTES.map((_, index) => `#h${index}`), '#members.#id'].join(', '),
-  ExpressionAttributeNames: {
-    ...Object.fromEntries(STORM_HEAD_ATTRIBUTES.map((attribute, index) => [`#h${index}`, attribute])),
-    '#members': 'members',
-    '#id': incidentId,
-  },
+/** The table keys of an incident's items. */
+const headKey = (ref: IncidentRef): ItemKey => ({
+  [INCIDENT_TABLE.partitionKey]: incidentPk(ref.keyId),
+  [INCIDENT_TABLE.sortKey]: generationSk(ref.generation),
 });
 
-const fromStormHeadItem = (item: Record<string, unknown>, incidentId: string): StoredStormHead => {
-  const { members, activated, ...head } = item as unknown as StormHead & {
-    members?: Record<string, StormMember>;
-    activated?: boolean;
-  };
-  const member = members?.[incidentId];
-  return { head, ...(member === undefined ? {} : { member }), activated: activated === true };
-};
+/** Posts, renders and timers of an incident live in its Slack item, not in its head. */
+const slackKey = (ref: IncidentRef): ItemKey => ({
+  [INCIDENT_TABLE.partitionKey]: postsPk(ref.keyId),
+  [INCIDENT_TABLE.sortKey]: postsSk(ref.generation),
+});
 
-const fromStormItem = (item: Record<string, unknown>): StoredStorm => {
-  const bucket = Object.fromEntries(
-    Object.entries(item).filter(([attribute]) => !STORM_ITEM_ONLY.has(attribute)),
-  ) as unknown as StormBucket;
-  return {
-    bucket: { ...bucket, members: bucket.members ?? {} },
-    activated: item.activated === true,
-    posts: (item.posts as Record<string, PostRecord> | undefined) ?? {},
-    ...(item.render === undefined ? {} : { render: item.render as RenderRecord }),
-  };
-};
+const rowKey = (ref: IncidentRef, containerId: string): ItemKey => ({
+  [INCIDENT_TABLE.partitionKey]: rowsPk(ref, rowShardOf(containerId)),
+  [INCIDENT_TABLE.sortKey]: rowSk(containerId),
+});
 
-export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implements IncidentStore {
+const pointerKey = (ref: ContainerRef): ItemKey => ({
+  [INCIDENT_TABLE.partitionKey]: containerPk(ref.cluster, ref.namespace, ref.podUid, ref.container),
+  [INCIDENT_TABLE.sortKey]: POINTER_SK,
+});
+
+export class DynamoIncidentStore implements IncidentStore {
+  private readonly table: TableClient;
   private readonly windows: IncidentWindows;
+  readonly posts: PostStore<PostOwnerRef>;
+  readonly storms: Storms;
 
   constructor(client: DynamoDBClient, options: DynamoIncidentStoreOptions) {
-    super(client, options.tableName, options.retentionDays);
+    this.table = new TableClient(client, options);
     this.windows = options.windows;
-  }
-
-  /** Posts, renders and timers of an incident live in its Slack item, not in its head. */
-  protected keyOf(ref: PostOwnerRef): ItemKey {
-    return isStormRef(ref) ? this.stormKey(ref) : this.slackKey(ref);
-  }
-
-  private key(ref: IncidentRef): ItemKey {
-    return {
-      [INCIDENT_TABLE.partitionKey]: incidentPk(ref.keyId),
-      [INCIDENT_TABLE.sortKey]: generationSk(ref.generation),
-    };
-  }
-
-  private slackKey(ref: IncidentRef): ItemKey {
-    return {
-      [INCIDENT_TABLE.partitionKey]: postsPk(ref.keyId),
-      [INCIDENT_TABLE.sortKey]: postsSk(ref.generation),
-    };
-  }
-
-  private rowKey(ref: IncidentRef, containerId: string): ItemKey {
-    return {
-      [INCIDENT_TABLE.partitionKey]: rowsPk(ref, rowShardOf(containerId)),
-      [INCIDENT_TABLE.sortKey]: rowSk(containerId),
-    };
-  }
-
-  private stormKey(ref: StormRef): ItemKey {
-    return {
-      [INCIDENT_TABLE.partitionKey]: stormPk(ref.groupId),
-      [INCIDENT_TABLE.sortKey]: stormBucketSk(ref.seq),
-    };
-  }
-
-  /** The last `limit` items of a partition (by sort key), read consistently. */
-  private async newestOf(
-    pk: string,
-    limit: number,
-    projection?: Projection,
-  ): Promise<Array<Record<string, unknown>>> {
-    const result = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ...(projection === undefined ? {} : { ProjectionExpression: projection.ProjectionExpression }),
-        ExpressionAttributeNames: {
-          '#pk': INCIDENT_TABLE.partitionKey,
-          ...projection?.ExpressionAttributeNames,
-        },
-        ExpressionAttributeValues: { ':pk': pk },
-        ScanIndexForward: false,
-        Limit: limit,
-        ConsistentRead: true,
-      }),
-    );
-    return result.Items ?? [];
-  }
-
-  /** Items by key, read consistently (in calls of at most 100 keys; unprocessed keys asked again). */
-  private async readMany(keys: readonly ItemKey[]): Promise<Array<Record<string, unknown>>> {
-    const items: Array<Record<string, unknown>> = [];
-    for (let start = 0; start < keys.length; start += BATCH_GET_LIMIT) {
-      let pending: Array<Record<string, unknown>> | undefined = keys.slice(start, start + BATCH_GET_LIMIT);
-      for (let attempt = 0; pending !== undefined && pending.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 20 * 2 ** attempt));
-        const result: BatchGetCommandOutput = await this.documents.send(
-          new BatchGetCommand({
-            RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } },
-          }),
-        );
-        items.push(...(result.Responses?.[this.tableName] ?? []));
-        pending = result.UnprocessedKeys?.[this.tableName]?.Keys;
-      }
-    }
-    return items;
+    this.posts = new DynamoPosts<PostOwnerRef>(this.table, {
+      keyOf: (ref) => (isStormRef(ref) ? stormKey(ref) : slackKey(ref)),
+    });
+    this.storms = new DynamoStorms(this.table);
   }
 
   /** The registers of `containerIds` in an incident: its rows, overlaid with its head's journal. */
@@ -508,7 +334,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       if (journaled !== undefined) registers[id] = journaled;
       return journaled === undefined;
     });
-    for (const row of await this.readMany(unread.map((id) => this.rowKey(ref, id)))) {
+    for (const row of await this.table.readMany(unread.map((id) => rowKey(ref, id)))) {
       const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
       registers[id] = registerOf(id, row.register as CompactRegister);
     }
@@ -530,7 +356,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
           [INCIDENT_TABLE.sortKey]: textSk(textId),
         });
     }
-    for (const item of await this.readMany(missing)) {
+    for (const item of await this.table.readMany(missing)) {
       const text = item.text as LatestText;
       texts.set(String(item[INCIDENT_TABLE.sortKey]), text);
       this.remember(String(item[INCIDENT_TABLE.sortKey]), text, 0);
@@ -557,15 +383,15 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     if (known !== undefined && known.writtenAt > 0 && latest.at - known.writtenAt < TEXT_REFRESH_MS) {
       return stored;
     }
-    await this.documents.send(
+    await this.table.documents.send(
       new PutCommand({
-        TableName: this.tableName,
+        TableName: this.table.tableName,
         Item: {
           [INCIDENT_TABLE.partitionKey]: textPk(keyId),
           [INCIDENT_TABLE.sortKey]: textSk(stored.textId),
           schemaVersion: ITEM_SCHEMA_VERSION,
           text,
-          [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(latest.at),
+          [INCIDENT_TABLE.ttlAttribute]: this.table.expiresAt(latest.at),
         },
       }),
     );
@@ -574,7 +400,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]> {
-    const heads = await this.newestOf(incidentPk(keyId), 2);
+    const heads = await this.table.newestOf(incidentPk(keyId), 2);
     const texts = await this.textsOf(heads);
     return Promise.all(
       heads.map(async (head) => {
@@ -586,17 +412,12 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async containersOf(ref: IncidentRef): Promise<Record<string, TrackedContainer>> {
-    const head = await this.read(this.key(ref), {
+    const head = await this.table.read(headKey(ref), {
       ProjectionExpression: '#journal',
       ExpressionAttributeNames: { '#journal': 'journal' },
     });
     if (head === undefined) return {};
-    return readAllRegisters(
-      this.documents,
-      this.tableName,
-      ref,
-      journalRegisters(head.journal as StoredJournal | undefined),
-    );
+    return readAllRegisters(this.table, ref, journalRegisters(head.journal as StoredJournal | undefined));
   }
 
   /**
@@ -604,7 +425,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
    * here the first time, so that claims and timers can be written into it.
    */
   async getIncident(ref: IncidentRef): Promise<StoredIncident | undefined> {
-    const [head, slack] = await Promise.all([this.read(this.key(ref)), this.read(this.slackKey(ref))]);
+    const [head, slack] = await Promise.all([this.table.read(headKey(ref)), this.table.read(slackKey(ref))]);
     if (head === undefined) return undefined;
     if (slack === undefined) await this.createSlackItem(ref);
     return fromItems(head, slack, {}, await this.textsOf([head]));
@@ -612,10 +433,10 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
 
   private async createSlackItem(ref: IncidentRef): Promise<void> {
     await conditionally(() =>
-      this.documents.send(
+      this.table.documents.send(
         new PutCommand({
-          TableName: this.tableName,
-          Item: { ...this.slackKey(ref), schemaVersion: ITEM_SCHEMA_VERSION, posts: {} },
+          TableName: this.table.tableName,
+          Item: { ...slackKey(ref), schemaVersion: ITEM_SCHEMA_VERSION, posts: {} },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
         }),
@@ -667,7 +488,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     const remove: string[] = [];
     if (resolved) {
       set.resolvedAt = new Date(incident.resolvedAt!).toISOString();
-      set[INCIDENT_TABLE.ttlAttribute] = this.expiresAt(incident.resolvedAt!);
+      set[INCIDENT_TABLE.ttlAttribute] = this.table.expiresAt(incident.resolvedAt!);
     } else {
       remove.push('resolvedAt', INCIDENT_TABLE.ttlAttribute);
     }
@@ -688,15 +509,15 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
     await Promise.all(
       Object.entries(journal.registers).map(([containerId, register]) =>
         conditionally(() =>
-          this.documents.send(
+          this.table.documents.send(
             new PutCommand({
-              TableName: this.tableName,
+              TableName: this.table.tableName,
               Item: {
-                ...this.rowKey(ref, containerId),
+                ...rowKey(ref, containerId),
                 schemaVersion: ITEM_SCHEMA_VERSION,
                 register: compactRegisters({ [containerId]: register })[containerId],
                 headVersion: journal.version,
-                [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(register.at),
+                [INCIDENT_TABLE.ttlAttribute]: this.table.expiresAt(register.at),
               },
               ConditionExpression: 'attribute_not_exists(#pk) OR #headVersion < :headVersion',
               ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey, '#headVersion': 'headVersion' },
@@ -716,9 +537,9 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
         ? undefined
         : await this.saveText(write.keyId, write.incident.latest);
     const { set, remove } = this.derived(write.incident, version, latest);
-    const saved = await saveVersioned(this.documents, {
-      tableName: this.tableName,
-      key: this.key(write),
+    const saved = await saveVersioned(this.table.documents, {
+      tableName: this.table.tableName,
+      key: headKey(write),
       expectedVersion: write.expectedVersion,
       set: { ...set, journal: compactRegisters(write.changed), journalVersion: version },
       remove,
@@ -736,10 +557,10 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   /** The Slack item expires with the head (set when resolved, removed when it reopens). */
   private async expireSlackItemWith(incident: Incident): Promise<void> {
     const resolved = incident.status === 'resolved' && incident.resolvedAt !== undefined;
-    await this.documents.send(
+    await this.table.documents.send(
       new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.slackKey(incident),
+        TableName: this.table.tableName,
+        Key: slackKey(incident),
         UpdateExpression: resolved
           ? 'SET #ttl = :ttl, #posts = if_not_exists(#posts, :none), #schema = :schema'
           : 'REMOVE #ttl',
@@ -750,7 +571,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
         ...(resolved
           ? {
               ExpressionAttributeValues: {
-                ':ttl': this.expiresAt(incident.resolvedAt!),
+                ':ttl': this.table.expiresAt(incident.resolvedAt!),
                 ':none': {},
                 ':schema': ITEM_SCHEMA_VERSION,
               },
@@ -762,11 +583,11 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
 
   async clearOutbox(ref: IncidentRef, eventIds: readonly string[]): Promise<void> {
     if (eventIds.length === 0) return;
-    await this.documents.send(outboxRemoval(this.tableName, this.key(ref), eventIds));
+    await this.table.documents.send(outboxRemoval(this.table.tableName, headKey(ref), eventIds));
   }
 
   async dueForResolution(now: number, limit: number): Promise<IncidentRef[]> {
-    const due = await this.dueIn(INCIDENT_TABLE.dueIndex, DUE_PARTITION, now, limit);
+    const due = await this.table.dueIn(INCIDENT_TABLE.dueIndex, DUE_PARTITION, now, limit);
     return due.flatMap(({ pk, sk }) => {
       const owner = decodeDueOwner(pk, sk);
       return owner?.kind === 'incident' ? [{ keyId: owner.keyId, generation: owner.generation }] : [];
@@ -774,7 +595,7 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async renderDue(now: number, limit: number): Promise<RenderDueRef[]> {
-    const due = await this.dueIn(INCIDENT_TABLE.renderIndex, RENDER_PARTITION, now, limit);
+    const due = await this.table.dueIn(INCIDENT_TABLE.renderIndex, RENDER_PARTITION, now, limit);
     return due.flatMap(({ pk, sk, dueAt }): RenderDueRef[] => {
       const owner = decodeDueOwner(pk, sk);
       if (owner?.kind === 'storm') return [{ groupId: owner.groupId, seq: owner.seq, dueAt }];
@@ -784,10 +605,10 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async setIncidentStorm(ref: IncidentRef, storm: StormRef): Promise<void> {
-    await this.conditional(
+    await this.table.conditional(
       new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.slackKey(ref),
+        TableName: this.table.tableName,
+        Key: slackKey(ref),
         UpdateExpression: 'SET #storm = :storm',
         ConditionExpression: 'attribute_exists(#pk)',
         ExpressionAttributeNames: { '#storm': 'storm', '#pk': INCIDENT_TABLE.partitionKey },
@@ -797,163 +618,11 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
   }
 
   async markInStorm(ref: IncidentRef): Promise<void> {
-    await this.setFlag(this.slackKey(ref), 'inStorm');
-  }
-
-  async markStormActivated(ref: StormRef): Promise<void> {
-    await this.setFlag(this.stormKey(ref), 'activated');
-  }
-
-  /** Sets a boolean attribute of an existing item (never cleared). */
-  private setFlag(key: ItemKey, attribute: string): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: 'SET #flag = :true',
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: { '#flag': attribute, '#pk': INCIDENT_TABLE.partitionKey },
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
-  }
-
-  async latestStormHeads(groupId: string, limit: number, incidentId: string): Promise<StoredStormHead[]> {
-    const items = await this.newestOf(stormPk(groupId), limit, headProjection(incidentId));
-    return items.map((item) => fromStormHeadItem(item, incidentId));
-  }
-
-  async getStormHead(ref: StormRef, incidentId: string): Promise<StoredStormHead | undefined> {
-    const item = await this.read(this.stormKey(ref), headProjection(incidentId));
-    return item === undefined ? undefined : fromStormHeadItem(item, incidentId);
-  }
-
-  async getStorm(ref: StormRef): Promise<StoredStorm | undefined> {
-    const item = await this.read(this.stormKey(ref));
-    return item === undefined ? undefined : fromStormItem(item);
-  }
-
-  createStorm(bucket: StormBucket): Promise<boolean> {
-    return conditionally(() =>
-      this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: {
-            ...this.stormKey(bucket.ref),
-            ...bucket,
-            stormId: stormIdOf(bucket.ref),
-            cluster: bucket.group.cluster,
-            cause: bucket.group.cause,
-            // The join condition's deadlines (shared/incident-storm.ts `JOIN_RULE`).
-            ...joinDeadlines(bucket),
-            posts: {},
-            [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(bucket.openedAt),
-          },
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': INCIDENT_TABLE.partitionKey },
-        }),
-      ),
-    );
-  }
-
-  async joinStorm(
-    seen: StoredStormHead,
-    member: StormMember,
-    now: number,
-  ): Promise<StoredStormHead | undefined> {
-    const { ref, windowMs } = seen.head;
-    try {
-      const result = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.stormKey(ref),
-          UpdateExpression:
-            'SET #members.#id = :member, #lastJoinAt = :now, #stormUntil = :until, ' +
-            '#count = #count + :one, #version = #version + :one',
-          ConditionExpression: `attribute_exists(#members) AND attribute_not_exists(#members.#id) AND ${joinCondition(
-            {
-              count: '#count',
-              threshold: '#threshold',
-              openUntil: '#openUntil',
-              stormUntil: '#stormUntil',
-              now: ':now',
-              max: ':max',
-            },
-          )}`,
-          ExpressionAttributeNames: {
-            '#members': 'members',
-            '#id': member.incidentId,
-            '#lastJoinAt': 'lastJoinAt',
-            '#stormUntil': 'stormUntil',
-            '#openUntil': 'openUntil',
-            '#count': 'memberCount',
-            '#threshold': 'threshold',
-            '#version': 'version',
-          },
-          ExpressionAttributeValues: {
-            ':member': { ...member, joinedAt: now },
-            ':now': now,
-            ':until': joinDeadlines({ openedAt: now, lastJoinAt: now, windowMs }).stormUntil,
-            ':one': 1,
-            ':max': JOIN_RULE.maxMembers,
-          },
-          // Only what the join changed: the member list of a big storm is not sent back each time.
-          ReturnValues: 'UPDATED_NEW',
-        }),
-      );
-      const after = result.Attributes as
-        Pick<StormHead, 'lastJoinAt' | 'memberCount' | 'version'> | undefined;
-      if (after === undefined) return undefined;
-      const { lastJoinAt, memberCount, version } = after;
-      return {
-        head: { ...seen.head, lastJoinAt, memberCount, version },
-        member: { ...member, joinedAt: now },
-        activated: seen.activated,
-      };
-    } catch (error) {
-      if (isConditionFailure(error)) return undefined;
-      throw error;
-    }
-  }
-
-  updateStormMember(ref: StormRef, member: StormMember): Promise<boolean> {
-    return this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.stormKey(ref),
-        UpdateExpression:
-          'SET #members.#id.#status = :status, #members.#id.#failing = :failing, ' +
-          '#members.#id.#pods = :pods, #members.#id.#memberVersion = :memberVersion, #version = #version + :one',
-        ConditionExpression: '#members.#id.#memberVersion < :memberVersion',
-        ExpressionAttributeNames: {
-          '#members': 'members',
-          '#id': member.incidentId,
-          '#status': 'status',
-          '#failing': 'failingContainers',
-          '#pods': 'affectedPods',
-          '#memberVersion': 'version',
-          '#version': 'version',
-        },
-        ExpressionAttributeValues: {
-          ':status': member.status,
-          ':failing': member.failingContainers,
-          ':pods': member.affectedPods,
-          ':memberVersion': member.version,
-          ':one': 1,
-        },
-      }),
-    );
-  }
-
-  private pointerKey(ref: ContainerRef) {
-    return {
-      [INCIDENT_TABLE.partitionKey]: containerPk(ref.cluster, ref.namespace, ref.podUid, ref.container),
-      [INCIDENT_TABLE.sortKey]: POINTER_SK,
-    };
+    await this.table.setFlag(slackKey(ref), 'inStorm');
   }
 
   async getContainerPointer(ref: ContainerRef): Promise<ContainerPointer | undefined> {
-    const item = (await this.read(this.pointerKey(ref))) as
+    const item = (await this.table.read(pointerKey(ref))) as
       (ContainerPointer & Record<string, unknown>) | undefined;
     if (item === undefined) return undefined;
     return {
@@ -989,13 +658,13 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
               ExpressionAttributeValues: { ':expectedAt': expected.at },
             };
     return conditionally(() =>
-      this.documents.send(
+      this.table.documents.send(
         new PutCommand({
-          TableName: this.tableName,
+          TableName: this.table.tableName,
           Item: {
-            ...this.pointerKey(ref),
+            ...pointerKey(ref),
             ...pointer,
-            [INCIDENT_TABLE.ttlAttribute]: this.expiresAt(pointer.at),
+            [INCIDENT_TABLE.ttlAttribute]: this.table.expiresAt(pointer.at),
           },
           ...condition,
         }),

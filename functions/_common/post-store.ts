@@ -1,12 +1,11 @@
 /**
  * Slack posts claimed in the DynamoDB item they belong to (an incident, a storm bucket, a cluster's
  * forwarder), with conditional writes: the claim protocol of functions/_common/slack-posts.ts, and the
- * chat.update throttle. Subclasses say which item a reference names; the base also holds what the
- * incident and forwarder stores share (consistent reads, the TTL, the sparse due indexes).
+ * chat.update throttle. A store that owns posts holds one of these, told which item a reference names.
  */
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DEFAULT_RETENTION_DAYS, INCIDENT_TABLE, RENDER_PARTITION } from './incident-table';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { RENDER_PARTITION } from './incident-table';
+import type { ItemKey, TableClient } from './table-client';
 
 export type PostState = 'claimed' | 'posted' | 'failed' | 'uncertain';
 
@@ -71,65 +70,32 @@ export interface PostStore<Ref> {
   clearRenderDue(ref: Ref, seenDueAt: number): Promise<void>;
 }
 
-export type ItemKey = Record<string, string>;
-
-/** Which attributes a read returns (names only through placeholders: many are reserved words). */
-export interface Projection {
-  ProjectionExpression: string;
-  ExpressionAttributeNames: Record<string, string>;
+export interface DynamoPostsOptions<Ref> {
+  /** The table key of the item `ref` names. */
+  keyOf: (ref: Ref) => ItemKey;
+  /**
+   * False when the item's `renderDue` timer means something else (a forwarder's is its silence
+   * timer, and its messages change only with their status, shown at once): no throttled update.
+   */
+  renderTimers?: boolean;
 }
 
-export const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException ||
-  (error instanceof Error && error.name === 'ConditionalCheckFailedException');
-
-/** Runs a conditional write; false when its condition failed. */
-export const conditionally = async (write: () => Promise<unknown>): Promise<boolean> => {
-  try {
-    await write();
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
-  }
-};
-
-const DAY_SECONDS = 86_400;
-
-export abstract class DynamoPostStore<Ref> implements PostStore<Ref> {
-  protected readonly documents: DynamoDBDocumentClient;
-  private readonly retentionSeconds: number;
+export class DynamoPosts<Ref> implements PostStore<Ref> {
+  private readonly tableName: string;
+  private readonly keyOf: (ref: Ref) => ItemKey;
+  private readonly renderTimers: boolean;
 
   constructor(
-    client: DynamoDBClient,
-    protected readonly tableName: string,
-    retentionDays = DEFAULT_RETENTION_DAYS,
+    private readonly table: TableClient,
+    options: DynamoPostsOptions<Ref>,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-    });
-    this.retentionSeconds = retentionDays * DAY_SECONDS;
+    this.tableName = table.tableName;
+    this.keyOf = options.keyOf;
+    this.renderTimers = options.renderTimers ?? true;
   }
 
-  /** The table key of the item `ref` names. */
-  protected abstract keyOf(ref: Ref): ItemKey;
-
-  /** The TTL (epoch seconds) of an item that stops mattering at `ms` (epoch ms): the retention after it. */
-  protected expiresAt(ms: number): number {
-    return Math.floor(ms / 1000) + this.retentionSeconds;
-  }
-
-  /** One item (or the attributes `projection` names), read consistently. */
-  protected async read(key: ItemKey, projection?: Projection): Promise<Record<string, unknown> | undefined> {
-    const result = await this.documents.send(
-      new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ...projection }),
-    );
-    return result.Item;
-  }
-
-  /** Runs a conditional update; false when its condition failed. */
-  protected conditional(command: UpdateCommand): Promise<boolean> {
-    return conditionally(() => this.documents.send(command));
+  private conditional(command: UpdateCommand): Promise<boolean> {
+    return this.table.conditional(command);
   }
 
   claimPost(ref: Ref, postId: string, claim: PostRecord, replacing?: string): Promise<boolean> {
@@ -252,78 +218,11 @@ export abstract class DynamoPostStore<Ref> implements PostStore<Ref> {
     );
   }
 
-  markRenderDue(ref: Ref, dueAt: number): Promise<void> {
-    return this.markDue(ref, RENDER_PARTITION, dueAt);
+  async markRenderDue(ref: Ref, dueAt: number): Promise<void> {
+    if (this.renderTimers) await this.table.markDue(this.keyOf(ref), RENDER_PARTITION, dueAt);
   }
 
-  clearRenderDue(ref: Ref, seenDueAt: number): Promise<void> {
-    return this.clearDue(ref, seenDueAt);
-  }
-
-  /** Sets the item's timer in the sparse `renderDue` index, under `partition` (what is due). */
-  protected async markDue(ref: Ref, partition: string, dueAt: number): Promise<void> {
-    const { renderIndex } = INCIDENT_TABLE;
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.keyOf(ref),
-        UpdateExpression: 'SET #pk2 = :partition, #at = :dueAt',
-        ConditionExpression: 'attribute_exists(#pk)',
-        ExpressionAttributeNames: {
-          '#pk': INCIDENT_TABLE.partitionKey,
-          '#pk2': renderIndex.partitionKey,
-          '#at': renderIndex.sortKey,
-        },
-        ExpressionAttributeValues: { ':partition': partition, ':dueAt': dueAt },
-      }),
-    );
-  }
-
-  /** Removes the item's timer if it is still the one seen. */
-  protected async clearDue(ref: Ref, seenDueAt: number): Promise<void> {
-    const { renderIndex } = INCIDENT_TABLE;
-    await this.conditional(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.keyOf(ref),
-        UpdateExpression: 'REMOVE #pk2, #at',
-        ConditionExpression: '#at = :seen',
-        ExpressionAttributeNames: { '#pk2': renderIndex.partitionKey, '#at': renderIndex.sortKey },
-        ExpressionAttributeValues: { ':seen': seenDueAt },
-      }),
-    );
-  }
-
-  /** Table keys of the items of a sparse index whose due time has come, with the time seen. */
-  protected async dueIn(
-    index: { name: string; partitionKey: string; sortKey: string },
-    partition: string,
-    now: number,
-    limit: number,
-  ): Promise<Array<{ pk: string; sk: string; dueAt: number }>> {
-    const due: Array<{ pk: string; sk: string; dueAt: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#due = :due AND #at <= :now',
-          ExpressionAttributeNames: { '#due': index.partitionKey, '#at': index.sortKey },
-          ExpressionAttributeValues: { ':due': partition, ':now': now },
-          Limit: Math.min(100, limit - due.length),
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        due.push({
-          pk: String(item[INCIDENT_TABLE.partitionKey]),
-          sk: String(item[INCIDENT_TABLE.sortKey]),
-          dueAt: Number(item[index.sortKey]),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && due.length < limit);
-    return due;
+  async clearRenderDue(ref: Ref, seenDueAt: number): Promise<void> {
+    if (this.renderTimers) await this.table.clearDue(this.keyOf(ref), seenDueAt);
   }
 }

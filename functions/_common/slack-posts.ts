@@ -27,7 +27,8 @@ import { type Log, METRIC, type PipelineMetrics, describeError } from './observa
 import type { PostRecord, PostStore, RenderRecord } from './post-store';
 
 export interface PostDeps<Ref> {
-  store: PostStore<Ref>;
+  /** Claims and render state of the posts' owners. */
+  posts: PostStore<Ref>;
   notifier: Notifier;
   /** How long a claim on a post protects its holder: longer than the function's timeout. */
   leaseMs: number;
@@ -76,7 +77,7 @@ export const ensurePost = async <Ref>(
   message: () => SlackMessage,
   render?: RenderRecord,
 ): Promise<PostOutcome> => {
-  const { store, notifier, metrics, log } = deps;
+  const { posts: store, notifier, metrics, log } = deps;
   const { ref } = owner;
   const previous: PostRecord | undefined = owner.posts[postId];
   if (previous?.state === 'posted' && previous.ts !== undefined) {
@@ -198,11 +199,11 @@ export const ensureRendered = async <Ref>(
   const now = deps.now().getTime();
   const statusChanged = render?.status !== subject.status;
   if (!statusChanged && render !== undefined && now - render.at < intervalMs) {
-    await deps.store.markRenderDue(ref, render.at + intervalMs);
+    await deps.posts.markRenderDue(ref, render.at + intervalMs);
     return 'throttled';
   }
   const next: RenderRecord = { version: subject.version, status: subject.status, at: now };
-  if (!(await deps.store.claimRender(ref, next, render?.at))) return 'busy';
+  if (!(await deps.posts.claimRender(ref, next, render?.at))) return 'busy';
   const { text, blocks } = message();
   try {
     await deps.notifier.update({ channelId: main.channelId, ts: main.ts, text, blocks });
@@ -210,7 +211,7 @@ export const ensureRendered = async <Ref>(
     return 'updated';
   } catch (error) {
     // Give the slot back so that the retry updates the message.
-    await deps.store.claimRender(ref, render ?? { version: 0, status: '', at: 0 }, next.at);
+    await deps.posts.claimRender(ref, render ?? { version: 0, status: '', at: 0 }, next.at);
     throw error;
   }
 };

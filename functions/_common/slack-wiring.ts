@@ -1,6 +1,6 @@
 /**
  * Lambda wiring shared by the functions that post to Slack (notify, watchdog): what ensurePost
- * needs besides the store, and the publisher for rejected events. Called at module scope, so the
+ * needs besides the posts' store, and the publisher for rejected events. Called at module scope, so the
  * clients are made once per container.
  */
 import { randomUUID } from 'node:crypto';
@@ -13,7 +13,7 @@ import { createLogger, createMetrics } from './observability';
 import type { PostDeps } from './slack-posts';
 import { SecretsManagerTokenSource } from './slack-token';
 
-export type SlackFunctionDeps = Omit<PostDeps<unknown>, 'store'> & { publisher: EventPublisher };
+export type SlackFunctionDeps = Omit<PostDeps<unknown>, 'posts'> & { publisher: EventPublisher };
 
 export const slackFunctionDeps = (
   service: string,

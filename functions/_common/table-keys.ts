@@ -12,6 +12,8 @@ const ROWS_PREFIX = 'CONTAINERS#';
 const ROW_PREFIX = 'C#';
 const STORM_PREFIX = 'STORM#';
 const BUCKET_PREFIX = 'BUCKET#';
+const STORM_MEMBERS_PREFIX = 'STORMMEMBERS#';
+const MEMBER_PREFIX = 'M#';
 const POINTER_PREFIX = 'CONTAINER#';
 const FORWARDER_PREFIX = 'FORWARDER#';
 
@@ -59,6 +61,10 @@ export const textSk = (textId: string): string => textId;
 
 export const stormPk = (groupId: string): string => `${STORM_PREFIX}${groupId}`;
 export const stormBucketSk = (seq: number): string => `${BUCKET_PREFIX}${padded(seq)}`;
+
+/** A storm bucket's members, a row each: `STORMMEMBERS#<groupId>.<seq>` / `M#<incidentId>`. */
+export const stormMembersPk = (ref: BucketRef): string => `${STORM_MEMBERS_PREFIX}${ref.groupId}.${ref.seq}`;
+export const stormMemberSk = (incidentId: string): string => `${MEMBER_PREFIX}${incidentId}`;
 
 /** Which incident a container's newest failure belongs to (across incident keys). */
 export const containerPk = (cluster: string, namespace: string, podUid: string, container: string): string =>

@@ -5,7 +5,8 @@
  */
 import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { INCIDENT_TABLE } from './incident-table';
-import { type ItemKey, type PostRecord, type RenderRecord, conditionally } from './post-store';
+import type { PostRecord, RenderRecord } from './post-store';
+import { type ItemKey, conditionally } from './table-client';
 
 /** An event kept in an item's outbox until it is published. */
 export interface OutboxEvent {

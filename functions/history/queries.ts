@@ -12,13 +12,7 @@
  * (`<firstSeen>#<incidentId>`), so old incidents are not even read.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  type QueryCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import { isCauseId } from '#shared/diagnosis/causes';
 import { type Incident, figuresOf } from '#shared/incident';
@@ -26,7 +20,7 @@ import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { type StoredJournal, journalRegisters, readAllRegisters } from '../_common/container-rows';
 import { INCIDENT_TABLE } from '../_common/incident-table';
-import { sleep } from '../_common/sleep';
+import { TableReader } from '../_common/table-client';
 import { type LatestText, type StoredHead, withLatestText } from '../_common/latest-text';
 import { generationSk, incidentPk, postsPk, postsSk, textPk, textSk } from '../_common/table-keys';
 import {
@@ -131,6 +125,7 @@ export interface IncidentQueriesOptions {
 }
 
 export class IncidentQueries {
+  private readonly table: TableReader;
   private readonly documents: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly now: () => number;
@@ -138,7 +133,8 @@ export class IncidentQueries {
   private readonly statsLimit: number;
 
   constructor(client: DynamoDBClient, options: IncidentQueriesOptions) {
-    this.documents = DynamoDBDocumentClient.from(client);
+    this.table = new TableReader(client, options);
+    this.documents = this.table.documents;
     this.tableName = options.tableName;
     this.now = options.now ?? Date.now;
     this.pageSize = options.pageSize ?? 200;
@@ -163,32 +159,26 @@ export class IncidentQueries {
     }
     const ref = { keyId: id.keyId, generation: id.generation };
     const read = (pk: string, sk: string) =>
-      this.documents.send(
-        new GetCommand({
-          TableName: this.tableName,
-          Key: { [INCIDENT_TABLE.partitionKey]: pk, [INCIDENT_TABLE.sortKey]: sk },
-          ConsistentRead: true,
-        }),
-      );
+      this.table.read({ [INCIDENT_TABLE.partitionKey]: pk, [INCIDENT_TABLE.sortKey]: sk });
     const [head, slack] = await Promise.all([
       read(incidentPk(ref.keyId), generationSk(ref.generation)),
       read(postsPk(ref.keyId), postsSk(ref.generation)),
     ]);
-    const item = head.Item;
+    const item = head;
     if (item === undefined || item.status === 'pending') return undefined;
     const journal = journalRegisters(item.journal as StoredJournal | undefined);
     const stored = item.incident as StoredHead;
     const textId = stored.latest?.textId;
     const [text, containers] = await Promise.all([
       textId === undefined ? undefined : read(textPk(ref.keyId), textSk(textId)),
-      options.full ? readAllRegisters(this.documents, this.tableName, ref, journal) : {},
+      options.full ? readAllRegisters(this.table, ref, journal) : {},
     ]);
     const texts = new Map<string, LatestText>(
-      textId !== undefined && text?.Item !== undefined ? [[textId, text.Item.text as LatestText]] : [],
+      textId !== undefined && text !== undefined ? [[textId, text.text as LatestText]] : [],
     );
     const incident = withLatestText(stored, containers, texts);
     const recoveredAt = item.status === 'resolved' ? recoveredAtOf(incident) : undefined;
-    const notify = slack.Item ?? {};
+    const notify = slack ?? {};
     const storm = notify.storm as { groupId?: string; seq?: number } | undefined;
     return {
       summary: { ...summaryOf(item), ...(recoveredAt === undefined ? {} : { recoveredAt }) },
@@ -320,31 +310,20 @@ export class IncidentQueries {
   private async withRecovery(incidents: IncidentSummary[]): Promise<IncidentSummary[]> {
     const resolved = incidents.filter((incident) => incident.status === 'resolved');
     const recovered = new Map<string, string>();
-    for (let i = 0; i < resolved.length; i += 100) {
-      let keys: Array<Record<string, unknown>> | undefined = resolved.slice(i, i + 100).map((incident) => ({
+    const heads = await this.table.readMany(
+      resolved.map((incident) => ({
         [INCIDENT_TABLE.partitionKey]: incidentPk(incident.keyId),
         [INCIDENT_TABLE.sortKey]: generationSk(incident.generation),
-      }));
-      for (let attempt = 0; keys !== undefined && keys.length > 0; attempt++) {
-        if (attempt > 0) await sleep(Math.min(1000, 50 * 2 ** attempt));
-        if (attempt > 8) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed`);
-        const result = await this.documents.send(
-          new BatchGetCommand({
-            RequestItems: {
-              [this.tableName]: {
-                Keys: keys,
-                ProjectionExpression: '#id, #incident',
-                ExpressionAttributeNames: { '#id': 'incidentId', '#incident': 'incident' },
-              },
-            },
-          }),
-        );
-        for (const item of result.Responses?.[this.tableName] ?? []) {
-          const at = item.incident === undefined ? undefined : recoveredAtOf(item.incident as Incident);
-          if (at !== undefined) recovered.set(text(item.incidentId), at);
-        }
-        keys = result.UnprocessedKeys?.[this.tableName]?.Keys as Array<Record<string, unknown>> | undefined;
-      }
+      })),
+      {
+        ProjectionExpression: '#id, #incident',
+        ExpressionAttributeNames: { '#id': 'incidentId', '#incident': 'incident' },
+      },
+      { consistent: false },
+    );
+    for (const item of heads) {
+      const at = item.incident === undefined ? undefined : recoveredAtOf(item.incident as Incident);
+      if (at !== undefined) recovered.set(text(item.incidentId), at);
     }
     return incidents.map((incident) => {
       const recoveredAt = recovered.get(incident.incidentId);

@@ -9,9 +9,13 @@ import { createRouter } from '#shared/routing';
 const config = loadNotifyConfig(process.env);
 const dynamodb = new DynamoDBClient({});
 
+const store = new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows });
+
 const deps: NotifyDeps = {
   ...slackFunctionDeps('notify', config),
-  store: new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows }),
+  store,
+  storms: store.storms,
+  posts: store.posts,
   route: createRouter(config.routing),
   windows: config.windows,
 };

@@ -49,7 +49,8 @@ import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
 export interface NotifyDeps extends PostDeps<PostOwnerRef> {
-  store: IncidentSlackState & Storms;
+  store: IncidentSlackState;
+  storms: Storms;
   route: (incident: Incident) => Route;
   windows: IncidentWindows;
   /** For rejected events (the dead-letter path). */
@@ -88,7 +89,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
     if (storm !== undefined) {
       const placement = placementOf(storm.head, storm.member?.joinedAt, deps.now().getTime());
       if (placement.kind === 'hold') {
-        await deps.store.markRenderDue(ref, placement.until);
+        await deps.posts.markRenderDue(ref, placement.until);
         deps.metrics.count(METRIC.postsHeld);
         return 'held';
       }
@@ -99,7 +100,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
       }
     }
   } else if (stored.storm !== undefined && stored.inStorm) {
-    storm = await deps.store.getStormHead(stored.storm, view.incidentId);
+    storm = await deps.storms.getStormHead(stored.storm, view.incidentId);
   }
 
   const firstRender: RenderRecord = {
@@ -167,7 +168,7 @@ export const createNotifyTickHandler = (deps: NotifyDeps & { tickLimit?: number 
     await inParallel(due, deps.concurrency ?? 4, async (ref) => {
       try {
         const state = isStormRef(ref) ? await reconcileStorm(deps, ref) : await reconcileIncident(deps, ref);
-        if (state !== 'throttled' && state !== 'held') await deps.store.clearRenderDue(ref, ref.dueAt);
+        if (state !== 'throttled' && state !== 'held') await deps.posts.clearRenderDue(ref, ref.dueAt);
       } catch (error) {
         failed++;
         deps.log[isExpectedRetry(error) ? 'info' : 'warn'](

@@ -33,6 +33,12 @@ import type { NotifyDeps } from './notify';
 
 export const ROLLUP_POST = 'rollup';
 
+/**
+ * Joins serialise on the bucket's member count (functions/_common/storm-store.ts), so a burst of
+ * new incidents in one group takes turns: enough rounds for a Lambda batch's worth of them.
+ */
+const MAX_JOIN_ATTEMPTS = 25;
+
 export class StormJoinContended extends Error {
   override readonly name = 'StormJoinContended';
 }
@@ -67,7 +73,7 @@ export const joinStorm = async (
  * read, so its state is not missed. Repeatable; the bucket records when it is done.
  */
 const activateStorm = async (deps: NotifyDeps, ref: StormRef): Promise<void> => {
-  const storm = await deps.store.getStorm(ref);
+  const storm = await deps.storms.getStorm(ref);
   if (storm === undefined || storm.activated) return;
   const { members } = storm.bucket;
   await inParallel(Object.values(members), deps.concurrency ?? 4, async (member) => {
@@ -76,7 +82,7 @@ const activateStorm = async (deps: NotifyDeps, ref: StormRef): Promise<void> => 
     const stored = await deps.store.getIncident(incident);
     if (stored !== undefined) await syncStormMember(deps, ref, member, stored);
   });
-  await deps.store.markStormActivated(ref);
+  await deps.storms.markStormActivated(ref);
 };
 
 const findOrJoinStorm = async (
@@ -85,10 +91,10 @@ const findOrJoinStorm = async (
   stored: StoredIncident,
   channel: string,
 ): Promise<StoredStormHead | undefined> => {
-  const { store } = deps;
+  const { store, storms } = deps;
   const incidentId = incidentIdOfIncident(stored.incident);
   if (stored.storm !== undefined) {
-    const known = await store.getStormHead(stored.storm, incidentId);
+    const known = await storms.getStormHead(stored.storm, incidentId);
     if (known !== undefined) return known;
   }
   const group = stormGroupOf(stored.incident, channel);
@@ -96,13 +102,13 @@ const findOrJoinStorm = async (
   const groupId = stormGroupIdOf(group);
   for (let attempt = 1; ; attempt++) {
     const now = deps.now().getTime();
-    const latest = await store.latestStormHeads(groupId, 2, incidentId);
+    const latest = await storms.latestStormHeads(groupId, 2, incidentId);
     let joined = latest.find((storm) => storm.member !== undefined);
     if (joined === undefined) {
       const member = stormMemberOf(stored.incident, stored.version, now);
       const current = latest[0];
       if (current !== undefined && acceptsJoins(current.head, now)) {
-        joined = await store.joinStorm(current, member, now);
+        joined = await storms.joinStorm(current, member, now);
       } else {
         const seq = (current?.head.ref.seq ?? 0) + 1;
         const { members, ...head } = newStormBucket(
@@ -113,13 +119,13 @@ const findOrJoinStorm = async (
           now,
           deps.windows,
         );
-        if (await store.createStorm({ ...head, members })) {
+        if (await storms.createStorm({ ...head, members })) {
           joined = { head, member: members[incidentId], activated: false };
         }
       }
       if (joined === undefined) {
         // Someone else opened the bucket, or it closed, since it was read: read again.
-        if (attempt >= 10)
+        if (attempt >= MAX_JOIN_ATTEMPTS)
           throw new StormJoinContended(`${incidentId}: ${attempt} storm joins lost in a row`);
         await (deps.sleep ?? defaultSleep)(Math.floor((deps.random ?? Math.random)() * 20 * attempt));
         continue;
@@ -149,7 +155,7 @@ const findOrJoinStorm = async (
  */
 export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<PostOutcome> => {
   for (let attempt = 1; ; attempt++) {
-    const storm = await deps.store.getStorm(ref);
+    const storm = await deps.storms.getStorm(ref);
     if (storm === undefined) throw new Error(`storm ${stormIdOf(ref)} not found`);
     try {
       return await ensureRollup(deps, storm);
@@ -181,12 +187,12 @@ export const syncStormMember = async (
   stored: StoredIncident,
 ): Promise<void> => {
   const member = stormMemberOf(stored.incident, stored.version, deps.now().getTime());
-  if (memberChanged(seen, member)) await deps.store.updateStormMember(ref, member);
+  if (memberChanged(seen, member)) await deps.storms.updateStormMember(ref, member);
 };
 
 /** Brings a storm's roll-up in line with its bucket (throttled like an incident's message). */
 export const reconcileStorm = async (deps: NotifyDeps, ref: StormRef): Promise<RenderState> => {
-  const storm = await deps.store.getStorm(ref);
+  const storm = await deps.storms.getStorm(ref);
   if (storm === undefined || !isStorm(storm.bucket)) return 'none';
   const rollup = storm.posts[ROLLUP_POST];
   if (rollup?.state !== 'posted' || rollup.ts === undefined) return 'none';

@@ -9,12 +9,15 @@ import { type WatchdogDeps, createHeartbeatHandler, createWatchdogTickHandler } 
 const config = loadWatchdogConfig(process.env);
 const dynamodb = new DynamoDBClient({});
 
+const store = new DynamoForwarderStore(dynamodb, {
+  tableName: config.tableName,
+  retentionDays: config.retentionDays,
+});
+
 const deps: WatchdogDeps = {
   ...slackFunctionDeps('watchdog', config),
-  store: new DynamoForwarderStore(dynamodb, {
-    tableName: config.tableName,
-    retentionDays: config.retentionDays,
-  }),
+  store,
+  posts: store.posts,
   channelFor: createClusterRouter(config.routing),
   silenceMs: config.silenceMs,
 };

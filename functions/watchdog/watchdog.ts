@@ -204,7 +204,7 @@ export const reconcileClusterSlack = async (deps: WatchdogDeps, stored: StoredFo
       attempts: 0,
       error: SKIPPED,
     };
-    if (await deps.store.claimPost(ref, warningId, skipped)) return;
+    if (await deps.posts.claimPost(ref, warningId, skipped)) return;
     // Someone claimed the warning meanwhile (a tick posting it): it will be followed by "back".
     const again = await deps.store.getForwarder(state.cluster);
     if (again === undefined) return;

@@ -2,7 +2,7 @@
  * notify against a local Slack Web API: crashes, lost answers, 429, 5xx and hangs never produce a
  * second post; updates are throttled; routing and muting.
  */
-import type { IncidentStore } from '../../functions/_common/incident-store';
+import type { PostOwnerRef, PostStore } from '../../functions/_common/incident-store';
 import { METRIC } from '../../functions/_common/observability';
 import {
   CHANNELS,
@@ -27,15 +27,15 @@ afterEach(async () => {
 });
 
 /** The store notify uses, dying (throwing) the first time it would record a posted message. */
-const crashOnFirstRecord = (store: IncidentStore): IncidentStore => {
+const crashOnFirstRecord = (posts: PostStore<PostOwnerRef>): PostStore<PostOwnerRef> => {
   let crashed = false;
-  return Object.assign(Object.create(store) as IncidentStore, {
-    completePost: async (...args: Parameters<IncidentStore['completePost']>) => {
+  return Object.assign(Object.create(posts) as PostStore<PostOwnerRef>, {
+    completePost: async (...args: Parameters<PostStore<PostOwnerRef>['completePost']>) => {
       if (!crashed) {
         crashed = true;
         throw new Error('simulated crash after chat.postMessage, before the ts was stored');
       }
-      return store.completePost(...args);
+      return posts.completePost(...args);
     },
   });
 };
@@ -52,7 +52,7 @@ const mainPost = async () => {
 
 describe('a crash between the Slack call and the store write', () => {
   it('is followed by retries that never post again: held off by the lease, then adopting the post', async () => {
-    await start({ notifyStore: crashOnFirstRecord, leaseMs: 90_000 });
+    await start({ notifyPosts: crashOnFirstRecord, leaseMs: 90_000 });
     const incidentEvents = await pipeline.untilNotify([failed({ pod: 1, at: 0 })]);
 
     // The first delivery posts, then "crashes" before the ts is stored: the record fails.

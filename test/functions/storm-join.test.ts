@@ -72,8 +72,8 @@ const bucketWith = async (members: number, lastJoinAt: number): Promise<StoredSt
     members: Object.fromEntries(all.map((m) => [m.incidentId, m])),
     version: members,
   };
-  expect(await store.createStorm(bucket)).toBe(true);
-  return (await store.getStormHead(ref, 'nobody'))!;
+  expect(await store.storms.createStorm(bucket)).toBe(true);
+  return (await store.storms.getStormHead(ref, 'nobody'))!;
 };
 
 describe('a storm join at the boundary instants', () => {
@@ -90,7 +90,7 @@ describe('a storm join at the boundary instants', () => {
         const seen = await bucketWith(members, lastJoinAt);
         const now = joinsUntil(seen.head) + offset;
         expect(acceptsJoins(seen.head, now)).toBe(expected);
-        const joined = await store.joinStorm(seen, member(99), now);
+        const joined = await store.storms.joinStorm(seen, member(99), now);
         expect(joined !== undefined).toBe(expected);
       }
     },

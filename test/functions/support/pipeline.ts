@@ -13,7 +13,11 @@ import { DETAIL_TYPE, type FailedDetail, type RecoveryKind, SCHEMA_VERSION, SOUR
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
 import { INCIDENT_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import { EventBridgePublisher } from '../../../functions/_common/event-publisher';
-import { DynamoIncidentStore, type IncidentStore } from '../../../functions/_common/incident-store';
+import {
+  DynamoIncidentStore,
+  type PostOwnerRef,
+  type PostStore,
+} from '../../../functions/_common/incident-store';
 import { SlackNotifier } from '../../../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../../../functions/_common/observability';
 import { SecretsManagerTokenSource } from '../../../functions/_common/slack-token';
@@ -258,8 +262,8 @@ export interface PipelineOptions {
   leaseMs?: number;
   slackTimeoutMs?: number;
   routes?: RouteRule[];
-  /** Wraps the store notify uses (to inject crashes). */
-  notifyStore?: (store: IncidentStore) => IncidentStore;
+  /** Wraps the post claims notify uses (to inject crashes). */
+  notifyPosts?: (posts: PostStore<PostOwnerRef>) => PostStore<PostOwnerRef>;
 }
 
 export interface Pipeline {
@@ -366,15 +370,19 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const tick = createTickHandler(dedupeDeps);
   const notifyDeps: NotifyDeps = {
     ...posting('notify'),
-    store: options.notifyStore ? options.notifyStore(store) : store,
+    store,
+    storms: store.storms,
+    posts: options.notifyPosts ? options.notifyPosts(store.posts) : store.posts,
     route: createRouter(routing),
     windows,
   };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
+  const forwarders = new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName });
   const watchdogDeps: WatchdogDeps = {
     ...posting('watchdog'),
-    store: new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName }),
+    store: forwarders,
+    posts: forwarders.posts,
     channelFor: createClusterRouter(routing),
     silenceMs: windows.silenceMs,
   };
