@@ -303,7 +303,6 @@ describe('a bucket’s head', () => {
     const ref = item!.storm as StormRef;
     const full = (await pipeline.store.storms.getStorm(ref))!;
     const { members, ...head } = full.bucket;
-    const [asking] = Object.keys(members);
     expect(Object.keys(members)).toHaveLength(4);
 
     // Every member (the last joiner's entry is in the head, the others in their rows).
