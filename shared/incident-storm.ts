@@ -30,7 +30,7 @@
  * the top level; the roll-up, posted when the threshold is reached, lists them too, and threads the
  * rest. A hold of 0 posts every incident at once and only threads what arrives after the threshold.
  *
- * Membership is decided by conditional writes on the bucket item (functions/_common/incident-store),
+ * Membership is decided by conditional writes on the bucket (functions/_common/storm-store.ts),
  * so concurrent and repeated deliveries agree on one bucket, one storm and one roll-up.
  *
  * Pure: no AWS, Kubernetes or Slack imports.
@@ -40,7 +40,10 @@ import type { CauseId } from '#shared/diagnosis/causes';
 import { type Incident, type IncidentWindows, figuresOf, incidentIdOfIncident } from '#shared/incident';
 import { shortHashOf, workloadRef } from '#shared/incident-key';
 
-/** A bucket holds at most this many members (the item stays far below DynamoDB's 400 KB). */
+/**
+ * A bucket holds at most this many members; the next member opens the group's next bucket (a roll-up
+ * of its own), so none is dropped. It bounds what a roll-up reads (every member's row).
+ */
 export const MAX_STORM_MEMBERS = 1000;
 
 /** What makes incidents "the same storm". */

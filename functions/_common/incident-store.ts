@@ -59,6 +59,7 @@ import {
   generationSk,
   historySortKey,
   incidentPk,
+  isIncidentHeadSk,
   postsPk,
   postsSk,
   rowShardOf,
@@ -425,7 +426,10 @@ export class DynamoIncidentStore implements IncidentStore {
    * here the first time, so that claims and timers can be written into it.
    */
   async getIncident(ref: IncidentRef): Promise<StoredIncident | undefined> {
-    const [head, slack] = await Promise.all([this.table.read(headKey(ref)), this.table.read(slackKey(ref))]);
+    // One call for both (notify reads an incident on every event it handles).
+    const items = await this.table.readMany([headKey(ref), slackKey(ref)]);
+    const head = items.find((item) => isIncidentHeadSk(String(item[INCIDENT_TABLE.sortKey])));
+    const slack = items.find((item) => item !== head);
     if (head === undefined) return undefined;
     if (slack === undefined) await this.createSlackItem(ref);
     return fromItems(head, slack, {}, await this.textsOf([head]));
@@ -530,12 +534,12 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   async saveIncident(write: IncidentWrite): Promise<void> {
-    if (write.readJournal !== undefined) await this.copyJournal(write, write.readJournal);
+    // The read journal's rows and the latest text, both before the head that supersedes them.
+    const [, latest] = await Promise.all([
+      write.readJournal === undefined ? undefined : this.copyJournal(write, write.readJournal),
+      write.incident.latest === undefined ? undefined : this.saveText(write.keyId, write.incident.latest),
+    ]);
     const version = write.expectedVersion + 1;
-    const latest =
-      write.incident.latest === undefined
-        ? undefined
-        : await this.saveText(write.keyId, write.incident.latest);
     const { set, remove } = this.derived(write.incident, version, latest);
     const saved = await saveVersioned(this.table.documents, {
       tableName: this.table.tableName,

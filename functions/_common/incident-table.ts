@@ -36,6 +36,11 @@
  * a held post may run: sparse index `renderDue`, read by notify's tick) and `expiresAt` (set with the
  * head's when the incident resolves).
  *
+ * Storm buckets: a head `STORM#<groupId>` / `BUCKET#<seq>` (the bucket's StormHead, `openUntil` and
+ * `stormUntil` for the join condition, the roll-up's `posts` and `render`, `activated`) and a row per
+ * member `STORMMEMBERS#<groupId>.<seq>` / `M#<incidentId>` with `member` (and `refused` once given
+ * back), both expiring a retention after the bucket opened.
+ *
  * And one item per container whose failures were seen, pointing at the incident key its newest
  * failure belongs to (so a cause change can be recorded on the incident it leaves):
  * `CONTAINER#["cluster","namespace","podUid","container"]` / `POINTER`, with `keyId`, `cause`,
