@@ -150,7 +150,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   // The only writer of its store: an incident's published events are removed by its next write
   // (usually within the second), or by the flush below (see functions/dedupe/dedupe.ts).
   const publishedOutbox = new PublishedOutbox();
-  const dedupeDeps: DedupeDeps = {
+  const dedupeDeps: DedupeDeps & { outboxCleanup: PublishedOutbox } = {
     store,
     publisher,
     windows,
@@ -158,7 +158,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     metrics,
     now,
     concurrency,
-    publishedOutbox,
+    outboxCleanup: publishedOutbox,
   };
   // What notify and the watchdog share: Slack, posting claims, the bus, the clock.
   const posting = {

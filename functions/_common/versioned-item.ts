@@ -21,6 +21,19 @@ export interface OutboxEntryOf<DetailType extends string, Detail> extends Outbox
   writtenAt: number;
 }
 
+/** How long a writer is given to publish its own outbox entries before others take them as abandoned. */
+export const OUTBOX_GRACE_MS = 20_000;
+
+/**
+ * Entries a crash left unpublished: written at least a grace period ago (younger ones are still
+ * being published by their writer).
+ */
+export const abandonedEntries = <E extends { writtenAt: number }>(
+  outbox: readonly E[],
+  now: number,
+  graceMs = OUTBOX_GRACE_MS,
+): E[] => outbox.filter((entry) => entry.writtenAt <= now - graceMs);
+
 /** The outbox as the item holds it: eventId → the rest of the entry. */
 export type StoredOutbox<E extends OutboxEvent> = Record<string, Omit<E, 'eventId'>>;
 

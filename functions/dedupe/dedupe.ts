@@ -43,6 +43,7 @@ import {
 } from '#shared/incident-events';
 import { type IncidentKey, keyIdOf } from '#shared/incident-key';
 import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
+import { TooManyConflicts, untilWritten } from '../_common/conflict-retry';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type ContainerPointer,
@@ -59,6 +60,7 @@ import {
   type PipelineMetrics,
   describeError,
 } from '../_common/observability';
+import { abandonedEntries } from '../_common/versioned-item';
 
 export interface DedupeDeps {
   store: Incidents & ContainerPointers;
@@ -75,12 +77,32 @@ export interface DedupeDeps {
   concurrency?: number;
   /** Outbox entries older than this are assumed abandoned by their writer and published (default 20 s). */
   outboxGraceMs?: number;
-  /** Published events left in the outbox for the next write to remove (see the file comment). */
-  publishedOutbox?: PublishedOutbox;
+  /** What becomes of published outbox entries (default: removed at once; see the file comment). */
+  outboxCleanup?: OutboxCleanup;
 }
 
-/** Events published by this process whose outbox entries are still in their incident's item. */
-export class PublishedOutbox {
+/** What becomes of an incident's outbox entries once their events are published. */
+export interface OutboxCleanup {
+  /** Published events whose entries the next write to `ref` removes on the way (taken out). */
+  take(ref: IncidentRef): string[];
+  /** What `take` gave, back: that write did not happen. */
+  putBack(ref: IncidentRef, eventIds: readonly string[], now: number): void;
+  /** Their events were just published. */
+  published(ref: IncidentRef, eventIds: readonly string[], now: number): Promise<void>;
+}
+
+/** Where writers take turns on an incident (Lambda): published entries are removed at once. */
+export const clearAtOnce = (store: Pick<Incidents, 'clearOutbox'>): OutboxCleanup => ({
+  take: () => [],
+  putBack: () => {},
+  published: (ref, eventIds) => store.clearOutbox(ref, eventIds),
+});
+
+/**
+ * Events published by this process whose outbox entries are still in their incident's item: for
+ * the only writer of a store (local mode), whose next write removes them (or `flushPublished`).
+ */
+export class PublishedOutbox implements OutboxCleanup {
   private readonly pending = new Map<string, { ref: IncidentRef; eventIds: string[]; since: number }>();
 
   /** Entries left longer than this are removed by `flushPublished` (well within the outbox grace). */
@@ -90,7 +112,11 @@ export class PublishedOutbox {
     return `${ref.keyId}#${ref.generation}`;
   }
 
-  add(ref: IncidentRef, eventIds: readonly string[], now: number): void {
+  async published(ref: IncidentRef, eventIds: readonly string[], now: number): Promise<void> {
+    this.putBack(ref, eventIds, now);
+  }
+
+  putBack(ref: IncidentRef, eventIds: readonly string[], now: number): void {
     if (eventIds.length === 0) return;
     const id = PublishedOutbox.idOf(ref);
     const seen = this.pending.get(id);
@@ -119,16 +145,18 @@ export class PublishedOutbox {
 }
 
 /** Removes the published events no write has removed within the delay (all of them with `all`). */
-export const flushPublished = async (deps: DedupeDeps, all = false): Promise<void> => {
-  const published = deps.publishedOutbox;
-  if (published === undefined) return;
+export const flushPublished = async (
+  deps: DedupeDeps & { outboxCleanup: PublishedOutbox },
+  all = false,
+): Promise<void> => {
+  const published = deps.outboxCleanup;
   const now = deps.now().getTime();
   const due = published.takeDue(all ? undefined : now - published.delayMs);
   await inParallel(due, deps.concurrency ?? 4, async ({ ref, eventIds }) => {
     try {
       await deps.store.clearOutbox(ref, eventIds);
     } catch (error) {
-      published.add(ref, eventIds, now);
+      published.putBack(ref, eventIds, now);
       throw error;
     }
   });
@@ -140,16 +168,6 @@ const CHANGE_METRIC: Record<string, MetricName> = {
   reopened: METRIC.incidentsReopened,
   resolved: METRIC.incidentsResolved,
 };
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Full-jitter exponential back-off: spreads contending writers apart. */
-const backoffMs = (attempt: number, random: () => number): number =>
-  Math.floor(random() * Math.min(1000, 10 * 2 ** attempt));
-
-export class TooManyConflicts extends Error {
-  override readonly name = 'TooManyConflicts';
-}
 
 export interface KeyWork {
   key?: IncidentKey;
@@ -184,14 +202,21 @@ export const reconcileKey = async (
   return latest;
 };
 
-const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<string | undefined> => {
+const reconcileOnce = (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<string | undefined> => {
   const { store, windows, metrics } = deps;
-  const maxAttempts = deps.maxAttempts ?? 25;
+  const cleanup = deps.outboxCleanup ?? clearAtOnce(store);
   const containerIds = [
     ...work.observations.map(containerIdOf),
     ...(work.moves ?? []).map((move) => move.containerId),
   ];
-  for (let attempt = 1; ; attempt++) {
+  const retry = {
+    maxAttempts: deps.maxAttempts ?? 25,
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+    ...(deps.random === undefined ? {} : { random: deps.random }),
+    isConflict: (error: unknown) => error instanceof IncidentWriteConflict,
+    onConflict: () => metrics.count(METRIC.writeConflicts),
+  };
+  return untilWritten(keyId, retry, async () => {
     const stored = await store.loadKey(keyId, containerIds);
     const key = work.key ?? stored[0]?.incident.key;
     if (key === undefined) return undefined;
@@ -209,28 +234,21 @@ const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Pr
     if (work.tickAt !== undefined) settleKey(state, work.tickAt, windows);
     const latest = latestOfKey(state);
 
-    // Events this process published and left in the outbox: the writes below remove them; those
-    // of incidents not written go back to wait for a later write or the flush.
+    const now = deps.now().getTime();
+    // Events published earlier and left in the outbox: the writes below remove them; those of
+    // incidents not written go back (to wait for a later write, or the flush).
     const published = new Map(
-      stored.map(({ incident: { generation } }) => [
-        generation,
-        deps.publishedOutbox?.take({ keyId, generation }) ?? [],
-      ]),
+      stored.map(({ incident: { generation } }) => [generation, cleanup.take({ keyId, generation })]),
     );
     const putBackPublished = () => {
-      for (const [generation, eventIds] of published)
-        deps.publishedOutbox?.add({ keyId, generation }, eventIds, now);
+      for (const [generation, eventIds] of published) cleanup.putBack({ keyId, generation }, eventIds, now);
     };
     // Events of earlier writes that were never published (a crash after the write): publish them too.
-    const now = deps.now().getTime();
-    const abandonedBefore = now - (deps.outboxGraceMs ?? 20_000);
     const unpublished = new Map<number, OutboxEntry[]>(
       stored.map((item) => [
         item.incident.generation,
-        item.outbox.filter(
-          (entry) =>
-            entry.writtenAt <= abandonedBefore &&
-            !published.get(item.incident.generation)?.includes(entry.eventId),
+        abandonedEntries(item.outbox, now, deps.outboxGraceMs).filter(
+          (entry) => !published.get(item.incident.generation)?.includes(entry.eventId),
         ),
       ]),
     );
@@ -263,22 +281,14 @@ const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Pr
         unpublished.set(after.generation, [...(unpublished.get(after.generation) ?? []), ...outbox]);
         for (const change of changes) metrics.count(CHANGE_METRIC[change]!);
       }
-    } catch (error) {
+    } finally {
       putBackPublished();
-      if (!(error instanceof IncidentWriteConflict)) throw error;
-      metrics.count(METRIC.writeConflicts);
-      if (attempt >= maxAttempts)
-        throw new TooManyConflicts(`${keyId}: ${attempt} conflicting writes in a row`);
-      await (deps.sleep ?? defaultSleep)(backoffMs(attempt, deps.random ?? Math.random));
-      continue;
     }
-    putBackPublished();
     metrics.count(METRIC.duplicatesAbsorbed, outcomes.filter((outcome) => outcome === 'duplicate').length);
     metrics.count(METRIC.staleObservations, outcomes.filter((outcome) => outcome === 'stale').length);
 
     for (const [generation, entries] of unpublished) {
       if (entries.length === 0) continue;
-      const ref: IncidentRef = { keyId, generation };
       // The detail is the incident as this write left it; an event of an earlier write (published
       // late) keeps its own id and version.
       const incident = state.generations.get(generation)!.after;
@@ -291,12 +301,14 @@ const reconcileOnce = async (deps: DedupeDeps, keyId: string, work: KeyWork): Pr
         })),
       );
       metrics.count(METRIC.eventsPublished, entries.length);
-      const eventIds = entries.map((entry) => entry.eventId);
-      if (deps.publishedOutbox === undefined) await store.clearOutbox(ref, eventIds);
-      else deps.publishedOutbox.add(ref, eventIds, now);
+      await cleanup.published(
+        { keyId, generation },
+        entries.map((entry) => entry.eventId),
+        now,
+      );
     }
     return latest === undefined ? undefined : incidentIdOfIncident(latest);
-  }
+  });
 };
 
 /**

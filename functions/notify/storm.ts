@@ -20,6 +20,7 @@ import {
 } from '#shared/incident-storm';
 import { renderStormMessage } from '#shared/slack-message';
 import { inParallel } from '../_common/batch';
+import { sleep } from '../_common/sleep';
 import type { IncidentRef, StoredIncident, StoredStorm, StoredStormHead } from '../_common/incident-store';
 import { METRIC } from '../_common/observability';
 import {
@@ -42,8 +43,6 @@ const MAX_JOIN_ATTEMPTS = 25;
 export class StormJoinContended extends Error {
   override readonly name = 'StormJoinContended';
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The storm bucket an incident belongs to: the one it joined before (recorded in the incident, or
@@ -127,7 +126,7 @@ const findOrJoinStorm = async (
         // Someone else opened the bucket, or it closed, since it was read: read again.
         if (attempt >= MAX_JOIN_ATTEMPTS)
           throw new StormJoinContended(`${incidentId}: ${attempt} storm joins lost in a row`);
-        await (deps.sleep ?? defaultSleep)(Math.floor((deps.random ?? Math.random)() * 20 * attempt));
+        await (deps.sleep ?? sleep)(Math.floor((deps.random ?? Math.random)() * 20 * attempt));
         continue;
       }
       deps.metrics.count(METRIC.stormMembers);
@@ -162,7 +161,7 @@ export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<Post
     } catch (error) {
       if (!(error instanceof PostInProgress) || attempt >= 4) throw error;
     }
-    await (deps.sleep ?? defaultSleep)(250 * attempt);
+    await (deps.sleep ?? sleep)(250 * attempt);
   }
 };
 

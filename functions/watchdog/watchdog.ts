@@ -31,6 +31,7 @@ import {
   silentAt,
 } from '#shared/watchdog';
 import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
+import { untilWritten } from '../_common/conflict-retry';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type ForwarderOutboxEntry,
@@ -42,6 +43,7 @@ import {
 import { METRIC, describeError } from '../_common/observability';
 import type { PostRecord } from '../_common/post-store';
 import { type PostDeps, ensurePost, ensureRendered, isExpectedRetry } from '../_common/slack-posts';
+import { abandonedEntries } from '../_common/versioned-item';
 
 export interface WatchdogDeps extends PostDeps<ForwarderRef> {
   store: ForwarderStore;
@@ -56,12 +58,6 @@ export interface WatchdogDeps extends PostDeps<ForwarderRef> {
   outboxGraceMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
-
-export class TooManyConflicts extends Error {
-  override readonly name = 'TooManyConflicts';
-}
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A heartbeat, and nothing else, belongs on the watchdog's queue. */
 export const parseHeartbeat = (input: unknown): HeartbeatDetail => {
@@ -85,12 +81,16 @@ export const reconcileCluster = async (
   transition: (state: ForwarderState | undefined, now: number) => Transition | undefined,
 ): Promise<StoredForwarder | undefined> => {
   const { store } = deps;
-  for (let attempt = 1; ; attempt++) {
+  const retry = {
+    maxAttempts: deps.maxAttempts ?? 10,
+    ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
+    isConflict: (error: unknown) => error instanceof ForwarderWriteConflict,
+  };
+  return untilWritten(cluster, retry, async () => {
     const stored = await store.getForwarder(cluster);
     const now = deps.now().getTime();
     const next = transition(stored?.state, now);
-    const abandonedBefore = now - (deps.outboxGraceMs ?? 20_000);
-    const unpublished = (stored?.outbox ?? []).filter((entry) => entry.writtenAt <= abandonedBefore);
+    const unpublished = abandonedEntries(stored?.outbox ?? [], now, deps.outboxGraceMs);
     let current = stored;
     if (next?.changed) {
       const outbox: ForwarderOutboxEntry[] =
@@ -105,24 +105,16 @@ export const reconcileCluster = async (
               },
             ];
       const version = stored?.version ?? 0;
-      try {
-        await store.saveForwarder({
-          state: next.state,
-          expectedVersion: version,
-          outbox,
-          // While silent, stay due: each tick counts the cluster and finishes its warning.
-          dueAt:
-            next.state.status === 'silent'
-              ? (next.state.declaredAt ?? now)
-              : silentAt(next.state, deps.silenceMs),
-        });
-      } catch (error) {
-        if (!(error instanceof ForwarderWriteConflict)) throw error;
-        if (attempt >= (deps.maxAttempts ?? 10))
-          throw new TooManyConflicts(`${cluster}: ${attempt} conflicts`);
-        await (deps.sleep ?? defaultSleep)(Math.floor(Math.random() * 20 * attempt));
-        continue;
-      }
+      await store.saveForwarder({
+        state: next.state,
+        expectedVersion: version,
+        outbox,
+        // While silent, stay due: each tick counts the cluster and finishes its warning.
+        dueAt:
+          next.state.status === 'silent'
+            ? (next.state.declaredAt ?? now)
+            : silentAt(next.state, deps.silenceMs),
+      });
       unpublished.push(...outbox);
       if (next.change === 'silent') deps.metrics.count(METRIC.forwardersSilenced);
       if (next.change === 'back') deps.metrics.count(METRIC.forwardersBack);
@@ -153,7 +145,7 @@ export const reconcileCluster = async (
       );
     }
     return current;
-  }
+  });
 };
 
 const SKIPPED = 'skipped: heartbeats returned before the warning was posted';
