@@ -21,7 +21,7 @@ import {
 } from '../forwarder/main';
 import { ConfigError, type Env } from '../functions/_common/env';
 import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
-import { MAIN_POST } from '../functions/notify/notify';
+import { MAIN_POST } from '../functions/_common/post-ids';
 import { createClusterRouter, createRouter, isMuted } from '#shared/routing';
 import { formatDuration } from '#shared/slack-message';
 import { heartbeatDetailSchema } from '#shared/contract';

@@ -13,7 +13,7 @@
  *    incident's thread, or in the roll-up's thread for a storm's member;
  * 4. for a storm's member: its entry in the bucket is current, and so is the roll-up.
  */
-import type { Incident, IncidentWindows } from '#shared/incident';
+import type { Incident } from '#shared/incident';
 import { parseIncidentEvent } from '#shared/incident-events';
 import { isStorm, placementOf } from '#shared/incident-storm';
 import {
@@ -26,17 +26,14 @@ import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '.
 import type { EventPublisher } from '../_common/event-publisher';
 import {
   type IncidentRef,
-  type IncidentSlackState,
-  type Storms,
-  type PostOwnerRef,
   type RenderRecord,
   type StoredStormHead,
   isStormRef,
 } from '../_common/incident-store';
 import { SlackRateLimited, SlackUnavailable } from '../_common/notifier';
 import { METRIC, describeError } from '../_common/observability';
+import { MAIN_POST, reopenPostId, resolutionPostId } from '../_common/post-ids';
 import {
-  type PostDeps,
   type PostTarget,
   type RenderState,
   ensurePost,
@@ -44,26 +41,15 @@ import {
   isExpectedRetry,
 } from '../_common/slack-posts';
 import type { Route } from '#shared/routing';
-import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
+import { type StormDeps, awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
-export interface NotifyDeps extends PostDeps<PostOwnerRef> {
-  store: IncidentSlackState;
-  storms: Storms;
+export interface NotifyDeps extends StormDeps {
   route: (incident: Incident) => Route;
-  windows: IncidentWindows;
   /** For rejected events (the dead-letter path). */
   publisher: EventPublisher;
-  concurrency?: number;
-  /** Back-off between lost storm joins (tests make it instant). */
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
 }
-
-export const MAIN_POST = 'main';
-export const resolutionPostId = (resolution: number): string => `resolved-${resolution}`;
-export const reopenPostId = (reopening: number): string => `reopened-${reopening}`;
 
 /** What a render shows about status: open/resolved, and how often it reopened. */
 const renderStatus = (incident: Incident): string => `${incident.status}#${incident.reopenCount}`;

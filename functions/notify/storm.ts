@@ -20,6 +20,7 @@ import {
 } from '#shared/incident-storm';
 import { renderStormMessage } from '#shared/slack-message';
 import { inParallel } from '../_common/batch';
+import { ROLLUP_POST } from '../_common/post-ids';
 import { sleep } from '../_common/sleep';
 import type { IncidentRef, StoredIncident, StoredStorm, StoredStormHead } from '../_common/incident-store';
 import { METRIC } from '../_common/observability';
@@ -30,15 +31,26 @@ import {
   ensurePost,
   ensureRendered,
 } from '../_common/slack-posts';
-import type { NotifyDeps } from './notify';
+import type { IncidentSlackState, PostOwnerRef, Storms } from '../_common/incident-store';
+import type { PostDeps } from '../_common/slack-posts';
+import type { IncidentWindows } from '#shared/incident';
 
-export const ROLLUP_POST = 'rollup';
+/** What notify's part in storms needs (notify's own deps include it). */
+export interface StormDeps extends PostDeps<PostOwnerRef> {
+  store: IncidentSlackState;
+  storms: Storms;
+  windows: IncidentWindows;
+  concurrency?: number;
+  /** Back-off between lost storm joins (tests make it instant). */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
 
 /**
- * Joins serialise on the bucket's member count (functions/_common/storm-store.ts), so a burst of
- * new incidents in one group takes turns: enough rounds for a Lambda batch's worth of them.
+ * Joins do not take turns (functions/_common/storm-store.ts); a join is read again only when a
+ * bucket closed or another incident opened the group's next one since it was read.
  */
-const MAX_JOIN_ATTEMPTS = 25;
+const MAX_JOIN_ATTEMPTS = 10;
 
 export class StormJoinContended extends Error {
   override readonly name = 'StormJoinContended';
@@ -52,7 +64,7 @@ export class StormJoinContended extends Error {
  * bucket's head is read and written here (see shared/incident-storm.ts `StormHead`).
  */
 export const joinStorm = async (
-  deps: NotifyDeps,
+  deps: StormDeps,
   ref: IncidentRef,
   stored: StoredIncident,
   channel: string,
@@ -71,7 +83,7 @@ export const joinStorm = async (
  * first, read second: an update that read its incident before it was told was written before this
  * read, so its state is not missed. Repeatable; the bucket records when it is done.
  */
-const activateStorm = async (deps: NotifyDeps, ref: StormRef): Promise<void> => {
+const activateStorm = async (deps: StormDeps, ref: StormRef): Promise<void> => {
   const storm = await deps.storms.getStorm(ref);
   if (storm === undefined || storm.activated) return;
   const { members } = storm.bucket;
@@ -85,7 +97,7 @@ const activateStorm = async (deps: NotifyDeps, ref: StormRef): Promise<void> => 
 };
 
 const findOrJoinStorm = async (
-  deps: NotifyDeps,
+  deps: StormDeps,
   ref: IncidentRef,
   stored: StoredIncident,
   channel: string,
@@ -152,7 +164,7 @@ const findOrJoinStorm = async (
  * time all its held members are released at once, and all but one find the roll-up being posted.
  * Still in progress after that: PostInProgress, and the member comes back (queue retry, next tick).
  */
-export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<PostOutcome> => {
+export const awaitRollup = async (deps: StormDeps, ref: StormRef): Promise<PostOutcome> => {
   for (let attempt = 1; ; attempt++) {
     const storm = await deps.storms.getStorm(ref);
     if (storm === undefined) throw new Error(`storm ${stormIdOf(ref)} not found`);
@@ -166,7 +178,7 @@ export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<Post
 };
 
 /** The roll-up message exists (exactly once: a claimed post in the bucket's item). */
-export const ensureRollup = (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
+export const ensureRollup = (deps: StormDeps, storm: StoredStorm): Promise<PostOutcome> => {
   const view = stormView(storm.bucket);
   return ensurePost(
     deps,
@@ -180,7 +192,7 @@ export const ensureRollup = (deps: NotifyDeps, storm: StoredStorm): Promise<Post
 
 /** Keeps an incident's entry in its bucket current (the roll-up lists members and counts them). */
 export const syncStormMember = async (
-  deps: NotifyDeps,
+  deps: StormDeps,
   ref: StormRef,
   seen: StormMember | undefined,
   stored: StoredIncident,
@@ -190,7 +202,7 @@ export const syncStormMember = async (
 };
 
 /** Brings a storm's roll-up in line with its bucket (throttled like an incident's message). */
-export const reconcileStorm = async (deps: NotifyDeps, ref: StormRef): Promise<RenderState> => {
+export const reconcileStorm = async (deps: StormDeps, ref: StormRef): Promise<RenderState> => {
   const storm = await deps.storms.getStorm(ref);
   if (storm === undefined || !isStorm(storm.bucket)) return 'none';
   const rollup = storm.posts[ROLLUP_POST];
