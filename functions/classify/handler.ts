@@ -1,15 +1,13 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgePublisher } from '../_common/event-publisher';
 import { createLogger, createMetrics } from '../_common/observability';
-import { PipelineRegistryCheck } from '../_common/registry-check/pipeline-checker';
+import { PipelineRegistryCheck, ecrClientsByRegion } from '../_common/registry-check/pipeline-checker';
 import { createClassifyHandler } from './classify';
 import { loadClassifyConfig } from './config';
 
 const config = loadClassifyConfig(process.env);
 const eventBridge = new EventBridgeClient({});
-const ecrClients = new Map<string, ECRClient>();
 
 // Kept at module scope: a warm function asks each image once per cache period.
 const registryCheck = config.registryCheck.enabled
@@ -18,15 +16,7 @@ const registryCheck = config.registryCheck.enabled
       denyPrivate: true,
       // The function's own role reads ECR; other registries are asked anonymously.
       credentials: async () => undefined,
-      ecrClient: (region) => {
-        let client = ecrClients.get(region);
-        if (client === undefined) {
-          // One attempt: the check's own 2 s / 5 s budget is the retry policy.
-          client = new ECRClient({ region, maxAttempts: 1 });
-          ecrClients.set(region, client);
-        }
-        return client;
-      },
+      ecrClient: ecrClientsByRegion(),
     })
   : undefined;
 

@@ -6,7 +6,7 @@
  * `known` answers without waiting (a cached answer travels with the first event); `ask` may take up to
  * the budget, and never throws for anything a registry does.
  */
-import type { ECRClient } from '@aws-sdk/client-ecr';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import {
   REQUEST_TIMEOUT_SECONDS,
   type RegistryCheckConfig,
@@ -28,6 +28,19 @@ export interface CheckSite {
   now?: () => Date;
   onContact?: (origin: string) => void;
 }
+
+/** One ECR client per region, made on first use; one attempt each: the check's budget is the retry policy. */
+export const ecrClientsByRegion = (): ((region: string) => ECRClient) => {
+  const clients = new Map<string, ECRClient>();
+  return (region) => {
+    let client = clients.get(region);
+    if (client === undefined) {
+      client = new ECRClient({ region, maxAttempts: 1 });
+      clients.set(region, client);
+    }
+    return client;
+  };
+};
 
 export class PipelineRegistryCheck {
   private readonly checker: RegistryChecker;
