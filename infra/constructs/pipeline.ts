@@ -233,11 +233,12 @@ const grantRegistryCheckReads = (classify: PipelineFunction, check: RegistryChec
   classify.role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: [...ECR_CHECK_ACTIONS], resources: [...check.ecrRepositories] }),
   );
-  if (check.ecrRepositories.some((arn) => arn.endsWith('*'))) {
+  // A trailing * is a repository-name prefix the operator chose: each is acknowledged by its ARN.
+  for (const arn of check.ecrRepositories.filter((listed) => listed.endsWith('*'))) {
     acknowledge(
       classify.role,
-      'AwsSolutions-IAM5',
-      'The registry check reads the ECR repositories the config lists by ARN; a trailing * is a repository-name prefix the operator chose (registryCheck.ecrRepositories), and the actions are read-only',
+      `AwsSolutions-IAM5[Resource::${arn}]`,
+      `The registry check reads the ECR repositories registryCheck.ecrRepositories lists; ${arn} is a repository-name prefix the operator chose, and the actions are read-only (DescribeImages, ListImages, BatchGetImage)`,
     );
   }
 };
