@@ -27,10 +27,7 @@ import {
 } from '#shared/incident';
 import { type IncidentKey, workloadRef } from '#shared/incident-key';
 import type { StormMember, StormView } from '#shared/incident-storm';
-import {
-  type IncidentRegistryCheck,
-  REGISTRY_CHECK_MARKS,
-} from '#shared/registry-check/outcome';
+import { type IncidentRegistryCheck, REGISTRY_CHECK_MARKS } from '#shared/registry-check/outcome';
 import { withSuggestedTag } from '#shared/registry-check/suggested-fix';
 import type { ForwarderView } from '#shared/watchdog';
 

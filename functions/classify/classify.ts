@@ -106,7 +106,9 @@ const followWithChecks = async (
       return { index, detail: registryCheck === undefined ? undefined : { ...detail, registryCheck } };
     }),
   );
-  const followUps = answered.flatMap(({ index, detail }) => (detail === undefined ? [] : [{ index, detail }]));
+  const followUps = answered.flatMap(({ index, detail }) =>
+    detail === undefined ? [] : [{ index, detail }],
+  );
   if (followUps.length === 0) return;
   for (const { detail } of followUps) {
     deps.log.info('registry check', {

@@ -81,9 +81,7 @@ export const ecrRepositoryPattern = (arn: string): EcrRepositoryPattern | undefi
 const matchesAny = (globs: readonly string[], host: string): boolean =>
   globs.some((glob) => globToRegExp(glob.toLowerCase()).test(host.toLowerCase()));
 
-export type CheckScope =
-  | { check: true; ref: ImageReference; ecr: boolean }
-  | { check: false; why: string };
+export type CheckScope = { check: true; ref: ImageReference; ecr: boolean } | { check: false; why: string };
 
 /** Whether the pipeline asks about this image, and through which API (ECR's own, or the registry's). */
 export const registryCheckScope = (config: RegistryCheckConfig, image: string | undefined): CheckScope => {
@@ -120,11 +118,15 @@ const registryCheckKind: ValueKind<RegistryCheckConfig> = {
     try {
       json = JSON.parse(text);
     } catch {
-      throw new InvalidValue(`must be JSON like {"enabled": true, "allowedRegistries": ["*"]}, got "${text}"`);
+      throw new InvalidValue(
+        `must be JSON like {"enabled": true, "allowedRegistries": ["*"]}, got "${text}"`,
+      );
     }
     const result = registryCheckConfigSchema.safeParse(json);
     if (!result.success) {
-      const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`);
+      const problems = result.error.issues.map(
+        (issue) => `${issue.path.join('.') || '(root)'} ${issue.message}`,
+      );
       throw new InvalidValue(`is invalid: ${problems.join('; ')}`);
     }
     return result.data;
@@ -135,7 +137,8 @@ const registryCheckKind: ValueKind<RegistryCheckConfig> = {
 export const REGISTRY_CHECK_SETTING: Setting<RegistryCheckConfig> = withDefault(
   {
     name: 'PULLWATCH_REGISTRY_CHECK',
-    purpose: 'the registry check: JSON {"enabled", "allowedRegistries", "deniedRegistries", "ecrRepositories", …}',
+    purpose:
+      'the registry check: JSON {"enabled", "allowedRegistries", "deniedRegistries", "ecrRepositories", …}',
     kind: registryCheckKind,
   },
   DISABLED_REGISTRY_CHECK,

@@ -20,7 +20,10 @@ export const suggestedTagOf = (check: IncidentRegistryCheck | undefined): string
 
 export const withSuggestedTag = (verdict: Verdict, check: IncidentRegistryCheck | undefined): Verdict => {
   const tag = suggestedTagOf(check);
-  if (tag === undefined || !verdict.fix.steps.some((step) => step.command?.includes(EXISTING_TAG_PLACEHOLDER)))
+  if (
+    tag === undefined ||
+    !verdict.fix.steps.some((step) => step.command?.includes(EXISTING_TAG_PLACEHOLDER))
+  )
     return verdict;
   const others = check!.suggestedTags.slice(1).filter((other) => TAG.test(other));
   return {

@@ -24,7 +24,10 @@ export class CheckCache<T> {
     if (cached && cached.expiresAt > time) return cached.value;
     this.entries.delete(key);
     const value = compute();
-    const entry: { expiresAt: number; value: Promise<T>; settled?: T } = { expiresAt: time + this.ttlMs, value };
+    const entry: { expiresAt: number; value: Promise<T>; settled?: T } = {
+      expiresAt: time + this.ttlMs,
+      value,
+    };
     // A check that throws is not kept: the next caller asks again.
     value.then(
       (result) => void (entry.settled = result),
