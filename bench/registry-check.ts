@@ -50,30 +50,41 @@ const main = async (): Promise<void> => {
     const missing = `${CONTENT.app.repository}:1.0.2`;
     const present = `${CONTENT.app.repository}:1.0.0`;
     const multi = `${CONTENT.multi.repository}:${CONTENT.multi.tag}`;
-    console.log(`in process, plain HTTP, ${IN_PROCESS_RUNS} runs each (ms):`);
-    for (const [cause, image] of [
+    const plainCases: Array<[CauseId, string]> = [
       ['image-not-found', `${lab.plain.host}/${missing}`],
       ['platform-mismatch', `${lab.plain.host}/${multi}`],
       ['dns-resolution', `${lab.plain.host}/${present}`],
-    ] as Array<[CauseId, string]>) {
-      const times: number[] = [];
-      let outcome = '';
-      for (let i = 0; i < IN_PROCESS_RUNS; i++) {
-        const result = await checkRegistry(
-          { cause, image },
-          {
-            policy: { plainHttp: [lab.plain.host], trusted: ['127.0.0.1'], denyPrivate: false },
-            checkedFrom: 'bench',
-            credentials: async () => undefined,
-          },
+    ];
+    /** Runs each case IN_PROCESS_RUNS times; `ask` gives the outcome and the time in ms. */
+    const inProcess = async (
+      title: string,
+      ask: (cause: CauseId, image: string) => Promise<{ outcome: string; ms: number }>,
+    ) => {
+      console.log(`${title}, plain HTTP, ${IN_PROCESS_RUNS} runs each (ms):`);
+      for (const [cause, image] of plainCases) {
+        const times: number[] = [];
+        let outcome = '';
+        for (let i = 0; i < IN_PROCESS_RUNS; i++) {
+          const answer = await ask(cause, image);
+          times.push(answer.ms);
+          outcome = answer.outcome;
+        }
+        console.log(
+          `  ${cause.padEnd(32)} ${outcome.padEnd(13)} p50 ${percentile(times, 50)}  p95 ${percentile(times, 95)}`,
         );
-        times.push(result.durationMs);
-        outcome = result.outcome;
       }
-      console.log(
-        `  ${cause.padEnd(32)} ${outcome.padEnd(13)} p50 ${percentile(times, 50)}  p95 ${percentile(times, 95)}`,
+    };
+    await inProcess('in process', async (cause, image) => {
+      const result = await checkRegistry(
+        { cause, image },
+        {
+          policy: { plainHttp: [lab.plain.host], trusted: ['127.0.0.1'], denyPrivate: false },
+          checkedFrom: 'bench',
+          credentials: async () => undefined,
+        },
       );
-    }
+      return { outcome: result.outcome, ms: result.durationMs };
+    });
     // The pipeline's check (classify in AWS, local mode): the Lambda policy, the hosts listed in the
     // config, no cache, timed around the call (what the follow-up event waits for).
     const pipelineCheck = new PipelineRegistryCheck(
@@ -85,25 +96,11 @@ const main = async (): Promise<void> => {
       }),
       { checkedFrom: 'bench', denyPrivate: true, credentials: async () => undefined },
     );
-    console.log(
-      `pipeline check (classify's PipelineRegistryCheck), plain HTTP, ${IN_PROCESS_RUNS} runs each (ms):`,
-    );
-    for (const [cause, image] of [
-      ['image-not-found', `${lab.plain.host}/${missing}`],
-      ['platform-mismatch', `${lab.plain.host}/${multi}`],
-      ['dns-resolution', `${lab.plain.host}/${present}`],
-    ] as Array<[CauseId, string]>) {
-      const times: number[] = [];
-      let outcome = '';
-      for (let i = 0; i < IN_PROCESS_RUNS; i++) {
-        const started = performance.now();
-        outcome = (await pipelineCheck.ask({ cause, image }))?.outcome ?? 'out of scope';
-        times.push(Math.round(performance.now() - started));
-      }
-      console.log(
-        `  ${cause.padEnd(32)} ${outcome.padEnd(13)} p50 ${percentile(times, 50)}  p95 ${percentile(times, 95)}`,
-      );
-    }
+    await inProcess("pipeline check (classify's PipelineRegistryCheck)", async (cause, image) => {
+      const started = performance.now();
+      const answer = await pipelineCheck.ask({ cause, image });
+      return { outcome: answer?.outcome ?? 'out of scope', ms: Math.round(performance.now() - started) };
+    });
     console.log(`explain --check, TLS, fresh process, ${CLI_RUNS} runs each (the check's durationMs):`);
     for (const [cause, image] of [
       ['image-not-found', `${lab.open.host}/${missing}`],
