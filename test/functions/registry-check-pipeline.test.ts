@@ -26,6 +26,7 @@ import {
   deliver,
   deliverUntilDone,
   failed,
+  shuffle,
   startPipeline,
 } from './support/pipeline';
 
@@ -227,6 +228,38 @@ describeLab('the registry check after classify', () => {
     expect(again).toHaveLength(1);
     expect((again[0]!.detail as ClassifiedDetail).registryCheck?.outcome).toBe('confirmed');
     expect(front.requests).toHaveLength(3);
+  });
+
+  it('first events and follow-ups, repeated, shuffled and concurrent: one incident and one post per key, each with the answer', async () => {
+    const image = `${front.host}/${CONTENT.app.repository}:7.7.7`;
+    classifiedOn(pipeline);
+    const workloads = Array.from({ length: 5 }, (_, i) => `shuffled-${i}`);
+    await deliver(
+      pipeline.classify,
+      workloads.map((workload) => failed({ at: 5, image, workload, message: notFound(image) })),
+    );
+    const classified = classifiedOn(pipeline);
+    expect(classified).toHaveLength(10);
+    const repeated = shuffle([...classified, ...classified, ...classified].map(delivered), 7);
+    await deliverUntilDone(pipeline.dedupe, repeated);
+    const incidentEvents = pipeline.takeNew(['IncidentOpened', 'IncidentUpdated']);
+    await deliverUntilDone(pipeline.notify, incidentEvents.map(delivered));
+    const heads = (await pipeline.incidentItems()).filter((head) =>
+      String((head.incident as { key: { workload: { name: string } } }).key.workload.name).startsWith(
+        'shuffled-',
+      ),
+    );
+    expect(heads).toHaveLength(5);
+    for (const head of heads) {
+      const [loaded] = await pipeline.store.loadKey(String(head.keyId), []);
+      expect(loaded?.incident.latest?.registryCheck?.outcome).toBe('confirmed');
+    }
+    for (const workload of workloads) {
+      expect(
+        // Under the storm's roll-up (the storm test's incidents share this cause and registry).
+        pipeline.slack.messages.filter((message) => message.text.includes(`deployment/${workload} (`)),
+      ).toHaveLength(1);
+    }
   });
 
   it('a registry that never answers costs the budget, not the first post, and says unreachable', async () => {
