@@ -1,11 +1,14 @@
 /**
  * How long the registry check takes per cause against the local Distribution registries of the test lab:
  * in process over plain HTTP (a warm process, as in a warm Lambda), and through `pullwatch explain
- * --check` over TLS (a fresh process per run, as on a laptop; the figure is the check's own durationMs).
+ * --check` over TLS (a fresh process per run, as on a laptop; the figure is the check's own durationMs),
+ * and as the pipeline asks it (classify's PipelineRegistryCheck, under the Lambda policy).
  */
 import { join } from 'node:path';
 import type { CauseId } from '#shared/diagnosis/causes';
+import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { checkRegistry } from '../functions/_common/registry-check/check';
+import { PipelineRegistryCheck } from '../functions/_common/registry-check/pipeline-checker';
 import { run } from '../test/e2e/support/process';
 import { basicAuth, writeJson } from '../test/functions/_common/registry-check/support/credential-files';
 import {
@@ -47,30 +50,57 @@ const main = async (): Promise<void> => {
     const missing = `${CONTENT.app.repository}:1.0.2`;
     const present = `${CONTENT.app.repository}:1.0.0`;
     const multi = `${CONTENT.multi.repository}:${CONTENT.multi.tag}`;
-    console.log(`in process, plain HTTP, ${IN_PROCESS_RUNS} runs each (ms):`);
-    for (const [cause, image] of [
+    const plainCases: Array<[CauseId, string]> = [
       ['image-not-found', `${lab.plain.host}/${missing}`],
       ['platform-mismatch', `${lab.plain.host}/${multi}`],
       ['dns-resolution', `${lab.plain.host}/${present}`],
-    ] as Array<[CauseId, string]>) {
-      const times: number[] = [];
-      let outcome = '';
-      for (let i = 0; i < IN_PROCESS_RUNS; i++) {
-        const result = await checkRegistry(
-          { cause, image },
-          {
-            policy: { plainHttp: [lab.plain.host], trusted: ['127.0.0.1'], denyPrivate: false },
-            checkedFrom: 'bench',
-            credentials: async () => undefined,
-          },
+    ];
+    /** Runs each case IN_PROCESS_RUNS times; `ask` gives the outcome and the time in ms. */
+    const inProcess = async (
+      title: string,
+      ask: (cause: CauseId, image: string) => Promise<{ outcome: string; ms: number }>,
+    ) => {
+      console.log(`${title}, plain HTTP, ${IN_PROCESS_RUNS} runs each (ms):`);
+      for (const [cause, image] of plainCases) {
+        const times: number[] = [];
+        let outcome = '';
+        for (let i = 0; i < IN_PROCESS_RUNS; i++) {
+          const answer = await ask(cause, image);
+          times.push(answer.ms);
+          outcome = answer.outcome;
+        }
+        console.log(
+          `  ${cause.padEnd(32)} ${outcome.padEnd(13)} p50 ${percentile(times, 50)}  p95 ${percentile(times, 95)}`,
         );
-        times.push(result.durationMs);
-        outcome = result.outcome;
       }
-      console.log(
-        `  ${cause.padEnd(32)} ${outcome.padEnd(13)} p50 ${percentile(times, 50)}  p95 ${percentile(times, 95)}`,
+    };
+    await inProcess('in process', async (cause, image) => {
+      const result = await checkRegistry(
+        { cause, image },
+        {
+          policy: { plainHttp: [lab.plain.host], trusted: ['127.0.0.1'], denyPrivate: false },
+          checkedFrom: 'bench',
+          credentials: async () => undefined,
+        },
       );
-    }
+      return { outcome: result.outcome, ms: result.durationMs };
+    });
+    // The pipeline's check (classify in AWS, local mode): the Lambda policy, the hosts listed in the
+    // config, no cache, timed around the call (what the follow-up event waits for).
+    const pipelineCheck = new PipelineRegistryCheck(
+      registryCheckConfigSchema.parse({
+        enabled: true,
+        privateRegistries: [lab.plain.host],
+        plainHttpRegistries: [lab.plain.host],
+        cacheMinutes: 0,
+      }),
+      { checkedFrom: 'bench', denyPrivate: true, credentials: async () => undefined },
+    );
+    await inProcess("pipeline check (classify's PipelineRegistryCheck)", async (cause, image) => {
+      const started = performance.now();
+      const answer = await pipelineCheck.ask({ cause, image });
+      return { outcome: answer?.outcome ?? 'out of scope', ms: Math.round(performance.now() - started) };
+    });
     console.log(`explain --check, TLS, fresh process, ${CLI_RUNS} runs each (the check's durationMs):`);
     for (const [cause, image] of [
       ['image-not-found', `${lab.open.host}/${missing}`],

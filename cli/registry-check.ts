@@ -5,6 +5,7 @@
 import { ECRClient } from '@aws-sdk/client-ecr';
 import type { Verdict } from '#shared/diagnosis/diagnose';
 import type { RegistryCheck } from '#shared/registry-check/outcome';
+import { withSuggestedTag } from '#shared/registry-check/suggested-fix';
 import { RegistryChecker } from '../functions/_common/registry-check/check';
 import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
 
@@ -42,7 +43,8 @@ export const withRegistryCheck = async (
   verdict: Verdict,
   image: string | undefined,
   checker: RegistryChecker,
-): Promise<CheckedVerdict> => ({
-  ...verdict,
-  registryCheck: await checker.check({ cause: verdict.cause, image: image ?? verdict.image }),
-});
+): Promise<CheckedVerdict> => {
+  const registryCheck = await checker.check({ cause: verdict.cause, image: image ?? verdict.image });
+  // The fix's `<existing-tag>` becomes the nearest tag, marked as a suggestion.
+  return { ...withSuggestedTag(verdict, registryCheck), registryCheck };
+};

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, durationText, parseDuration } from '#shared/duration';
 import { isChannel } from '#shared/routing';
+import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 
 export const CONFIG_DIR = join(__dirname, 'config');
 export const DEFAULT_CONFIG_NAME = 'example';
@@ -212,6 +213,8 @@ export const infraConfigSchema = z
     logRetention: wholeDays('function log retention', LOG_RETENTION_DAYS).default(30),
     archiveRetention: wholeDays('how long forwarder events are archived for replay').default(14),
     alarmEmails: z.array(z.string().regex(EMAIL, 'must be an email address')).default([]),
+    /** The registry check after classify (shared/registry-check/check-config.ts); off by default. */
+    registryCheck: registryCheckConfigSchema.prefault({}),
     /** A central account's bus that receives this account's incident events. */
     centralBusArn: z
       .string()
@@ -227,6 +230,14 @@ export const infraConfigSchema = z
         code: 'custom',
         path: ['centralBusArn'],
         message: 'must be a bus in another account (this one already has the events)',
+      });
+    }
+    const check = config.registryCheck;
+    if (!check.enabled && check.ecrRepositories.length > 0) {
+      context.addIssue({
+        code: 'custom',
+        path: ['registryCheck', 'ecrRepositories'],
+        message: 'grants ECR reads only for the check: set registryCheck.enabled to true, or remove them',
       });
     }
     config.clusters.forEach((cluster, index) => {

@@ -16,6 +16,7 @@ import {
 } from '#shared/config-table';
 import type { IncidentWindows } from '#shared/incident';
 import { windowsSetting } from '#shared/incident-windows';
+import { REGISTRY_CHECK_SETTING, type RegistryCheckConfig } from '#shared/registry-check/check-config';
 import { type RouteRule, SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
 import { SLACK_API_URL } from '../functions/_common/slack-config';
 
@@ -39,6 +40,8 @@ export interface LocalConfig {
   leaseMs: number;
   /** PULLWATCH_DYNAMODB_ENDPOINT: a DynamoDB endpoint to keep the table at, instead of the data folder. */
   storeEndpoint?: string;
+  /** PULLWATCH_REGISTRY_CHECK: the registry check, asked from this machine (off by default). */
+  registryCheck: RegistryCheckConfig;
 }
 
 /**
@@ -81,11 +84,12 @@ export const localSettings = group({
     purpose: 'a DynamoDB endpoint to keep the table at, instead of the data folder',
     kind: kind(/^https?:\/\/\S+$/, 'an http(s) URL'),
   }),
+  registryCheck: REGISTRY_CHECK_SETTING,
 });
 
 export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: string } = {}): LocalConfig => {
   const cwd = options.cwd ?? process.cwd();
-  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, ...read } =
+  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, registryCheck, ...read } =
     localSettings.read(env);
   const dataDir = options.dataDir ?? read.dataDir ?? DEFAULT_DATA_DIR;
   if (token !== undefined && channel === undefined) {
@@ -111,5 +115,6 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
     tickIntervalMs: tickIntervalFor(windows),
     leaseMs: 30_000,
     ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
+    registryCheck,
   };
 };

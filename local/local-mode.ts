@@ -248,6 +248,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     log: logs.for('pipeline'),
     metrics,
     tickIntervalMs: config.tickIntervalMs,
+    registryCheck: config.registryCheck,
     onRejected,
     onHeartbeat,
     onTickError: (tick, error) =>

@@ -14,6 +14,13 @@ import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions
 import { DynamoIncidentStore } from '../functions/_common/incident-store';
 import type { Notifier } from '../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
+import type { RegistryCheckConfig } from '#shared/registry-check/check-config';
+import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
+import {
+  type CheckSite,
+  PipelineRegistryCheck,
+  ecrClientsByRegion,
+} from '../functions/_common/registry-check/pipeline-checker';
 import { createClassifyHandler } from '../functions/classify/classify';
 import {
   type DedupeDeps,
@@ -130,7 +137,27 @@ export interface LocalPipelineOptions {
   channelFor: (cluster: string) => string;
   now?: () => Date;
   onTickError?: (tick: string, error: unknown) => void;
+  /** The registry check, asked from this machine with its own credentials (off when absent or disabled). */
+  registryCheck?: RegistryCheckConfig;
+  /** Where the check runs; the laptop (its docker/containers credentials, its AWS profile) by default. */
+  registryCheckSite?: Partial<CheckSite>;
 }
+
+/** The check from a laptop: says so in every answer, and reaches what the laptop reaches. */
+export const laptopRegistryCheck = (
+  config: RegistryCheckConfig | undefined,
+  site: Partial<CheckSite> = {},
+): PipelineRegistryCheck | undefined =>
+  config?.enabled
+    ? new PipelineRegistryCheck(config, {
+        checkedFrom: 'laptop',
+        // A laptop's private ranges are its own network (a VPN, the office).
+        denyPrivate: false,
+        credentials: ecosystemCredentials(process.env),
+        ecrClient: ecrClientsByRegion(),
+        ...site,
+      })
+    : undefined;
 
 export interface LocalPipeline {
   store: DynamoIncidentStore;
@@ -187,8 +214,10 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     channelFor: options.channelFor,
     silenceMs: windows.silenceMs,
   };
+  const registryCheck = laptopRegistryCheck(options.registryCheck, options.registryCheckSite);
+  const registryCheckDeps = registryCheck === undefined ? {} : { registryCheck };
   const handlers: Record<LocalRule['target'], QueueHandler> = {
-    classify: createClassifyHandler({ publisher, log, metrics, now }),
+    classify: createClassifyHandler({ publisher, log, metrics, now, ...registryCheckDeps }),
     dedupe: createDedupeHandler(dedupeDeps),
     notify: createNotifyHandler(notifyDeps),
     'dead-letter': options.onRejected,

@@ -32,6 +32,12 @@ import {
 } from '#shared/incident';
 import { incidentKeyOf } from '#shared/incident-key';
 import { REGISTRY_KINDS } from '#shared/registry';
+import {
+  INCIDENT_CHECK_LIMITS,
+  type IncidentRegistryCheck,
+  REGISTRY_CHECK_OUTCOMES,
+} from '#shared/registry-check/outcome';
+import { MAX_SUGGESTED_TAGS } from '#shared/registry-check/nearest-tags';
 import type { ForwarderChange, ForwarderState } from '#shared/watchdog';
 
 export const PIPELINE_SOURCE = 'pullwatch.pipeline' as const;
@@ -93,8 +99,29 @@ export const verdictSchema = z.object({
   }),
 });
 
+/**
+ * The registry's answer (shared/registry-check): what the incident keeps and shows. Small by schema;
+ * its strings came from a registry and are untrusted wherever they are shown.
+ */
+export const registryCheckSchema = z.object({
+  outcome: z.enum(REGISTRY_CHECK_OUTCOMES),
+  summary: z.string().max(INCIDENT_CHECK_LIMITS.summary),
+  suggestedTags: z.array(z.string().max(INCIDENT_CHECK_LIMITS.tag)).max(MAX_SUGGESTED_TAGS),
+  platforms: z
+    .array(z.string().max(INCIDENT_CHECK_LIMITS.platform))
+    .max(INCIDENT_CHECK_LIMITS.platforms)
+    .optional(),
+  public: z.boolean().optional(),
+  checkedFrom: z.string().max(200),
+  checkedAt: timestamp,
+});
+
 // ---------------------------------------------------------------------------------------------
 // classify → dedupe
+//
+// classify publishes each failure's event at once, then (when the registry check is on) asks the
+// registry and publishes the same event again with `registryCheck`: dedupe folds both, the second
+// changes only the incident's latest text, and notify's normal (throttled) update shows it.
 
 export const classifiedDetailSchema = z.discriminatedUnion('kind', [
   z.object({
@@ -102,12 +129,14 @@ export const classifiedDetailSchema = z.discriminatedUnion('kind', [
     kind: z.literal('failed'),
     observation: failedDetailSchema,
     verdict: verdictSchema,
+    registryCheck: registryCheckSchema.optional(),
   }),
   z.object({
     schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
     kind: z.literal('recovered'),
     observation: recoveredDetailSchema,
     verdict: verdictSchema,
+    registryCheck: registryCheckSchema.optional(),
   }),
 ]);
 export type ClassifiedDetail = z.infer<typeof classifiedDetailSchema>;
@@ -143,6 +172,8 @@ export const incidentDetailSchema = z.object({
   reopenCount: count,
   /** Other causes the containers moved to (the registry's answer changed). */
   causeChanges: z.array(z.object({ cause: z.enum(CAUSE_IDS), incidentId: name, at: timestamp })),
+  /** What the image's registry answered, when the pipeline asked it. */
+  registryCheck: registryCheckSchema.optional(),
 });
 export type IncidentDetail = z.infer<typeof incidentDetailSchema>;
 
@@ -319,6 +350,8 @@ export const toPipelineRulePattern = (
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const verdictsAgree: Same<z.infer<typeof verdictSchema>, Verdict> = true;
 void verdictsAgree;
+const checksAgree: Same<z.infer<typeof registryCheckSchema>, IncidentRegistryCheck> = true;
+void checksAgree;
 
 // ---------------------------------------------------------------------------------------------
 // classify: a failure or recovery with the diagnosis engine's verdict
@@ -375,6 +408,7 @@ export const observationOf = (classified: ClassifiedDetail): PullObservation => 
     ...(classified.kind === 'recovered' ? { recovery: classified.observation.recovery } : {}),
     annotations: observation.annotations,
     verdict,
+    ...(classified.registryCheck === undefined ? {} : { registryCheck: classified.registryCheck }),
   };
 };
 
@@ -443,5 +477,6 @@ export const incidentDetailOf = (
       incidentId: move.incidentId,
       at: new Date(move.at).toISOString(),
     })),
+    ...(incident.latest?.registryCheck === undefined ? {} : { registryCheck: incident.latest.registryCheck }),
   };
 };

@@ -28,6 +28,7 @@ import type { ContainerType, RecoveryKind } from '#shared/contract';
 import type { CauseId } from '#shared/diagnosis/causes';
 import type { Verdict } from '#shared/diagnosis/diagnose';
 import { type IncidentKey, incidentIdOf } from '#shared/incident-key';
+import { type IncidentRegistryCheck, sameAnswer } from '#shared/registry-check/outcome';
 
 // ---------------------------------------------------------------------------------------------
 // Windows
@@ -97,6 +98,8 @@ export interface PullObservation {
   recovery?: RecoveryKind;
   annotations: Record<string, string>;
   verdict: Verdict;
+  /** The registry's answer, on the event classify publishes after asking it. */
+  registryCheck?: IncidentRegistryCheck;
 }
 
 /** The key inside an incident that tells containers apart (a pod UID and a container name are unique). */
@@ -143,6 +146,8 @@ export interface LatestFailure {
   message: string;
   annotations: Record<string, string>;
   verdict: Verdict;
+  /** The registry's latest distinct answer about the key's image and cause (kept across failures). */
+  registryCheck?: IncidentRegistryCheck;
 }
 
 /**
@@ -463,6 +468,19 @@ const latestOf = (observation: PullObservation): LatestFailure => ({
   verdict: observation.verdict,
 });
 
+/**
+ * The check a latest failure shows: the key names one image and one cause, so an answer stays true of
+ * every later failure. A newer answer replaces it only when it says something else: the time shown
+ * is when the registry first said it, and a re-check that agrees writes nothing.
+ */
+const withCheck = (latest: LatestFailure, check: IncidentRegistryCheck | undefined): LatestFailure => {
+  const kept = latest.registryCheck;
+  if (check === undefined || check === kept) return latest;
+  if (kept === undefined) return { ...latest, registryCheck: check };
+  if (check.checkedAt <= kept.checkedAt || sameAnswer(check, kept)) return latest;
+  return { ...latest, registryCheck: check };
+};
+
 // ---------------------------------------------------------------------------------------------
 // Transitions
 
@@ -687,7 +705,10 @@ export const absorb = (
     };
   }
   if (next.latest === undefined || compareLatest(latestOf(observation), next.latest) > 0) {
-    next = { ...next, latest: latestOf(observation) };
+    const carried = withCheck(latestOf(observation), next.latest?.registryCheck);
+    next = { ...next, latest: withCheck(carried, observation.registryCheck) };
+  } else if (observation.registryCheck !== undefined) {
+    next = { ...next, latest: withCheck(next.latest, observation.registryCheck) };
   }
   next = restatus(next);
   return sameIncident(incident, next) ? incident : next;

@@ -35,7 +35,8 @@ export type Route =
 const CHANNEL = /^(?:[CGD][A-Z0-9]{2,20}|#?[a-z0-9][a-z0-9._-]{0,79})$/;
 export const isChannel = (value: string): boolean => CHANNEL.test(value);
 
-const globToRegExp = (glob: string): RegExp =>
+/** `*` any run of characters, `?` one; everything else literal. */
+export const globToRegExp = (glob: string): RegExp =>
   new RegExp(
     `^${glob
       .split('')

@@ -27,6 +27,8 @@ import {
 } from '#shared/incident';
 import { type IncidentKey, workloadRef } from '#shared/incident-key';
 import type { StormMember, StormView } from '#shared/incident-storm';
+import { type IncidentRegistryCheck, REGISTRY_CHECK_MARKS } from '#shared/registry-check/outcome';
+import { withSuggestedTag } from '#shared/registry-check/suggested-fix';
 import type { ForwarderView } from '#shared/watchdog';
 
 // ---------------------------------------------------------------------------------------------
@@ -184,6 +186,8 @@ export interface IncidentView {
   reopenCount: number;
   resolutions: number;
   causeChanges: Array<{ cause: CauseId; title: string; incidentId: string; at: number }>;
+  /** What the image's registry answered, when the pipeline asked it. */
+  registryCheck?: IncidentRegistryCheck;
 }
 
 export const MAX_PODS_SHOWN = 5;
@@ -206,7 +210,8 @@ export const incidentView = (
     incidentId: incidentIdOfIncident(incident),
     status: incident.status,
     key: incident.key,
-    verdict: incident.latest.verdict,
+    // The fix names the registry's nearest tag, as a suggestion, once a check found one.
+    verdict: withSuggestedTag(incident.latest.verdict, incident.latest.registryCheck),
     reason: incident.latest.reason,
     occurrences: figures.occurrences,
     affectedPods: figures.affectedPods,
@@ -221,6 +226,7 @@ export const incidentView = (
     reopenCount: incident.reopenCount,
     resolutions: incident.resolutions,
     causeChanges: figures.causeChanges.map((change) => ({ ...change, title: ruleFor(change.cause).title })),
+    ...(incident.latest.registryCheck === undefined ? {} : { registryCheck: incident.latest.registryCheck }),
   };
 };
 
@@ -323,6 +329,19 @@ const fixSections = (view: IncidentView): SectionBlock[] =>
     }),
   );
 
+/**
+ * "✔ confirmed from AWS Lambda in account … (eu-west-1) at 10:02: … has no tag 3.4.1; nearest: 3.4.0".
+ * The summary and tags came from a registry: escaped like every cluster string.
+ */
+const registryCheckLines = (view: IncidentView): string[] => {
+  const check = view.registryCheck;
+  if (check === undefined) return [];
+  const at = Date.parse(check.checkedAt);
+  return [
+    `*Registry check:* ${REGISTRY_CHECK_MARKS[check.outcome]} ${check.outcome} from ${escapeClip(oneLine(check.checkedFrom), 200)}${Number.isFinite(at) ? ` at ${slackDate(at)}` : ''}: ${escapeClip(oneLine(check.summary), 700)}`,
+  ];
+};
+
 const causeChangeLines = (view: IncidentView): string[] =>
   view.causeChanges.map(
     (change) =>
@@ -366,6 +385,7 @@ export const renderIncidentMessage = (view: IncidentView): SlackMessage => {
   const blocks: Block[] = [
     header(view),
     section(`${statusLine(view)}\n${escapeClip(view.verdict.summary, 1500)}`),
+    ...registryCheckLines(view).map(section),
     ...causeChangeLines(view).map(section),
     { type: 'section', fields: whereFields(view).slice(0, SLACK_LIMITS.fields) },
     section(registrySaid(view)),

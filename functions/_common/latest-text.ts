@@ -6,17 +6,25 @@
 import type { Incident, LatestFailure, TrackedContainer } from '#shared/incident';
 import { shortHashOf } from '#shared/incident-key';
 
-export type LatestText = Pick<LatestFailure, 'message' | 'annotations' | 'verdict'>;
+/** The registry check lives here too: it changes with the text, not with every observation. */
+export type LatestText = Pick<LatestFailure, 'message' | 'annotations' | 'verdict' | 'registryCheck'>;
 export type StoredLatest = Omit<LatestFailure, keyof LatestText> & { textId: string };
 /** An incident as its head stores it: without registers, the latest failure by its text's id. */
 export type StoredHead = Omit<Incident, 'containers' | 'latest'> & { latest?: StoredLatest };
 
 const textIdOf = (text: LatestText): string =>
-  `t-${shortHashOf(JSON.stringify([text.message, Object.entries(text.annotations).sort(), text.verdict]))}`;
+  `t-${shortHashOf(
+    JSON.stringify([
+      text.message,
+      Object.entries(text.annotations).sort(),
+      text.verdict,
+      ...(text.registryCheck === undefined ? [] : [text.registryCheck]),
+    ]),
+  )}`;
 
 export const splitLatest = (latest: LatestFailure): { stored: StoredLatest; text: LatestText } => {
-  const { message, annotations, verdict, ...rest } = latest;
-  const text = { message, annotations, verdict };
+  const { message, annotations, verdict, registryCheck, ...rest } = latest;
+  const text = { message, annotations, verdict, ...(registryCheck === undefined ? {} : { registryCheck }) };
   return { stored: { ...rest, textId: textIdOf(text) }, text };
 };
 

@@ -10,7 +10,7 @@
  * Each queue has its own dead-letter queue (redrive after 5 receives); each event source mapping
  * reports batch item failures, so a transient failure retries its record only.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -22,7 +22,9 @@ import type { SlackConfig } from '../../functions/_common/slack-config';
 import { classifySettings } from '../../functions/classify/config';
 import { dedupeSettings } from '../../functions/dedupe/config';
 import { notifySettings } from '../../functions/notify/config';
+import type { RegistryCheckConfig } from '#shared/registry-check/check-config';
 import type { InfraConfig } from '../config';
+import { acknowledge } from './acknowledgements';
 import type { PullwatchBus } from './event-bus';
 import type { IncidentTable } from './incident-table';
 import { MinuteSchedule } from './minute-schedule';
@@ -141,7 +143,11 @@ export class IncidentPipeline extends Construct {
       description:
         'pullwatch: diagnoses image-pull failures (ImagePullFailed/Recovered → ImagePullClassified)',
       settings: classifySettings,
-      config: { eventBusName },
+      config: {
+        eventBusName,
+        registryCheck: config.registryCheck,
+        registryCheckFrom: `AWS Lambda in account ${Stack.of(this).account} (${Stack.of(this).region})`,
+      },
     });
     const dedupeConfig = {
       tableName,
@@ -215,8 +221,27 @@ export class IncidentPipeline extends Construct {
     for (const fn of this.functions) grantPublishPipelineEvents(fn.role, bus);
     for (const fn of [dedupe, dedupeTick, notify, notifyTick]) table.grantReadWriteIncidents(fn.role);
     for (const fn of [notify, notifyTick]) slackToken.grantRead(fn.role);
+    grantRegistryCheckReads(classify, config.registryCheck);
   }
 }
+
+/** The ECR reads the registry check makes, on the repositories the config lists and no others. */
+export const ECR_CHECK_ACTIONS = ['ecr:DescribeImages', 'ecr:ListImages', 'ecr:BatchGetImage'] as const;
+
+const grantRegistryCheckReads = (classify: PipelineFunction, check: RegistryCheckConfig): void => {
+  if (!check.enabled || check.ecrRepositories.length === 0) return;
+  classify.role.addToPrincipalPolicy(
+    new iam.PolicyStatement({ actions: [...ECR_CHECK_ACTIONS], resources: [...check.ecrRepositories] }),
+  );
+  // A trailing * is a repository-name prefix the operator chose: each is acknowledged by its ARN.
+  for (const arn of check.ecrRepositories.filter((listed) => listed.endsWith('*'))) {
+    acknowledge(
+      classify.role,
+      `AwsSolutions-IAM5[Resource::${arn}]`,
+      `The registry check reads the ECR repositories registryCheck.ecrRepositories lists; ${arn} is a repository-name prefix the operator chose, and the actions are read-only (DescribeImages, ListImages, BatchGetImage)`,
+    );
+  }
+};
 
 /** PutEvents on this bus, with the pipeline's source only: a function cannot pose as a forwarder. */
 export const grantPublishPipelineEvents = (grantee: iam.IGrantable, bus: PullwatchBus): void => {

@@ -42,7 +42,13 @@ import {
   rateLimitDocs,
   registryQuotaSteps,
 } from './registry-steps';
-import { isObjectName, nodeSelectorSteps, pullPolicySteps, setImageSteps } from './workload-steps';
+import {
+  EXISTING_TAG_PLACEHOLDER,
+  isObjectName,
+  nodeSelectorSteps,
+  pullPolicySteps,
+  setImageSteps,
+} from './workload-steps';
 
 export interface Signal {
   /** Matched case-insensitively anywhere in the message. */
@@ -778,7 +784,7 @@ export const CATALOGUE: readonly CauseRule[] = [
       {
         text: 'Check whether the CI pipeline that builds this image pushed the tag (a failed or pending build is the usual reason).',
       },
-      ...setImageSteps(ctx, `${repositoryOf(ctx)}:<existing-tag>`),
+      ...setImageSteps(ctx, `${repositoryOf(ctx)}:${EXISTING_TAG_PLACEHOLDER}`),
     ],
     docs: () => DOCS.images,
   },

@@ -94,6 +94,9 @@ const editCustom = (ctx: FixContext, what: string): FixStep => ({
   command: `kubectl edit ${ctx.workload} ${nsFlag(ctx)}`,
 });
 
+/** Where a fix names a tag it cannot know (shared/registry-check/suggested-fix.ts fills it in). */
+export const EXISTING_TAG_PLACEHOLDER = '<existing-tag>';
+
 /** Point the owning workload (or its image volume) at another image. */
 export const setImageSteps = (ctx: FixContext, image: string): FixStep[] => {
   const shape = shapeOf(ctx);

@@ -4,7 +4,7 @@
  */
 import type { CauseId } from '../diagnosis/causes';
 import type { ImageReference } from '../image-ref';
-import { nearestTags } from './nearest-tags';
+import { MAX_SUGGESTED_TAGS, nearestTags } from './nearest-tags';
 
 export const REGISTRY_CHECK_OUTCOMES = [
   'confirmed',
@@ -32,6 +32,42 @@ export interface RegistryCheck {
   checkedAt: string;
   durationMs: number;
 }
+
+/** What an incident keeps of a check, and what travels with its events: small, and no durations. */
+export type IncidentRegistryCheck = Pick<
+  RegistryCheck,
+  'outcome' | 'summary' | 'suggestedTags' | 'platforms' | 'public' | 'checkedFrom' | 'checkedAt'
+>;
+
+/** Limits of what an incident keeps (the summary names the image and at most 5 tags). */
+export const INCIDENT_CHECK_LIMITS = { summary: 600, tag: 128, platforms: 16, platform: 64 } as const;
+
+export const incidentCheckOf = (check: RegistryCheck): IncidentRegistryCheck => ({
+  outcome: check.outcome,
+  summary: check.summary.slice(0, INCIDENT_CHECK_LIMITS.summary),
+  suggestedTags: check.suggestedTags
+    .filter((tag) => tag.length <= INCIDENT_CHECK_LIMITS.tag)
+    .slice(0, MAX_SUGGESTED_TAGS),
+  ...(check.platforms === undefined
+    ? {}
+    : {
+        platforms: check.platforms
+          .filter((platform) => platform.length <= INCIDENT_CHECK_LIMITS.platform)
+          .slice(0, INCIDENT_CHECK_LIMITS.platforms),
+      }),
+  ...(check.public === undefined ? {} : { public: check.public }),
+  checkedFrom: check.checkedFrom,
+  checkedAt: check.checkedAt,
+});
+
+/** Whether two checks say the same (their times aside). */
+export const sameAnswer = (a: IncidentRegistryCheck, b: IncidentRegistryCheck): boolean =>
+  a.outcome === b.outcome &&
+  a.summary === b.summary &&
+  a.public === b.public &&
+  a.checkedFrom === b.checkedFrom &&
+  a.suggestedTags.join('\n') === b.suggestedTags.join('\n') &&
+  (a.platforms ?? []).join('\n') === (b.platforms ?? []).join('\n');
 
 /** What the registry is asked, by cause. */
 export type CheckQuestion =
@@ -301,7 +337,7 @@ export const unanswered = (
   suggestedTags: [],
 });
 
-const MARKS: Record<RegistryCheckOutcome, string> = {
+export const REGISTRY_CHECK_MARKS: Record<RegistryCheckOutcome, string> = {
   confirmed: '✔',
   contradicted: '✘',
   inconclusive: '?',
@@ -310,5 +346,5 @@ const MARKS: Record<RegistryCheckOutcome, string> = {
 };
 
 /** "✔ confirmed from laptop at 10:02 UTC: ghcr.io/acme/agent has no tag 3.4.1; nearest: 3.4.0." */
-export const registryCheckLine = (check: RegistryCheck): string =>
-  `${MARKS[check.outcome]} ${check.outcome} from ${check.checkedFrom} at ${check.checkedAt.slice(11, 16)} UTC: ${check.summary}`;
+export const registryCheckLine = (check: IncidentRegistryCheck): string =>
+  `${REGISTRY_CHECK_MARKS[check.outcome]} ${check.outcome} from ${check.checkedFrom} at ${check.checkedAt.slice(11, 16)} UTC: ${check.summary}`;

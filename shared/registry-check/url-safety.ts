@@ -8,6 +8,8 @@
  *   ranges) only for hosts the user listed as trusted.
  */
 
+import { globToRegExp } from '#shared/routing';
+
 export interface RegistryCheckPolicy {
   /** Hosts (`host` or `host:port`) the user listed as reachable over plain HTTP. */
   plainHttp: readonly string[];
@@ -114,9 +116,10 @@ export const hostOf = (url: URL): string => url.host.toLowerCase();
 const listed = (list: readonly string[], url: URL): boolean => {
   const host = hostOf(url);
   const name = url.hostname.toLowerCase();
+  // Entries are hosts or globs of them (the pipeline's config lists `*.corp.example`).
   return list.some((entry) => {
-    const wanted = entry.toLowerCase();
-    return wanted === host || wanted === name;
+    const wanted = globToRegExp(entry.toLowerCase());
+    return wanted.test(host.toLowerCase()) || wanted.test(name);
   });
 };
 

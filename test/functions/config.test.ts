@@ -3,6 +3,7 @@
  * the environment each table writes for a config (what the stack deploys) reads back to it.
  */
 import { incidentWindows } from '#shared/incident';
+import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { classifySettings, loadClassifyConfig } from '../../functions/classify/config';
 import { dedupeSettings, loadDedupeConfig } from '../../functions/dedupe/config';
 import { historySettings } from '../../functions/history/config';
@@ -41,7 +42,11 @@ const SLACK = [
 
 describe('each function reads', () => {
   it.each([
-    ['classify', loadClassifyConfig, ['PULLWATCH_EVENT_BUS']],
+    [
+      'classify',
+      loadClassifyConfig,
+      ['PULLWATCH_EVENT_BUS', 'PULLWATCH_REGISTRY_CHECK', 'PULLWATCH_REGISTRY_CHECK_FROM'],
+    ],
     [
       'dedupe',
       loadDedupeConfig,
@@ -106,12 +111,22 @@ describe('the environment a table writes', () => {
     leaseMs: 150_000,
   };
   const common = { tableName: 'incidents', eventBusName: 'pullwatch-bus' };
+  const registryCheck = {
+    registryCheck: registryCheckConfigSchema.parse({
+      enabled: true,
+      deniedRegistries: ['*.corp'],
+      ecrRepositories: ['arn:aws:ecr:eu-west-1:123456789012:repository/team/*'],
+      timeoutSeconds: 3,
+      cacheMinutes: 10,
+    }),
+    registryCheckFrom: 'AWS Lambda in account 123456789012 (eu-west-1)',
+  };
 
   it.each([
     [
       'classify',
-      () => classifySettings.read(classifySettings.write({ eventBusName: 'b' })),
-      { eventBusName: 'b' },
+      () => classifySettings.read(classifySettings.write({ eventBusName: 'b', ...registryCheck })),
+      { eventBusName: 'b', ...registryCheck },
     ],
     [
       'dedupe',

@@ -27,6 +27,9 @@ const ACTION_OF_COMMAND: Record<string, string> = {
   DeleteItemCommand: 'dynamodb:DeleteItem',
   PutEventsCommand: 'events:PutEvents',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
+  DescribeImagesCommand: 'ecr:DescribeImages',
+  ListImagesCommand: 'ecr:ListImages',
+  BatchGetImageCommand: 'ecr:BatchGetImage',
 };
 
 let outdir: string;

@@ -204,6 +204,8 @@ export const checkRegistry = async (
   }
 };
 
+const cacheKey = (subject: CheckSubject): string => `${subject.cause}\u0000${subject.image ?? ''}`;
+
 /** Checks with a per-image cache: what a long-lived process (local mode, a warm Lambda) keeps. */
 export class RegistryChecker {
   private readonly cache: CheckCache<RegistryCheck>;
@@ -216,8 +218,11 @@ export class RegistryChecker {
   }
 
   check(subject: CheckSubject): Promise<RegistryCheck> {
-    return this.cache.get(`${subject.cause}\u0000${subject.image ?? ''}`, () =>
-      checkRegistry(subject, this.options),
-    );
+    return this.cache.get(cacheKey(subject), () => checkRegistry(subject, this.options));
+  }
+
+  /** The cached answer, if one is in. */
+  cached(subject: CheckSubject): RegistryCheck | undefined {
+    return this.cache.peek(cacheKey(subject));
   }
 }

@@ -52,7 +52,10 @@ export const ecrAnswers = async (
   budget: CheckBudget,
 ): Promise<RegistryAnswers> => {
   const options = () => ({
-    abortSignal: AbortSignal.timeout(Math.max(1, Math.min(budget.requestTimeoutMs, budget.remainingMs()))),
+    // AbortSignal.timeout takes whole milliseconds only (a fraction is a RangeError).
+    abortSignal: AbortSignal.timeout(
+      Math.max(1, Math.floor(Math.min(budget.requestTimeoutMs, budget.remainingMs()))),
+    ),
   });
   const imageId: ImageIdentifier =
     target.digest !== undefined ? { imageDigest: target.digest } : { imageTag: target.tag ?? 'latest' };

@@ -22,7 +22,7 @@ import { SlackNotifier } from '../../../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../../../functions/_common/observability';
 import { SecretsManagerTokenSource } from '../../../functions/_common/slack-token';
 import { isIncidentHeadSk, postsPk, postsSk } from '../../../functions/_common/table-keys';
-import { createClassifyHandler } from '../../../functions/classify/classify';
+import { type RegistryAnswers, createClassifyHandler } from '../../../functions/classify/classify';
 import { type DedupeDeps, createDedupeHandler, createTickHandler } from '../../../functions/dedupe/dedupe';
 import {
   type NotifyDeps,
@@ -264,6 +264,8 @@ export interface PipelineOptions {
   routes?: RouteRule[];
   /** Wraps the post claims notify uses (to inject crashes). */
   notifyPosts?: (posts: PostStore<PostOwnerRef>) => PostStore<PostOwnerRef>;
+  /** classify's registry check, on the pipeline's clock (off when absent). */
+  registryCheck?: (clock: Clock) => RegistryAnswers;
 }
 
 export interface Pipeline {
@@ -357,7 +359,13 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   });
   const routing = { defaultChannel: '#alerts', rules: options.routes ?? [] };
 
-  const classify = createClassifyHandler({ publisher, log: logs.classify, metrics: metrics.classify, now });
+  const classify = createClassifyHandler({
+    publisher,
+    log: logs.classify,
+    metrics: metrics.classify,
+    now,
+    ...(options.registryCheck === undefined ? {} : { registryCheck: options.registryCheck(clock) }),
+  });
   const dedupeDeps: DedupeDeps = {
     store,
     publisher,

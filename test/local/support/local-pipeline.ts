@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DETAIL_TYPE, type FailedDetail, type RecoveryKind, SCHEMA_VERSION, SOURCE } from '#shared/contract';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
+import type { RegistryCheckConfig } from '#shared/registry-check/check-config';
 import { createRouter } from '#shared/routing';
 import type { Log } from '../../../functions/_common/observability';
 import { type DeadLetter, LocalBus } from '../../../local/bus';
@@ -91,6 +92,8 @@ export const startTestPipeline = async (
     onDeadLetter?: (letter: DeadLetter) => void;
     /** Another process on this store (left running at stop). */
     dynamo?: LocalDynamo;
+    /** The registry check from this machine (no credentials looked up), on the test's clock. */
+    registryCheck?: RegistryCheckConfig;
   } = {},
 ): Promise<TestPipeline> => {
   const dynamo = options.dynamo ?? (await startDynalite());
@@ -124,6 +127,12 @@ export const startTestPipeline = async (
     onHeartbeat: () => Promise.resolve(),
     channelFor: () => '#alerts',
     now: () => new Date(clock.ms),
+    ...(options.registryCheck === undefined
+      ? {}
+      : {
+          registryCheck: options.registryCheck,
+          registryCheckSite: { credentials: async () => undefined, now: () => new Date(clock.ms) },
+        }),
   });
   const send = async (detailType: string, detail: object, at: number) => {
     clock.ms = at;

@@ -154,6 +154,8 @@ export class SilentServer {
 export class PagingFront extends LocalServer {
   readonly tagPages: string[] = [];
   readonly requests: string[] = [];
+  /** While set, every request waits for it: a registry as slow as a test wants. */
+  hold: Promise<void> | undefined;
 
   constructor(private readonly registryOrigin: string) {
     super('paging front');
@@ -165,6 +167,7 @@ export class PagingFront extends LocalServer {
 
   protected override async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     this.requests.push(`${request.method} ${request.url}`);
+    await this.hold;
     const url = new URL(request.url ?? '/', this.registryOrigin);
     const upstream = await fetch(new URL(url.pathname, this.registryOrigin), {
       method: request.method ?? 'GET',
