@@ -3,12 +3,12 @@
  * `kubectl describe pod`, read the events) in one command. It reads the pod and its Warning events
  * now, and goes the pipeline's own way to a verdict: the forwarder's observation (observe.ts picks
  * the most informative text and the pull-secret warning), the forwarder's event detail, and the
- * classify step (shared/incident-events.ts `classifyPullEvent`). So the verdict is the one the
+ * classify step (shared/classify-event.ts `classifyPullEvent`). So the verdict is the one the
  * Slack message shows for this failure: cause, evidence, and the fix with the real names.
  */
 import { DETAIL_TYPE, type FailedDetail, SOURCE } from '#shared/contract';
 import type { Verdict } from '#shared/diagnosis/diagnose';
-import { classifyPullEvent } from '#shared/incident-events';
+import { classifyPullEvent } from '#shared/classify-event';
 import { canonicalKey, incidentKeyOf, workloadRef } from '#shared/incident-key';
 import { KubeApiError, type KubeHttp } from '../forwarder/kube-http';
 import { silentLogger } from '../forwarder/log';

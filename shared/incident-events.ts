@@ -12,24 +12,13 @@
 import { z } from 'zod';
 import {
   ContractViolation,
-  DETAIL_TYPE,
-  type PullwatchEvent,
-  type RecoveredDetail,
   failedDetailSchema,
   recoveredDetailSchema,
   workloadSchema,
 } from '#shared/contract';
 import { CAUSE_IDS } from '#shared/diagnosis/causes';
-import { ruleFor } from '#shared/diagnosis/catalogue';
-import { type Verdict, diagnose } from '#shared/diagnosis/diagnose';
-import {
-  type Incident,
-  type IncidentChange,
-  type IncidentWindows,
-  type PullObservation,
-  figuresOf,
-  incidentIdOfIncident,
-} from '#shared/incident';
+import type { Verdict } from '#shared/diagnosis/diagnose';
+import type { IncidentChange, PullObservation } from '#shared/incident';
 import { incidentKeyOf } from '#shared/incident-key';
 import { REGISTRY_KINDS } from '#shared/registry';
 import {
@@ -354,39 +343,6 @@ const checksAgree: Same<z.infer<typeof registryCheckSchema>, IncidentRegistryChe
 void checksAgree;
 
 // ---------------------------------------------------------------------------------------------
-// classify: a failure or recovery with the diagnosis engine's verdict
-
-/** Applies the diagnosis engine to a failure (or to the failure a recovery repeats). */
-export const classifyPullEvent = (
-  event: Extract<PullwatchEvent, { 'detail-type': 'ImagePullFailed' | 'ImagePullRecovered' }>,
-): ClassifiedDetail => {
-  const observation = event.detail;
-  const verdict = diagnose({
-    reason: observation.reason,
-    message: observation.message,
-    image: observation.image,
-    namespace: observation.namespace,
-    pod: observation.pod,
-    container: observation.container,
-    node: observation.node,
-    serviceAccount: observation.serviceAccount,
-    workload: observation.workload,
-    pullSecrets: observation.pullSecrets,
-    ...(observation.pullSecretWarning === undefined
-      ? {}
-      : { pullSecretWarning: observation.pullSecretWarning }),
-  });
-  return event['detail-type'] === DETAIL_TYPE.failed
-    ? { schemaVersion: PIPELINE_SCHEMA_VERSION, kind: 'failed', observation: event.detail, verdict }
-    : {
-        schemaVersion: PIPELINE_SCHEMA_VERSION,
-        kind: 'recovered',
-        observation: event.detail as RecoveredDetail,
-        verdict,
-      };
-};
-
-// ---------------------------------------------------------------------------------------------
 // dedupe: classified events in, incident events out
 
 /** The observation an incident absorbs, from a classified event (times become epoch milliseconds). */
@@ -420,63 +376,3 @@ const CHANGE_DETAIL_TYPE: Record<IncidentChange, IncidentDetailType> = {
 };
 
 export const detailTypeOfChange = (change: IncidentChange): IncidentDetailType => CHANGE_DETAIL_TYPE[change];
-
-const isoOf = (ms: number | undefined): string | undefined =>
-  ms === undefined || !Number.isFinite(ms) ? undefined : new Date(ms).toISOString();
-
-/**
- * The detail of an incident event: the incident as of `version` (after the change). An event
- * published late (after a crash, by a later write) keeps the id it was written with
- * (`eventVersion`), so consumers still drop repeats, and shows the incident as it is now.
- */
-export const incidentDetailOf = (
-  incident: Incident,
-  version: number,
-  change: IncidentChange,
-  windows: IncidentWindows,
-  eventVersion = version,
-): IncidentDetail => {
-  const figures = figuresOf(incident, windows);
-  const verdict = incident.latest?.verdict;
-  const incidentId = incidentIdOfIncident(incident);
-  const firstSeen = isoOf(figures.firstSeen);
-  const lastSeen = isoOf(figures.lastSeen);
-  const resolvedAt = incident.status === 'resolved' ? isoOf(incident.resolvedAt) : undefined;
-  return {
-    schemaVersion: PIPELINE_SCHEMA_VERSION,
-    eventId: `${incidentId}@${eventVersion}:${change}`,
-    incidentId,
-    keyId: incident.keyId,
-    generation: incident.generation,
-    version,
-    status: incident.status === 'resolved' ? 'resolved' : 'open',
-    cluster: incident.key.cluster,
-    namespace: incident.key.namespace,
-    workload: incident.key.workload,
-    container: incident.key.container,
-    image: incident.key.image,
-    cause: incident.key.cause,
-    title: verdict?.title ?? ruleFor(incident.key.cause).title,
-    summary: verdict?.summary ?? ruleFor(incident.key.cause).meaning,
-    registry: verdict
-      ? {
-          host: verdict.registry.host,
-          kind: verdict.registry.kind,
-          displayName: verdict.registry.displayName,
-        }
-      : { host: '', kind: 'other', displayName: 'the registry' },
-    occurrences: figures.occurrences,
-    affectedPods: figures.affectedPods,
-    failingContainers: figures.failingContainers,
-    ...(firstSeen === undefined ? {} : { firstSeen }),
-    ...(lastSeen === undefined ? {} : { lastSeen }),
-    ...(resolvedAt === undefined ? {} : { resolvedAt }),
-    reopenCount: incident.reopenCount,
-    causeChanges: figures.causeChanges.map((move) => ({
-      cause: move.cause,
-      incidentId: move.incidentId,
-      at: new Date(move.at).toISOString(),
-    })),
-    ...(incident.latest?.registryCheck === undefined ? {} : { registryCheck: incident.latest.registryCheck }),
-  };
-};

@@ -10,7 +10,8 @@
  * published fails its record, so SQS redelivers it; the answer is cached by then and rides on the event.
  */
 import { ContractViolation, DETAIL_TYPE, type PullwatchEvent, parsePullwatchEvent } from '#shared/contract';
-import { type ClassifiedDetail, PIPELINE_DETAIL_TYPE, classifyPullEvent } from '#shared/incident-events';
+import { classifyPullEvent } from '#shared/classify-event';
+import { type ClassifiedDetail, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import { incidentKeyOf, keyIdOf } from '#shared/incident-key';
 import type { IncidentRegistryCheck } from '#shared/registry-check/outcome';
 import { createQueueHandler } from '../_common/batch';

@@ -35,12 +35,8 @@ import {
   pendingWrites,
   settleKey,
 } from '#shared/incident';
-import {
-  detailTypeOfChange,
-  incidentDetailOf,
-  observationOf,
-  parseClassifiedEvent,
-} from '#shared/incident-events';
+import { incidentDetailOf } from '#shared/incident-detail';
+import { detailTypeOfChange, observationOf, parseClassifiedEvent } from '#shared/incident-events';
 import { type IncidentKey, keyIdOf } from '#shared/incident-key';
 import { createQueueHandler, flushingMetrics, handleGroups, inParallel } from '../_common/batch';
 import { TooManyConflicts, untilWritten } from '../_common/conflict-retry';

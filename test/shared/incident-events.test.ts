@@ -1,12 +1,12 @@
 import { ContractViolation, DETAIL_TYPE, type FailedDetail, SOURCE, matchesPattern } from '#shared/contract';
 import { DEFAULT_WINDOWS, absorb, newIncident } from '#shared/incident';
+import { classifyPullEvent } from '#shared/classify-event';
+import { incidentDetailOf } from '#shared/incident-detail';
 import {
   INCIDENT_DETAIL_TYPES,
   PIPELINE_DETAIL_TYPE,
   PIPELINE_SOURCE,
   classifiedPattern,
-  classifyPullEvent,
-  incidentDetailOf,
   incidentDetailSchema,
   incidentEventsPattern,
   observationOf,
