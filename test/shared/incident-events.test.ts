@@ -18,6 +18,7 @@ import {
 } from '#shared/incident-events';
 import { keyIdOf } from '#shared/incident-key';
 import { failedDetail } from '../support/failed-detail';
+import { join } from 'node:path';
 
 /** A rate-limited pull, its times written with an offset and without milliseconds. */
 const failure: FailedDetail = {
@@ -121,5 +122,22 @@ describe('pipeline events', () => {
       parseClassifiedEvent({ source: SOURCE, 'detail-type': 'ImagePullClassified', detail: {} }),
     ).toThrow('not an ImagePullClassified event: source');
     expect(offendingField([])).toBeUndefined();
+  });
+});
+
+describe('the contract module', () => {
+  it('is the contract only: loading it (as the CDK app does for its rules) loads no diagnosis engine', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({
+      entryPoints: [join(__dirname, '../../shared/incident-events.ts')],
+      bundle: true,
+      write: false,
+      metafile: true,
+      platform: 'node',
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    expect(inputs.some((input) => input.endsWith('shared/incident-events.ts'))).toBe(true);
+    expect(inputs.filter((input) => /shared\/diagnosis\/(?!causes\.ts)/.test(input))).toEqual([]);
   });
 });
