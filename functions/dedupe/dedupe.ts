@@ -180,6 +180,9 @@ export interface KeyWork {
  */
 export const CONTAINERS_PER_WRITE = 10;
 
+/** Container pointers written at once (each is one small conditional put). */
+const POINTER_WRITES_AT_ONCE = 16;
+
 /**
  * Folds observations, cause changes and/or a tick into one key's incidents, writes, and publishes
  * what changed. Returns the id of the key's latest incident (undefined if it has none).
@@ -326,7 +329,7 @@ export const trackCauseChanges = async (
     const seen = newest.get(id);
     if (seen === undefined || failure.observedAt > seen.observedAt) newest.set(id, failure);
   }
-  for (const [containerId, failure] of newest) {
+  const pointerWork = (containerId: string, failure: PullObservation) => {
     const ref = {
       cluster: failure.key.cluster,
       namespace: failure.key.namespace,
@@ -348,8 +351,18 @@ export const trackCauseChanges = async (
       at: failure.observedAt,
       ...(movedFrom === undefined ? {} : { movedFrom }),
     });
-    // The usual case, a container's first failure or a later one of the same cause, in one write.
-    if (await deps.store.putContainerPointer(ref, pointerOf(), { kind: 'advance' })) continue;
+    return { ref, move, pointerOf };
+  };
+  // The usual case, a container's first failure or a later one of the same cause: one write each,
+  // many at once (a fleet's batch names a hundred containers). The rest, one at a time below.
+  const readFirst: Array<[string, PullObservation]> = [];
+  await inParallel([...newest], POINTER_WRITES_AT_ONCE, async ([containerId, failure]) => {
+    const { ref, pointerOf } = pointerWork(containerId, failure);
+    if (!(await deps.store.putContainerPointer(ref, pointerOf(), { kind: 'advance' })))
+      readFirst.push([containerId, failure]);
+  });
+  for (const [containerId, failure] of readFirst) {
+    const { ref, move, pointerOf } = pointerWork(containerId, failure);
     for (let attempt = 1; ; attempt++) {
       const pointer = await deps.store.getContainerPointer(ref);
       // Newer: a later failure, or (same instant, another cause) the larger key id, so that both
