@@ -12,6 +12,7 @@ import type { Incident, IncidentWindows } from '#shared/incident';
 import { PIPELINE_SOURCE } from '#shared/incident-events';
 import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions/_common/event-publisher';
 import { DynamoIncidentStore } from '../functions/_common/incident-store';
+import { DynamoOwedPosts } from '../functions/_common/owed-posts';
 import type { Notifier } from '../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
 import { createClassifyHandler } from '../functions/classify/classify';
@@ -171,7 +172,13 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
-  const notifyDeps: NotifyDeps = { ...posting, store, route: options.route, windows };
+  const notifyDeps: NotifyDeps = {
+    ...posting,
+    store,
+    owed: new DynamoOwedPosts(options.client, options.tableName),
+    route: options.route,
+    windows,
+  };
   const watchdogDeps: WatchdogDeps = {
     ...posting,
     store: new DynamoForwarderStore(options.client, { tableName: options.tableName }),

@@ -65,6 +65,7 @@ import {
   withLatestText,
 } from './latest-text';
 import { sleep } from './sleep';
+import { owedMarker } from './owed-posts';
 import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
   POINTER_SK,
@@ -720,7 +721,15 @@ export class DynamoIncidentStore extends DynamoPostStore<PostOwnerRef> implement
       tableName: this.tableName,
       key: this.key(write),
       expectedVersion: write.expectedVersion,
-      set: { ...set, journal: compactRegisters(write.changed), journalVersion: version },
+      set: {
+        ...set,
+        // A post is owed for a new incident and for each status change (functions/_common/owed-posts.ts).
+        ...(write.expectedVersion === 0 || write.resolvedChanged === true
+          ? owedMarker(Math.max(write.incident.resolvedAt ?? 0, write.incident.latest?.at ?? 0))
+          : {}),
+        journal: compactRegisters(write.changed),
+        journalVersion: version,
+      },
       remove,
       outbox: write.outbox,
       ...(write.published === undefined ? {} : { published: write.published }),

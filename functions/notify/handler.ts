@@ -1,6 +1,7 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoIncidentStore } from '../_common/incident-store';
+import { DynamoOwedPosts } from '../_common/owed-posts';
 import { slackFunctionDeps } from '../_common/slack-wiring';
 import { loadNotifyConfig } from './config';
 import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from './notify';
@@ -12,6 +13,7 @@ const dynamodb = new DynamoDBClient({});
 const deps: NotifyDeps = {
   ...slackFunctionDeps('notify', config),
   store: new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows }),
+  owed: new DynamoOwedPosts(dynamodb, config.tableName),
   route: createRouter(config.routing),
   windows: config.windows,
 };

@@ -26,6 +26,7 @@ import {
   createNotifyTickHandler,
 } from '../../../functions/notify/notify';
 import { type RouteRule, createClusterRouter, createRouter } from '#shared/routing';
+import { DynamoOwedPosts } from '../../../functions/_common/owed-posts';
 import { DynamoForwarderStore } from '../../../functions/_common/forwarder-store';
 import {
   type WatchdogDeps,
@@ -284,7 +285,12 @@ export interface Pipeline {
   notify: QueueHandler;
   tick: () => Promise<unknown>;
   /** notify's scheduled tick: held first posts and throttled updates whose time has come. */
-  notifyTick: () => Promise<{ due: number; failed: number }>;
+  notifyTick: () => Promise<{ due: number; owed: number; failed: number }>;
+  /**
+   * What the tick does for retries notify scheduled (a lease to outlive, a Retry-After, a refused
+   * token): the clock moves past each (2 minutes a round) and the tick runs, until it finds nothing.
+   */
+  retryScheduled(rounds?: number): Promise<number>;
   /** The watchdog: heartbeats (SQS) and its scheduled tick. */
   heartbeats: QueueHandler;
   watchdogTick: () => Promise<WatchdogTickResult>;
@@ -342,6 +348,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
       maxInlineWaitMs: 1000,
       metrics: metrics[name],
       sleep: async () => {},
+      now: () => now().getTime(),
     }),
     leaseMs: options.leaseMs ?? 90_000,
     publisher,
@@ -367,6 +374,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const notifyDeps: NotifyDeps = {
     ...posting('notify'),
     store: options.notifyStore ? options.notifyStore(store) : store,
+    owed: new DynamoOwedPosts(dynamoClient, dynamo.tableName),
     route: createRouter(routing),
     windows,
   };
@@ -419,6 +427,14 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     flow: async (events) => {
       const incidentEvents = await pipeline.untilNotify(events);
       await deliverUntilDone(notify, incidentEvents, { between: afterVisibilityTimeout });
+    },
+    retryScheduled: async (rounds = 5) => {
+      for (let round = 1; round <= rounds; round++) {
+        afterVisibilityTimeout();
+        const { due, owed, failed } = await notifyTick();
+        if (due === 0 && owed === 0 && failed === 0) return round;
+      }
+      throw new Error(`the tick still finds retries after ${rounds} rounds`);
     },
     tickAndNotify: async () => {
       takeNew([]);
