@@ -13,6 +13,7 @@ import {
   type ValueKind,
   group,
   optional,
+  withDefault,
 } from '#shared/config-table';
 import type { IncidentWindows } from '#shared/incident';
 import { windowsSetting } from '#shared/incident-windows';
@@ -76,6 +77,24 @@ export const localSettings = group({
     purpose: "the cluster's name",
     kind: kind(/^\S{1,100}$/, '1-100 characters without spaces'),
   }),
+  // Longer than one Slack call can take (5 s, a search a few more), so a holder is dead or done by then.
+  leaseMs: withDefault(
+    {
+      name: 'PULLWATCH_POST_LEASE_SECONDS',
+      purpose: 'how long a claim on a Slack post is held (at least 10 s)',
+      kind: {
+        parse: (text) => {
+          const seconds = Number(text);
+          if (!Number.isFinite(seconds) || seconds < 10 || seconds > 3600) {
+            throw new InvalidValue(`must be between 10 and 3600 seconds, got "${text}"`);
+          }
+          return seconds * 1000;
+        },
+        format: (ms) => String(ms / 1000),
+      },
+    },
+    30_000,
+  ),
   storeEndpoint: optional({
     name: 'PULLWATCH_DYNAMODB_ENDPOINT',
     purpose: 'a DynamoDB endpoint to keep the table at, instead of the data folder',
@@ -85,7 +104,7 @@ export const localSettings = group({
 
 export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: string } = {}): LocalConfig => {
   const cwd = options.cwd ?? process.cwd();
-  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, ...read } =
+  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, leaseMs, ...read } =
     localSettings.read(env);
   const dataDir = options.dataDir ?? read.dataDir ?? DEFAULT_DATA_DIR;
   if (token !== undefined && channel === undefined) {
@@ -109,7 +128,7 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
         : { kind: 'terminal', channel: channel ?? TERMINAL_CHANNEL },
     routes,
     tickIntervalMs: tickIntervalFor(windows),
-    leaseMs: 30_000,
+    leaseMs,
     ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
   };
 };

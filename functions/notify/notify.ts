@@ -203,11 +203,14 @@ export const sweepOwedPosts = async (
   deps: NotifyDeps,
   until: number,
   limit: number,
+  /** Checked before each incident: a stopping process leaves the rest for the next sweep. */
+  stopped: () => boolean = () => false,
 ): Promise<{ owed: number; failed: number; reconciled: Map<string, RenderState | 'failed'> }> => {
   const owed = await deps.owed.owedDue(until, limit);
   let failed = 0;
   const reconciled = new Map<string, RenderState | 'failed'>();
   await inParallel(owed, deps.concurrency ?? 4, async (ref) => {
+    if (stopped()) return;
     try {
       const done = await reconcileOnce(deps, ref);
       reconciled.set(incidentKeyOf(ref), done.state);
