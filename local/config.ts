@@ -44,15 +44,17 @@ export interface LocalConfig {
 
 /**
  * Ticks often enough that every window a tick acts on (resolution after the quiet period, throttled
- * updates, held first posts, silent forwarders) is honoured within a quarter of itself; at most every 100 ms, at least
+ * updates, held first posts, silent forwarders, the post lease) is honoured within a quarter of itself; at most every 100 ms, at least
  * once a minute (the deployed schedule's rate).
  */
-export const tickIntervalFor = (windows: IncidentWindows): number => {
+export const tickIntervalFor = (windows: IncidentWindows, leaseMs = Infinity): number => {
   const acted = [
     windows.quietPeriodMs,
     windows.updateIntervalMs,
     windows.stormHoldMs,
     windows.silenceMs,
+    // A post left uncertain is retried by the tick once its claim's lease has ended.
+    leaseMs,
   ].filter((ms) => ms > 0);
   return Math.round(Math.min(60_000, Math.max(100, Math.min(...acted, 240_000) / 4)));
 };
@@ -127,7 +129,7 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
           }
         : { kind: 'terminal', channel: channel ?? TERMINAL_CHANNEL },
     routes,
-    tickIntervalMs: tickIntervalFor(windows),
+    tickIntervalMs: tickIntervalFor(windows, leaseMs),
     leaseMs,
     ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
   };
