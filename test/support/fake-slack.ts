@@ -71,6 +71,11 @@ export class FakeSlack extends LocalServer {
     this.faults.set(method, [...(this.faults.get(method) ?? []), ...faults]);
   }
 
+  /** Forgets the faults not yet used. */
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
   /** Successful calls of a method. */
   succeeded(method: string): SlackCall[] {
     return this.calls.filter(

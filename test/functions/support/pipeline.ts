@@ -255,6 +255,8 @@ export const shuffle = <T>(items: readonly T[], seed = 1): T[] => {
 // The pipeline
 
 export interface PipelineOptions {
+  /** Slack's message times follow the simulated clock (for runs that move it far). */
+  slackOnClock?: boolean;
   windows?: Partial<IncidentWindows>;
   leaseMs?: number;
   slackTimeoutMs?: number;
@@ -308,14 +310,18 @@ export interface Pipeline {
 }
 
 export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipeline> => {
+  const clock = new Clock(T0 + 30_000);
   const [dynamo, bus, slack, secrets] = await Promise.all([
     startDynalite(),
     new FakeEventBridge().start(),
-    new FakeSlack({ token: SLACK_TOKEN, channels: CHANNELS }).start(),
+    new FakeSlack({
+      token: SLACK_TOKEN,
+      channels: CHANNELS,
+      ...(options.slackOnClock === true ? { now: () => clock.ms } : {}),
+    }).start(),
     new FakeSecretsManager().start(),
   ]);
   secrets.secrets.set('pullwatch/slack', JSON.stringify({ token: SLACK_TOKEN }));
-  const clock = new Clock(T0 + 30_000);
   // No storm hold unless a test asks for one: first posts go out at once (storms: storm.test.ts).
   const windows = incidentWindows({ stormHoldMs: 0, ...options.windows });
   const aws = { region: TEST_REGION, credentials: DUMMY_CREDENTIALS };
