@@ -177,7 +177,7 @@ const tickUntilQuiet = async (run: SoakRun, rounds = 15): Promise<void> => {
 
 /** Runs one schedule on cluster `cluster`; throws on the first broken invariant. */
 export const runSchedule = async (run: SoakRun, schedule: Schedule, cluster: string): Promise<void> => {
-  const { pipeline, crashing, queries } = run;
+  const { pipeline, crashing } = run;
   const { slack, clock } = pipeline;
   slack.clearFaults();
   crashing.plan(schedule.crashes);
