@@ -17,9 +17,9 @@
  * - The query is bounded (`limit`) and reads keys only; each due incident costs one reconcile.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { INCIDENT_TABLE } from './incident-table';
-import { conditionally } from './post-store';
+import { conditionally, queryDue } from './post-store';
 import { decodeDueOwner, generationSk, incidentPk } from './table-keys';
 
 /** The `renderDue` index partition of heads that owe a post. */
@@ -58,36 +58,18 @@ export class DynamoOwedPosts implements OwedPosts {
   }
 
   async owedDue(now: number, limit: number): Promise<OwedRef[]> {
-    const { renderIndex } = INCIDENT_TABLE;
-    const owed: OwedRef[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: renderIndex.name,
-          KeyConditionExpression: '#due = :owed AND #at <= :now',
-          ExpressionAttributeNames: { '#due': renderIndex.partitionKey, '#at': renderIndex.sortKey },
-          ExpressionAttributeValues: { ':owed': OWED_PARTITION, ':now': now },
-          Limit: Math.min(100, limit - owed.length),
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const owner = decodeDueOwner(
-          String(item[INCIDENT_TABLE.partitionKey]),
-          String(item[INCIDENT_TABLE.sortKey]),
-        );
-        if (owner?.kind !== 'incident') continue;
-        owed.push({
-          keyId: owner.keyId,
-          generation: owner.generation,
-          dueAt: Number(item[renderIndex.sortKey]),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && owed.length < limit);
-    return owed;
+    const due = await queryDue(
+      this.documents,
+      this.tableName,
+      INCIDENT_TABLE.renderIndex,
+      OWED_PARTITION,
+      now,
+      limit,
+    );
+    return due.flatMap(({ pk, sk, dueAt }) => {
+      const owner = decodeDueOwner(pk, sk);
+      return owner?.kind === 'incident' ? [{ keyId: owner.keyId, generation: owner.generation, dueAt }] : [];
+    });
   }
 
   settleOwed(ref: { keyId: string; generation: number }, version: number): Promise<boolean> {

@@ -295,35 +295,53 @@ export abstract class DynamoPostStore<Ref> implements PostStore<Ref> {
   }
 
   /** Table keys of the items of a sparse index whose due time has come, with the time seen. */
-  protected async dueIn(
-    index: { name: string; partitionKey: string; sortKey: string },
+  protected dueIn(
+    index: DueIndex,
     partition: string,
     now: number,
     limit: number,
   ): Promise<Array<{ pk: string; sk: string; dueAt: number }>> {
-    const due: Array<{ pk: string; sk: string; dueAt: number }> = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#due = :due AND #at <= :now',
-          ExpressionAttributeNames: { '#due': index.partitionKey, '#at': index.sortKey },
-          ExpressionAttributeValues: { ':due': partition, ':now': now },
-          Limit: Math.min(100, limit - due.length),
-          ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        due.push({
-          pk: String(item[INCIDENT_TABLE.partitionKey]),
-          sk: String(item[INCIDENT_TABLE.sortKey]),
-          dueAt: Number(item[index.sortKey]),
-        });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start !== undefined && due.length < limit);
-    return due;
+    return queryDue(this.documents, this.tableName, index, partition, now, limit);
   }
 }
+
+export interface DueIndex {
+  name: string;
+  partitionKey: string;
+  sortKey: string;
+}
+
+/** Table keys of the items of a sparse index partition whose due time is `now` or earlier, oldest first. */
+export const queryDue = async (
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  index: DueIndex,
+  partition: string,
+  now: number,
+  limit: number,
+): Promise<Array<{ pk: string; sk: string; dueAt: number }>> => {
+  const due: Array<{ pk: string; sk: string; dueAt: number }> = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await documents.send(
+      new QueryCommand({
+        TableName: tableName,
+        IndexName: index.name,
+        KeyConditionExpression: '#due = :due AND #at <= :now',
+        ExpressionAttributeNames: { '#due': index.partitionKey, '#at': index.sortKey },
+        ExpressionAttributeValues: { ':due': partition, ':now': now },
+        Limit: Math.min(100, limit - due.length),
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      due.push({
+        pk: String(item[INCIDENT_TABLE.partitionKey]),
+        sk: String(item[INCIDENT_TABLE.sortKey]),
+        dueAt: Number(item[index.sortKey]),
+      });
+    }
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined && due.length < limit);
+  return due;
+};
