@@ -17,20 +17,21 @@ export const describeWindows = (config: LocalConfig): string => {
   )}`;
 };
 
-export type BannerSource =
+export type LocalSource =
   | { kind: 'cluster'; target: KubeTarget }
   | {
       kind: 'replay';
       recording: Recording;
       file: string;
       speed: number;
+      /** The built-in demo (./demo.ts): because there is no kubeconfig, or because it was asked for. */
       demo?: 'no-kubeconfig' | 'asked';
     };
 
 export interface BannerOptions {
   config: LocalConfig;
   cluster: string;
-  source: BannerSource;
+  source: LocalSource;
   /** A path as the user should read it (relative to where they are, when it is below). */
   shown: (path: string) => string;
   slackFolder: string;

@@ -26,15 +26,13 @@ import {
 import { ConfigError, type Env } from '../functions/_common/env';
 import { createClusterRouter, createRouter } from '#shared/routing';
 import { IncidentQueries } from '../functions/history/queries';
-import { bannerLines } from './banner';
+import { type LocalSource, bannerLines } from './banner';
 import { LocalBus } from './bus';
-import type { KubeTarget } from './cluster';
 import type { LocalConfig } from './config';
 import { deadLetterFile } from './dead-letters';
 import { failingCountFromHeartbeats } from './heartbeats';
 import { localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
-import type { Recording } from './recording';
 import { type ReplayHandle, startReplay } from './replay';
 import { waitUntilSettled } from './settled';
 import { slackTarget } from './slack-target';
@@ -42,18 +40,7 @@ import { stamped, statusLine } from './status-line';
 import { type LocalStore, StoreBusy, openLocalStore } from './store';
 import { terminalLines } from './terminal-lines';
 
-export { DEMO_NEXT_STEPS, describeWindows } from './banner';
-
-export type LocalSource =
-  | { kind: 'cluster'; target: KubeTarget }
-  | {
-      kind: 'replay';
-      recording: Recording;
-      file: string;
-      speed: number;
-      /** The built-in demo (./demo.ts): because there is no kubeconfig, or because it was asked for. */
-      demo?: 'no-kubeconfig' | 'asked';
-    };
+export { DEMO_NEXT_STEPS, type LocalSource, describeWindows } from './banner';
 
 export interface LocalModeOptions {
   env: Env;

@@ -29,7 +29,15 @@ export const SOAK_WINDOWS = {
   stormThreshold: 1000,
 };
 
-type CrashPoint = 'claimPost' | 'completePost' | 'markPost' | 'releasePost' | 'getIncident' | 'markRenderDue';
+const CRASH_POINTS = [
+  'claimPost',
+  'completePost',
+  'markPost',
+  'releasePost',
+  'getIncident',
+  'markRenderDue',
+] as const;
+type CrashPoint = (typeof CRASH_POINTS)[number];
 
 export interface Crash {
   method: CrashPoint;
@@ -85,14 +93,7 @@ export const scheduleArbitrary: fc.Arbitrary<Schedule> = fc.integer({ min: 1, ma
     updateFaults: fc.array(slackFault, { maxLength: 2 }),
     crashes: fc.array(
       fc.record({
-        method: fc.constantFrom<CrashPoint>(
-          'claimPost',
-          'completePost',
-          'markPost',
-          'releasePost',
-          'getIncident',
-          'markRenderDue',
-        ),
+        method: fc.constantFrom(...CRASH_POINTS),
         call: fc.integer({ min: 0, max: 4 }),
         landed: fc.boolean(),
       }),
@@ -113,15 +114,7 @@ export class CrashingStore {
 
   wrap = (store: IncidentStore): IncidentStore => {
     const crashing = Object.create(store) as IncidentStore;
-    const methods: CrashPoint[] = [
-      'claimPost',
-      'completePost',
-      'markPost',
-      'releasePost',
-      'getIncident',
-      'markRenderDue',
-    ];
-    for (const method of methods) {
+    for (const method of CRASH_POINTS) {
       const original = (store[method] as (...args: unknown[]) => Promise<unknown>).bind(store);
       Object.assign(crashing, {
         [method]: async (...args: unknown[]) => {
