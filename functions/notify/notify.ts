@@ -233,7 +233,8 @@ export const sweepOwedPosts = async (
 const incidentKeyOf = (ref: IncidentRef): string => `${ref.keyId}#${ref.generation}`;
 
 /**
- * The scheduled tick (every minute): posts held first posts whose storm hold has ended, and
+ * The scheduled tick (every minute): sweeps the posts changes still owe (sweepOwedPosts), retries
+ * what a Slack fault left (its timer), posts held first posts whose storm hold has ended, and
  * brings throttled messages (incidents and roll-ups) up to date once their interval has passed; then
  * forgets the note (only the note it saw: one written since stays for the next tick).
  */
