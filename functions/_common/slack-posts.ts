@@ -266,6 +266,9 @@ export const ensureRendered = async <Ref>(
   } catch (error) {
     // Give the slot back so that the retry updates the message.
     await deps.store.claimRender(ref, render ?? { version: 0, status: '', at: 0 }, next.at);
+    // A refusal (message_not_found…) would be refused again at every tick: the queue's retries and
+    // dead-letter queue deal with it, as before.
+    if (error instanceof SlackRejected) throw error;
     const wait = error instanceof SlackRateLimited ? error.retryAfterSeconds * 1000 : 0;
     throw await scheduleRetry(deps.store, ref, now + wait, error);
   }
