@@ -108,6 +108,13 @@ export class PullwatchStack extends Stack {
             'pullwatch: Slack refused a watchdog post (a silent or returning cluster): see the watchdog log.',
         },
         {
+          id: 'SlackAuthRefused',
+          metricName: METRIC.slackAuthRefused,
+          service: 'notify',
+          description:
+            'pullwatch: Slack refused the bot token (invalid_auth, token_revoked, account_inactive…): nothing is posted until the token secret holds a valid SLACK_BOT_TOKEN. Posts are retried and go out once it does.',
+        },
+        {
           id: 'SilentForwarders',
           metricName: METRIC.silentForwarders,
           service: 'watchdog',

@@ -14,6 +14,9 @@
  *   converge). After `maxReceiveCount` attempts it is dead-lettered (the `onDeadLetter` hook), as
  *   SQS's redrive policy would.
  * - Scheduled targets (the ticks) run on a timer and never overlap themselves.
+ * - Nothing here survives the process. So whoever needs to know that an event is durable asks when
+ *   a target has handled everything queued so far (`handled`): the forwarder's PutEvents, for
+ *   instance, is acknowledged only once dedupe has stored what classify made of it.
  */
 import { randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -71,6 +74,9 @@ export interface BusOptions {
 }
 
 interface Message {
+  /** Increasing per queue, in arrival order. */
+  seq: number;
+  enqueuedAt: number;
   event: BusEvent;
   record: SQSRecord;
   attempts: number;
@@ -90,6 +96,8 @@ class LocalQueue {
   private retryAt = Infinity;
   private stopped = false;
   private readonly idleWaiters: Array<() => void> = [];
+  private lastSeq = 0;
+  private readonly handledWaiters: Array<{ seq: number; resolve: (handled: boolean) => void }> = [];
 
   constructor(
     readonly target: RuleTarget,
@@ -105,10 +113,42 @@ class LocalQueue {
     return this.messages.length === 0 && this.running === undefined;
   }
 
+  /** Epoch ms at which the oldest record still queued (or being handled) arrived; undefined if none. */
+  get oldestEnqueuedAt(): number | undefined {
+    return this.messages[0]?.enqueuedAt;
+  }
+
+  /**
+   * Resolves true once every record queued so far has left the queue (handled, or dead-lettered as
+   * SQS would), false if the queue stops first.
+   */
+  handled(): Promise<boolean> {
+    const seq = this.lastSeq;
+    if (this.doneThrough(seq)) return Promise.resolve(true);
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => this.handledWaiters.push({ seq, resolve }));
+  }
+
+  private doneThrough(seq: number): boolean {
+    const oldest = this.messages[0];
+    return oldest === undefined || oldest.seq > seq;
+  }
+
+  private wakeHandled(): void {
+    for (let index = this.handledWaiters.length - 1; index >= 0; index--) {
+      const waiter = this.handledWaiters[index]!;
+      if (!this.doneThrough(waiter.seq)) continue;
+      this.handledWaiters.splice(index, 1);
+      waiter.resolve(true);
+    }
+  }
+
   enqueue(event: BusEvent): void {
     if (this.stopped) return;
     const messageId = randomUUID();
     this.messages.push({
+      seq: ++this.lastSeq,
+      enqueuedAt: Date.now(),
       event,
       attempts: 0,
       notBefore: 0,
@@ -206,6 +246,7 @@ class LocalQueue {
           });
         }
       }
+      this.wakeHandled();
     }
     this.armRetry();
   }
@@ -222,6 +263,8 @@ class LocalQueue {
     this.retryTimer = undefined;
     await this.running;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
+    this.wakeHandled();
+    for (const waiter of this.handledWaiters.splice(0)) waiter.resolve(false);
   }
 }
 
@@ -258,6 +301,22 @@ export class LocalBus {
   /** Records waiting in each target's queue. */
   depths(): Record<string, number> {
     return Object.fromEntries(this.queues.map((queue) => [queue.target.name, queue.depth]));
+  }
+
+  private queueOf(target: string): LocalQueue {
+    const queue = this.queues.find((candidate) => candidate.target.name === target);
+    if (queue === undefined) throw new Error(`no rule targets ${target}`);
+    return queue;
+  }
+
+  /** Resolves true once `target` has handled every record queued for it so far (false: stopped first). */
+  handled(target: string): Promise<boolean> {
+    return this.queueOf(target).handled();
+  }
+
+  /** When the oldest record `target` has not handled yet arrived (epoch ms); undefined if none. */
+  oldestUnhandled(target: string): number | undefined {
+    return this.queueOf(target).oldestEnqueuedAt;
   }
 
   /** Puts events on the bus: each goes to the queue of every rule it matches. Returns their ids. */
@@ -328,7 +387,7 @@ export class LocalBus {
   }
 
   /** Stops the schedules, lets the queues drain until `deadline` (epoch ms), then stops them. */
-  async stop(deadline = Date.now()): Promise<{ undelivered: number }> {
+  async stop(deadline = Date.now()): Promise<{ undelivered: number; byTarget: Record<string, number> }> {
     this.ticking = false;
     for (const schedule of this.schedules) if (schedule.timer !== undefined) clearTimeout(schedule.timer);
     await Promise.all(this.schedules.map((schedule) => schedule.running));
@@ -343,8 +402,9 @@ export class LocalBus {
     clearTimeout(timer);
     this.stopped = true;
     for (const schedule of this.schedules) if (schedule.timer !== undefined) clearTimeout(schedule.timer);
+    const byTarget = this.depths();
     const undelivered = this.queues.reduce((sum, queue) => sum + queue.depth, 0);
     await Promise.all(this.queues.map((queue) => queue.stop()));
-    return { undelivered };
+    return { undelivered, byTarget };
   }
 }

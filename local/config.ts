@@ -13,6 +13,7 @@ import {
   type ValueKind,
   group,
   optional,
+  withDefault,
 } from '#shared/config-table';
 import type { IncidentWindows } from '#shared/incident';
 import { windowsSetting } from '#shared/incident-windows';
@@ -46,15 +47,17 @@ export interface LocalConfig {
 
 /**
  * Ticks often enough that every window a tick acts on (resolution after the quiet period, throttled
- * updates, held first posts, silent forwarders) is honoured within a quarter of itself; at most every 100 ms, at least
+ * updates, held first posts, silent forwarders, the post lease) is honoured within a quarter of itself; at most every 100 ms, at least
  * once a minute (the deployed schedule's rate).
  */
-export const tickIntervalFor = (windows: IncidentWindows): number => {
+export const tickIntervalFor = (windows: IncidentWindows, leaseMs = Infinity): number => {
   const acted = [
     windows.quietPeriodMs,
     windows.updateIntervalMs,
     windows.stormHoldMs,
     windows.silenceMs,
+    // A post left uncertain is retried by the tick once its claim's lease has ended.
+    leaseMs,
   ].filter((ms) => ms > 0);
   return Math.round(Math.min(60_000, Math.max(100, Math.min(...acted, 240_000) / 4)));
 };
@@ -79,6 +82,24 @@ export const localSettings = group({
     purpose: "the cluster's name",
     kind: kind(/^\S{1,100}$/, '1-100 characters without spaces'),
   }),
+  // Longer than one Slack call can take (5 s, a search a few more), so a holder is dead or done by then.
+  leaseMs: withDefault(
+    {
+      name: 'PULLWATCH_POST_LEASE_SECONDS',
+      purpose: 'how long a claim on a Slack post is held (at least 10 s)',
+      kind: {
+        parse: (text) => {
+          const seconds = Number(text);
+          if (!Number.isFinite(seconds) || seconds < 10 || seconds > 3600) {
+            throw new InvalidValue(`must be between 10 and 3600 seconds, got "${text}"`);
+          }
+          return seconds * 1000;
+        },
+        format: (ms) => String(ms / 1000),
+      },
+    },
+    30_000,
+  ),
   storeEndpoint: optional({
     name: 'PULLWATCH_DYNAMODB_ENDPOINT',
     purpose: 'a DynamoDB endpoint to keep the table at, instead of the data folder',
@@ -89,7 +110,7 @@ export const localSettings = group({
 
 export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: string } = {}): LocalConfig => {
   const cwd = options.cwd ?? process.cwd();
-  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, registryCheck, ...read } =
+  const { windows, token, channel, apiUrl, routes, cluster, storeEndpoint, registryCheck, leaseMs, ...read } =
     localSettings.read(env);
   const dataDir = options.dataDir ?? read.dataDir ?? DEFAULT_DATA_DIR;
   if (token !== undefined && channel === undefined) {
@@ -112,8 +133,8 @@ export const loadLocalConfig = (env: Env, options: { dataDir?: string; cwd?: str
           }
         : { kind: 'terminal', channel: channel ?? TERMINAL_CHANNEL },
     routes,
-    tickIntervalMs: tickIntervalFor(windows),
-    leaseMs: 30_000,
+    tickIntervalMs: tickIntervalFor(windows, leaseMs),
+    leaseMs,
     ...(storeEndpoint === undefined ? {} : { storeEndpoint }),
     registryCheck,
   };

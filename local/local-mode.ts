@@ -5,13 +5,17 @@
  *   forwarder (or replay) ──PutEvents──▶ local bus ──rules from shared/──▶ classify → dedupe → notify
  *                                          │                 heartbeats ──▶ watchdog      │          │
  *                                          └─ ticks (resolution, throttled updates,   dynalite   Slack or
- *                                             held posts, silent forwarders)         (own process) terminal
+ *                                             held and owed posts, silent forwarders) (own process) terminal
  *
- * Wiring only: the forwarder is runForwarder with the bus as its publisher; the handlers are the
- * Lambda factories (./pipeline.ts); the store is dynalite on the data folder (./store.ts); Slack is
- * real when configured, otherwise the terminal (./terminal-slack.ts).
+ * Wiring and lifecycle only: the forwarder is runForwarder with the bus as its publisher; the
+ * handlers are the Lambda factories (./pipeline.ts); the store is dynalite on the data folder
+ * (./store.ts); Slack is real when configured, otherwise the terminal (./slack-target.ts). What the
+ * terminal shows is in ./banner.ts, ./terminal-lines.ts, ./status-line.ts and ./dead-letters.ts.
+ *
+ * Nothing is lost to a crash or a stop: the forwarder's checkpoint counts a failure as shipped only
+ * once dedupe has stored it, and every post a stored change owes is swept at start.
  */
-import { appendFileSync, existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import {
   type ForwarderHandle,
@@ -20,32 +24,23 @@ import {
   runForwarder,
 } from '../forwarder/main';
 import { ConfigError, type Env } from '../functions/_common/env';
-import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
-import { MAIN_POST } from '../functions/_common/post-ids';
-import { createClusterRouter, createRouter, isMuted } from '#shared/routing';
-import { formatDuration } from '#shared/slack-message';
-import { heartbeatDetailSchema } from '#shared/contract';
+import { createClusterRouter, createRouter } from '#shared/routing';
 import { IncidentQueries } from '../functions/history/queries';
-import { type DeadLetter, LocalBus, type QueueHandler } from './bus';
-import type { KubeTarget } from './cluster';
+import { type LocalSource, bannerLines } from './banner';
+import { LocalBus } from './bus';
 import type { LocalConfig } from './config';
-import { type LogLine, localLog } from './log';
+import { deadLetterFile } from './dead-letters';
+import { failingCountFromHeartbeats } from './heartbeats';
+import { localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
-import type { Recording } from './recording';
 import { type ReplayHandle, startReplay } from './replay';
+import { waitUntilSettled } from './settled';
+import { slackTarget } from './slack-target';
+import { stamped, statusLine } from './status-line';
 import { type LocalStore, StoreBusy, openLocalStore } from './store';
-import { EnvTokenSource, TerminalSlack } from './terminal-slack';
+import { terminalLines } from './terminal-lines';
 
-export type LocalSource =
-  | { kind: 'cluster'; target: KubeTarget }
-  | {
-      kind: 'replay';
-      recording: Recording;
-      file: string;
-      speed: number;
-      /** The built-in demo (./demo.ts): because there is no kubeconfig, or because it was asked for. */
-      demo?: 'no-kubeconfig' | 'asked';
-    };
+export { DEMO_NEXT_STEPS, type LocalSource, describeWindows } from './banner';
 
 export interface LocalModeOptions {
   env: Env;
@@ -71,6 +66,8 @@ export interface LocalModeHandle {
   pipeline: LocalPipeline;
   /** Replay only: resolves when the recording has played and everything it caused was shipped. */
   replayDone?: Promise<void>;
+  /** Resolves when the start-up sweep of owed posts has run. */
+  sweptAtStart: Promise<void>;
   /** Resolves when the source is done (replay), the bus is idle and no incident waits to resolve. */
   settled(): Promise<void>;
   /** The status line, as last printed. */
@@ -78,37 +75,8 @@ export interface LocalModeHandle {
   stop(): Promise<void>;
 }
 
-/** The demo's one line on going further: a real cluster, real Slack. */
-export const DEMO_NEXT_STEPS =
-  'Your cluster: point KUBECONFIG at its kubeconfig, or run kubectl config use-context <name>, then npm start. Real Slack: set SLACK_BOT_TOKEN and PULLWATCH_SLACK_CHANNEL.';
-
-const clock = () => new Date().toISOString().slice(11, 19);
-const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
-
-export const describeWindows = (config: LocalConfig): string => {
-  const w = config.windows;
-  return `updates at most every ${formatDuration(w.updateIntervalMs)}, resolves after ${formatDuration(
-    w.quietPeriodMs,
-  )} quiet, reopens within ${formatDuration(w.reopenWindowMs)}, storm at ${w.stormThreshold} incidents in ${formatDuration(
-    w.stormWindowMs,
-  )}`;
-};
-
-/** Wraps the Slack notifier so the terminal says what was sent where. */
-const announcing = (notifier: Notifier, say: (line: string) => void): Notifier => ({
-  post: async (message) => {
-    const posted = await notifier.post(message);
-    say(
-      `Slack: ${message.threadTs === undefined ? 'posted' : 'replied in thread'} to ${message.channel}: ${message.text.slice(0, 140)}`,
-    );
-    return posted;
-  },
-  update: async (message) => {
-    await notifier.update(message);
-    say(`Slack: updated ${message.channelId} ${message.ts}: ${message.text.slice(0, 140)}`);
-  },
-  findPost: (where, marker) => notifier.findPost(where, marker),
-});
+/** How long a stop lets the bus drain before it closes the store. */
+const STOP_DRAIN_MS = 10_000;
 
 export const startLocalMode = async (options: LocalModeOptions): Promise<LocalModeHandle> => {
   const { config, source, env } = options;
@@ -151,130 +119,104 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     );
   }
 
-  const seenForwarderWarnings = new Set<string>();
-  const onLine = (line: LogLine) => {
-    if (line.level === 'error') {
-      warn(
-        `${line.component}: ${line.message}${line.fields.errorMessage ? ` (${String(line.fields.errorMessage)})` : line.fields.error ? ` (${String(line.fields.error)})` : ''}`,
-      );
-    } else if (
-      (line.component === 'forwarder' || line.component === 'replay') &&
-      line.level === 'warn' &&
-      !seenForwarderWarnings.has(line.message)
-    ) {
-      seenForwarderWarnings.add(line.message);
-      warn(
-        `${line.component}: ${line.message}${line.fields.error ? ` (${String(line.fields.error)})` : ''}; see ${shown(join(config.dataDir, 'pullwatch.log'))}`,
-      );
-    }
-  };
-  const logs = localLog(join(config.dataDir, 'pullwatch.log'), onLine);
+  const logs = localLog(
+    join(config.dataDir, 'pullwatch.log'),
+    terminalLines(warn, shown(join(config.dataDir, 'pullwatch.log'))),
+  );
   const metrics = new CountingMetrics();
-  const deadLetters = join(config.dataDir, 'dead-letters.jsonl');
-  const onDeadLetter = (letter: DeadLetter) => {
-    appendFileSync(deadLetters, `${JSON.stringify({ at: new Date().toISOString(), ...letter })}\n`);
-    warn(
-      `${letter.target} gave up on a ${letter.event['detail-type']} event after ${letter.attempts} attempts (${letter.reason}); kept in ${shown(deadLetters)}`,
-    );
-  };
+  const deadLetterPath = join(config.dataDir, 'dead-letters.jsonl');
+  const deadLetters = deadLetterFile(deadLetterPath, shown(deadLetterPath), warn);
   const busLog = logs.for('bus');
   const bus = new LocalBus({
-    onDeadLetter,
+    onDeadLetter: deadLetters.onDeadLetter,
     onBatch: (target, records, failed, ms) => busLog.debug('batch handled', { target, records, failed, ms }),
     onHandlerError: (target, error) =>
       logs.for(target).warn('handler failed; the batch will be retried', {
         errorMessage: error instanceof Error ? error.message : String(error),
       }),
   });
-
-  const notifier: Notifier =
-    config.slack.kind === 'slack'
-      ? announcing(
-          new SlackNotifier({
-            tokens: new EnvTokenSource(config.slack.token),
-            ...(config.slack.apiUrl === undefined ? {} : { slackApiUrl: config.slack.apiUrl }),
-            timeoutMs: 5000,
-            retries: 2,
-            maxInlineWaitMs: 3000,
-            metrics,
-          }),
-          say,
-        )
-      : new TerminalSlack({
-          dataDir: config.dataDir,
-          write: options.out,
-          cwd,
-          bold,
-          ...(options.width === undefined ? {} : { width: options.width }),
-        });
-
-  let failingContainers: number | undefined;
-  const onHeartbeat: QueueHandler = (event) => {
-    for (const record of event.Records) {
-      const parsed = heartbeatDetailSchema.safeParse(
-        (JSON.parse(record.body) as { detail?: unknown }).detail,
-      );
-      if (parsed.success && parsed.data.cluster === cluster)
-        failingContainers = parsed.data.failingContainers;
-    }
-    return Promise.resolve();
-  };
-  const onRejected: QueueHandler = (event) => {
-    for (const record of event.Records) {
-      const rejected = JSON.parse(record.body) as {
-        detail?: { stage?: string; reason?: string; field?: string };
-      };
-      appendFileSync(
-        deadLetters,
-        `${JSON.stringify({ at: new Date().toISOString(), rejected: rejected.detail })}\n`,
-      );
-      warn(
-        `${rejected.detail?.stage ?? 'pipeline'} rejected an event (${rejected.detail?.reason ?? 'invalid'}${rejected.detail?.field ? `, field ${rejected.detail.field}` : ''}); kept in ${shown(deadLetters)}`,
-      );
-    }
-    return Promise.resolve();
-  };
-
-  const client = store.newClient();
-  const pipeline = wirePipeline({
-    bus,
-    client,
-    tableName: store.tableName,
-    windows: config.windows,
-    notifier,
-    route: createRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
-    channelFor: createClusterRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
-    leaseMs: config.leaseMs,
-    log: logs.for('pipeline'),
+  const slack = slackTarget({
+    config,
     metrics,
-    tickIntervalMs: config.tickIntervalMs,
-    registryCheck: config.registryCheck,
-    onRejected,
-    onHeartbeat,
-    onTickError: (tick, error) =>
-      logs.for(tick).warn('tick failed; the next one retries', {
-        errorMessage: error instanceof Error ? error.message : String(error),
-      }),
+    say,
+    write: options.out,
+    cwd,
+    bold,
+    ...(options.width === undefined ? {} : { width: options.width }),
   });
-  const queries = new IncidentQueries(client, { tableName: store.tableName });
-
-  // --- The source of observations
-  let forwarder: ForwarderHandle | undefined;
-  let replay: ReplayHandle | undefined;
-  let census: () => Promise<{ pods: number; namespaces: number } | undefined>;
-  const slackLine =
-    config.slack.kind === 'slack'
-      ? `Slack: posting to ${config.slack.channel}${config.slack.apiUrl === undefined ? '' : ` via ${config.slack.apiUrl}`}`
-      : `Slack: not configured; messages are shown here and saved as Block Kit JSON in ${shown(join(config.dataDir, 'slack'))} (set SLACK_BOT_TOKEN and PULLWATCH_SLACK_CHANNEL to post)`;
-
-  const closeAll = async () => {
-    await bus.stop(Date.now() + 2000);
+  const failing = failingCountFromHeartbeats(cluster);
+  const client = store.newClient();
+  const closeStore = async () => {
     client.destroy();
     await store.close();
     await logs.close();
   };
 
+  // --- Before anything is observed: the token, then what an earlier run left owed.
+  let pipeline: LocalPipeline;
+  let queries: IncidentQueries;
   try {
+    const notice = await slack.check();
+    if (notice !== undefined) warn(notice);
+    pipeline = wirePipeline({
+      bus,
+      client,
+      tableName: store.tableName,
+      windows: config.windows,
+      notifier: slack.notifier,
+      route: createRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
+      channelFor: createClusterRouter({ defaultChannel: config.slack.channel, rules: config.routes }),
+      leaseMs: config.leaseMs,
+      log: logs.for('pipeline'),
+      metrics,
+      tickIntervalMs: config.tickIntervalMs,
+      registryCheck: config.registryCheck,
+      onRejected: deadLetters.onRejected,
+      onHeartbeat: failing.handler,
+      onTickError: (tick, error) =>
+        logs.for(tick).warn('tick failed; the next one retries', {
+          errorMessage: error instanceof Error ? error.message : String(error),
+        }),
+    });
+    queries = new IncidentQueries(client, { tableName: store.tableName });
+  } catch (error) {
+    await bus.stop();
+    await closeStore();
+    throw error;
+  }
+  const sweepLog = logs.for('notify.sweep');
+  const sweptAtStart = pipeline.sweepOwed().then(
+    ({ owed, failed }) => {
+      if (owed > 0) sweepLog.info('posts owed by an earlier run swept at start', { owed, failed });
+    },
+    (error: unknown) =>
+      sweepLog.warn('the start-up sweep failed; the tick retries', {
+        errorMessage: error instanceof Error ? error.message : String(error),
+      }),
+  );
+
+  // --- The source of observations
+  let forwarder: ForwarderHandle | undefined;
+  let replay: ReplayHandle | undefined;
+  let census: () => Promise<{ pods: number; namespaces: number } | undefined>;
+  const closeAll = async () => {
+    pipeline.stopSweeping();
+    await bus.stop(Date.now() + 2000);
+    await sweptAtStart;
+    await closeStore();
+  };
+
+  try {
+    for (const line of bannerLines({
+      config,
+      cluster,
+      source,
+      shown,
+      slackFolder: join(config.dataDir, 'slack'),
+      bold,
+    })) {
+      say(line);
+    }
     if (source.kind === 'cluster') {
       const forwarderEnv: Env = {
         ...env,
@@ -288,39 +230,16 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         PULLWATCH_FLUSH_SECONDS: env.PULLWATCH_FLUSH_SECONDS ?? '5',
         PULLWATCH_STATE_FILE: checkpoint,
       };
-      say(
-        bold(
-          `pullwatch local mode · cluster ${cluster} (kubeconfig context ${source.target.context}, ${source.target.server})`,
-        ),
-      );
-      say(`data: ${shown(config.dataDir)} (incidents survive restarts) · ${slackLine}`);
-      say(`windows: ${describeWindows(config)}`);
       forwarder = await runForwarder(forwarderEnv, {
         kubeConfig: source.target.kubeConfig,
-        publisher: forwarderPublisher(bus),
+        // Acknowledged once stored: the checkpoint never counts what a crash could lose.
+        publisher: forwarderPublisher(bus, { durable: true }),
         log: logs.for('forwarder'),
         tuning: { metricsHost: '127.0.0.1', lingerMs: 20, ...options.forwarderTuning },
       });
       const watching = forwarder;
       census = () => Promise.resolve(watching.census());
     } else {
-      const pace = source.speed === 1 ? '' : ` at ${source.speed}× speed`;
-      if (source.demo === undefined) {
-        say(bold(`pullwatch local mode · replaying ${shown(source.file)} as cluster ${cluster}${pace}`));
-        if (source.recording.description) say(source.recording.description);
-      } else {
-        say(
-          bold(
-            `pullwatch demo · ${source.demo === 'no-kubeconfig' ? 'no kubeconfig on this machine, so this is a demo: ' : ''}the built-in recordings, played as cluster ${cluster}${pace}`,
-          ),
-        );
-        if (source.recording.description) say(source.recording.description);
-        say(DEMO_NEXT_STEPS);
-      }
-      say(
-        `data: ${shown(config.dataDir)} (${source.demo === undefined ? 'incidents survive restarts' : 'the demo’s own'}) · ${slackLine}`,
-      );
-      say(`windows: ${describeWindows(config)}`);
       replay = startReplay({
         recording: source.recording,
         cluster,
@@ -338,100 +257,66 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
   }
   say('Ctrl-C to stop.');
 
-  // --- Status: printed when it changes
-  let lastStatus = '';
-  let statusRun: Promise<void> | undefined;
-  const refreshStatus = () => {
-    statusRun ??= printStatus().finally(() => {
-      statusRun = undefined;
-    });
-    return statusRun;
-  };
-  const printStatus = async () => {
-    const counted = await census();
-    const open = await queries.openCount(cluster).catch(() => undefined);
-    const failing = replay?.census().failingContainers ?? failingContainers;
-    const parts = [
-      counted === undefined
-        ? 'listing pods…'
-        : `watching ${plural(counted.pods, 'pod')} in ${plural(counted.namespaces, 'namespace')}`,
-      failing === undefined ? undefined : `${plural(failing, 'container')} failing to pull`,
-      open === undefined ? undefined : `${plural(open, 'open incident')}`,
-    ].filter((part) => part !== undefined);
-    const status = parts.join(' · ');
-    if (status !== lastStatus) {
-      lastStatus = status;
-      say(`[${clock()}] ${status}`);
-    }
-  };
-  const statusTimer = setInterval(() => void refreshStatus(), options.statusIntervalMs ?? 2000);
-  void refreshStatus();
+  const status = statusLine(
+    {
+      census: () => census(),
+      failing: () => replay?.census().failingContainers ?? failing.current(),
+      openIncidents: () => queries.openCount(cluster),
+    },
+    say,
+  );
+  const statusTimer = setInterval(() => void status.refresh(), options.statusIntervalMs ?? 2000);
+  void status.refresh();
 
   let stopping: Promise<void> | undefined;
   const replayDone = replay?.done.then(async () => {
     await bus.idle();
-    if (stopping === undefined) say(`[${clock()}] replay finished: every recorded change was played`);
+    if (stopping === undefined) say(stamped('replay finished: every recorded change was played'));
     if (stopping === undefined && source.kind === 'replay' && source.demo !== undefined) {
       say('The demo has played; open incidents resolve once quiet. Ctrl-C to stop.');
     }
   });
 
-  const handle: LocalModeHandle = {
+  const stop = async () => {
+    clearInterval(statusTimer);
+    await status.idle();
+    const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
+    await replay?.stop();
+    pipeline.stopSweeping();
+    const { undelivered } = await bus.stop(Date.now() + STOP_DRAIN_MS);
+    await sweptAtStart;
+    // Emptied only if notify handled everything; otherwise the entries stay for the next start.
+    await pipeline.drain().catch((error: unknown) => warn(`outbox not emptied: ${String(error)}`));
+    logs.for('pipeline').info('pipeline metrics', Object.fromEntries(metrics.counts));
+    await closeStore();
+    if (unsent + undelivered > 0) {
+      // True by construction: a failure not stored was not acknowledged, so the forwarder ships it
+      // again; a post a stored change owes is swept at the next start.
+      warn(
+        `stopped with ${unsent + undelivered} events not handled (they are observed again on the next start, and what they owe is posted then)`,
+      );
+    }
+  };
+
+  return {
     cluster,
     bus,
     store,
     queries,
     metrics,
     pipeline,
+    sweptAtStart,
     ...(replayDone === undefined ? {} : { replayDone }),
-    settled: async () => {
-      await replayDone;
-      for (;;) {
-        await bus.idle();
-        // Incidents of this run: open ones, and those that failed since local mode started.
-        const { incidents } = await queries.list({ cluster, limit: 1000 });
-        const current = incidents.filter(
-          (incident) => incident.status === 'open' || Date.parse(incident.lastSeen) >= startedAt,
-        );
-        const recovering = current.filter(
-          (incident) => incident.status === 'open' && incident.failingContainers === 0,
-        );
-        // A first post may be held (the storm hold): settled means everyone who should hear has.
-        const unannounced = [];
-        for (const incident of current) {
-          const record = await queries.get(incident.incidentId);
-          const muted = isMuted(record?.incident.latest?.annotations);
-          const main = record?.posts[MAIN_POST];
-          if (!muted && (main === undefined || main.state === 'claimed')) unannounced.push(incident);
-        }
-        if (recovering.length === 0 && unannounced.length === 0) {
-          await bus.idle();
-          return;
-        }
-        await new Promise((resolve) => setTimeout(resolve, config.tickIntervalMs));
-      }
-    },
-    status: () => lastStatus,
-    stop: () => {
-      stopping ??= (async () => {
-        clearInterval(statusTimer);
-        await statusRun?.catch(() => undefined);
-        const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
-        await replay?.stop();
-        const { undelivered } = await bus.stop(Date.now() + 10_000);
-        await pipeline.drain().catch((error: unknown) => warn(`outbox not emptied: ${String(error)}`));
-        logs.for('pipeline').info('pipeline metrics', Object.fromEntries(metrics.counts));
-        client.destroy();
-        await store.close();
-        await logs.close();
-        if (unsent + undelivered > 0) {
-          warn(
-            `stopped with ${unsent + undelivered} events not handled (they are observed again on the next start)`,
-          );
-        }
-      })();
-      return stopping;
-    },
+    settled: () =>
+      waitUntilSettled({
+        bus,
+        queries,
+        cluster,
+        startedAt,
+        pollMs: config.tickIntervalMs,
+        ...(replayDone === undefined ? {} : { sourceDone: replayDone }),
+      }),
+    status: () => status.last(),
+    stop: () => (stopping ??= stop()),
   };
-  return handle;
 };

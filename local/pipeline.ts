@@ -29,7 +29,12 @@ import {
   createTickHandler,
   flushPublished,
 } from '../functions/dedupe/dedupe';
-import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from '../functions/notify/notify';
+import {
+  type NotifyDeps,
+  createNotifyHandler,
+  createNotifyTickHandler,
+  sweepOwedPosts,
+} from '../functions/notify/notify';
 import {
   type WatchdogDeps,
   createHeartbeatHandler,
@@ -55,18 +60,40 @@ export const busPublisher = (bus: LocalBus, now: () => Date = () => new Date()):
   },
 });
 
-/** The forwarder's PutEvents, answered by the local bus. */
-export const forwarderPublisher = (bus: LocalBus): PutEventsSender => ({
-  putEvents: (entries: PutEntry[]): Promise<PutResult> => {
-    const ids = bus.put(
-      entries.map((entry) => ({
-        source: entry.Source,
-        detailType: entry.DetailType,
-        detail: JSON.parse(entry.Detail) as unknown,
-        time: entry.Time,
-      })),
+/** The bus stopped before what it was given was stored: the caller keeps it and tries again. */
+export class NotStored extends Error {
+  override readonly name = 'NotStored';
+}
+
+/**
+ * The forwarder's PutEvents, answered by the local bus. In AWS, EventBridge's acceptance is durable;
+ * here the bus is memory, so with `durable` a call is answered only once dedupe has stored what
+ * classify made of its failures and recoveries (or dead-lettered it, as SQS would): the forwarder's
+ * checkpoint then never counts as shipped what a crash could lose.
+ */
+export const forwarderPublisher = (bus: LocalBus, options: { durable?: boolean } = {}): PutEventsSender => ({
+  putEvents: async (entries: PutEntry[]): Promise<PutResult> => {
+    const events = entries.map((entry) => ({
+      source: entry.Source,
+      detailType: entry.DetailType,
+      detail: JSON.parse(entry.Detail) as unknown,
+      time: entry.Time,
+    }));
+    const ids = bus.put(events);
+    const classify = LOCAL_RULES.find((candidate) => candidate.target === 'classify')!;
+    const classified = events.some((event) =>
+      classify.matches({ source: event.source, 'detail-type': event.detailType }),
     );
-    return Promise.resolve({ FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) });
+    // classify publishes before its handler returns, so once it has handled these, what it made of
+    // them is queued for dedupe.
+    if (
+      options.durable === true &&
+      classified &&
+      !((await bus.handled('classify')) && (await bus.handled('dedupe')))
+    ) {
+      throw new NotStored('local mode stopped before these events were stored');
+    }
+    return { FailedEntryCount: 0, Entries: ids.map((EventId) => ({ EventId })) };
   },
 });
 
@@ -163,9 +190,22 @@ export interface LocalPipeline {
   store: DynamoIncidentStore;
   /** The scheduled ticks, runnable at will (tests, shutdown). */
   tick(): Promise<void>;
-  /** Removes every published event still in an outbox (before the store closes). */
+  /**
+   * Removes every published event still in an outbox (before the store closes), once notify has
+   * handled every event: otherwise they stay, and the next start publishes them again.
+   */
   drain(): Promise<void>;
+  /**
+   * Posts every post still owed, whatever its grace (at start, nothing of an earlier run is in
+   * flight any more): what a crash, or a stop with notify's queue not empty, left unposted.
+   */
+  sweepOwed(): Promise<{ owed: number; failed: number }>;
+  /** Stops a sweep in progress (before the store closes). */
+  stopSweeping(): void;
 }
+
+/** Owed posts read per query of the start-up sweep. */
+const OWED_PAGE = 200;
 
 /** Builds the handlers and puts them behind the bus's rules and schedules. */
 export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
@@ -203,6 +243,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     store,
     storms: store.storms,
     posts: store.posts,
+    owed: store.owed,
     route: options.route,
     windows,
   };
@@ -240,8 +281,21 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   bus.schedule('dedupe.tick', options.tickIntervalMs, dedupeTick, onError('dedupe.tick'));
   bus.schedule('notify.tick', options.tickIntervalMs, notifyTick, onError('notify.tick'));
   bus.schedule('watchdog.tick', options.tickIntervalMs, watchdogTick, onError('watchdog.tick'));
-  const flush = () => flushPublished(dedupeDeps);
+  // An outbox entry stays until notify has handled its event: it is removed only once every record
+  // queued for notify up to the entry's time has been handled (a crash before that publishes it
+  // again from the store, on the incident's next write).
+  const notifyHandledBefore = (at: number) => {
+    const oldest = bus.oldestUnhandled('notify');
+    return oldest === undefined || oldest > at;
+  };
+  const flush = async () => {
+    if (notifyHandledBefore(now().getTime() - publishedOutbox.delayMs)) await flushPublished(dedupeDeps);
+  };
+  const flushAll = async () => {
+    if (notifyHandledBefore(Infinity)) await flushPublished(dedupeDeps, true);
+  };
   bus.schedule('dedupe.outbox', publishedOutbox.delayMs, flush, onError('dedupe.outbox'));
+  let sweeping = true;
   return {
     store,
     tick: async () => {
@@ -249,8 +303,27 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
       await bus.idle();
       await notifyTick().catch(onError('notify.tick'));
       await watchdogTick().catch(onError('watchdog.tick'));
-      await flushPublished(dedupeDeps, true).catch(onError('dedupe.outbox'));
+      await flushAll().catch(onError('dedupe.outbox'));
     },
-    drain: () => flushPublished(dedupeDeps, true),
+    drain: flushAll,
+    stopSweeping: () => {
+      sweeping = false;
+    },
+    sweepOwed: async () => {
+      const total = { owed: 0, failed: 0 };
+      for (let page = 0; page < 1000 && sweeping; page++) {
+        const { owed, failed } = await sweepOwedPosts(
+          notifyDeps,
+          Number.MAX_SAFE_INTEGER,
+          OWED_PAGE,
+          () => !sweeping,
+        );
+        total.owed += owed;
+        total.failed += failed;
+        // Settled ones leave the index; a page with failures would only find them again.
+        if (owed < OWED_PAGE || failed > 0) break;
+      }
+      return total;
+    },
   };
 };

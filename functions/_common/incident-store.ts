@@ -48,6 +48,7 @@ import {
   splitLatest,
   withLatestText,
 } from './latest-text';
+import { DynamoOwedPosts, type OwedPosts, owedMarker } from './owed-posts';
 import { DUE_PARTITION, INCIDENT_TABLE, ITEM_SCHEMA_VERSION, RENDER_PARTITION } from './incident-table';
 import {
   POINTER_SK,
@@ -234,6 +235,8 @@ export interface IncidentStore extends Incidents, ContainerPointers, IncidentSla
   /** Claims and renders of the posts of incidents and storm buckets. */
   readonly posts: PostStore<PostOwnerRef>;
   readonly storms: Storms;
+  /** Posts owed by changes (functions/_common/owed-posts.ts). */
+  readonly owed: OwedPosts;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -313,6 +316,7 @@ export class DynamoIncidentStore implements IncidentStore {
   private readonly windows: IncidentWindows;
   readonly posts: PostStore<PostOwnerRef>;
   readonly storms: Storms;
+  readonly owed: OwedPosts;
 
   constructor(client: DynamoDBClient, options: DynamoIncidentStoreOptions) {
     this.table = new TableClient(client, options);
@@ -321,6 +325,7 @@ export class DynamoIncidentStore implements IncidentStore {
       keyOf: (ref) => (isStormRef(ref) ? stormKey(ref) : slackKey(ref)),
     });
     this.storms = new DynamoStorms(this.table);
+    this.owed = new DynamoOwedPosts(this.table);
   }
 
   /** The registers of `containerIds` in an incident: its rows, overlaid with its head's journal. */
@@ -545,7 +550,15 @@ export class DynamoIncidentStore implements IncidentStore {
       tableName: this.table.tableName,
       key: headKey(write),
       expectedVersion: write.expectedVersion,
-      set: { ...set, journal: compactRegisters(write.changed), journalVersion: version },
+      set: {
+        ...set,
+        // A post is owed for a new incident and for each status change (functions/_common/owed-posts.ts).
+        ...(write.expectedVersion === 0 || write.resolvedChanged === true
+          ? owedMarker(Math.max(write.incident.resolvedAt ?? 0, write.incident.latest?.at ?? 0))
+          : {}),
+        journal: compactRegisters(write.changed),
+        journalVersion: version,
+      },
       remove,
       outbox: write.outbox,
       ...(write.published === undefined ? {} : { published: write.published }),

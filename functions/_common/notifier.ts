@@ -4,8 +4,15 @@
  * - SlackRateLimited: not delivered; retry after `retryAfterSeconds` (short waits happen inline);
  * - SlackRejected: Slack answered `ok: false` (channel_not_found, invalid_blocks…): not delivered,
  *   and retrying will not help;
+ * - SlackAuthRefused: the token was refused (invalid_auth, not_authed, account_inactive,
+ *   token_revoked, token_expired): nothing was delivered; retrying helps once the token is fixed
+ *   (a rotated secret is fetched again at once);
  * - SlackUnavailable: a timeout, a network error or a 5xx. For chat.postMessage the message may or
  *   may not exist now, so the caller must not simply post again (see functions/notify).
+ *
+ * A 429's Retry-After holds for every later call of the same method in this process, not only the
+ * one that got it: until it has passed, a call waits (if the rest is short) or fails at once with
+ * SlackRateLimited for what is left, without asking Slack.
  *
  * The client itself never retries (`retryConfig: { retries: 0 }`): a blind retry of chat.postMessage
  * after a timeout is exactly how a message gets posted twice. Idempotent calls (chat.update, history
@@ -74,10 +81,24 @@ export class SlackUnavailable extends Error {
   override readonly name = 'SlackUnavailable';
 }
 
-/** Platform errors after which the same call can succeed later (the token rotated, Slack hiccuped). */
+/** Slack refused the token: nothing was delivered (the call never got past authentication). */
+export class SlackAuthRefused extends Error {
+  override readonly name = 'SlackAuthRefused';
+  constructor(readonly error: string) {
+    super(`Slack refused the bot token (SLACK_BOT_TOKEN): ${error}`);
+  }
+}
+
+/** What `auth.test` said about the token. */
+export type AuthCheck =
+  | { kind: 'ok'; team?: string; user?: string }
+  /** The token is refused: nothing will be posted until it is fixed. */
+  | { kind: 'refused'; error: string }
+  /** Slack could not be asked (network, 5xx, rate limit): says nothing about the token. */
+  | { kind: 'unknown'; error: string };
+
+/** Platform errors after which the same call can succeed later (Slack hiccuped). */
 const TRANSIENT_PLATFORM_ERRORS = new Set([
-  'invalid_auth',
-  'token_expired',
   'internal_error',
   'fatal_error',
   'service_unavailable',
@@ -104,6 +125,7 @@ export interface SlackNotifierOptions {
   maxInlineWaitMs: number;
   metrics: PipelineMetrics;
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
 
 interface HistoryMessage {
@@ -117,10 +139,30 @@ const LOOKUP_PAGES = 10;
 export class SlackNotifier implements Notifier {
   private clients = new Map<string, WebClient>();
   private channelIds = new Map<string, string>();
+  /** Per Web API method: epoch ms before which Slack asked not to be called again (Retry-After). */
+  private readonly pausedUntil = new Map<string, number>();
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
 
   constructor(private readonly options: SlackNotifierOptions) {
     this.sleep = options.sleep ?? sleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Asks Slack whether the token is good (`auth.test`), without throwing. */
+  async checkAuth(): Promise<AuthCheck> {
+    try {
+      const response = await this.call('auth.test', true, (client) => client.auth.test());
+      return {
+        kind: 'ok',
+        ...(response.team === undefined ? {} : { team: response.team }),
+        ...(response.user === undefined ? {} : { user: response.user }),
+      };
+    } catch (error) {
+      if (error instanceof SlackAuthRefused) return { kind: 'refused', error: error.error };
+      if (error instanceof SlackRejected) return { kind: 'refused', error: error.error };
+      return { kind: 'unknown', error: error instanceof Error ? error.message : String(error) };
+    }
   }
 
   private async client(): Promise<WebClient> {
@@ -144,9 +186,21 @@ export class SlackNotifier implements Notifier {
    * One Web API call, with Retry-After honoured inline when short, errors translated, and (for
    * idempotent calls only) retries after a timeout or 5xx.
    */
-  private async call<T>(idempotent: boolean, run: (client: WebClient) => Promise<T>): Promise<T> {
+  private async call<T>(
+    method: string,
+    idempotent: boolean,
+    run: (client: WebClient) => Promise<T>,
+  ): Promise<T> {
     const { metrics } = this.options;
     for (let attempt = 0; ; attempt++) {
+      // An earlier 429 of this method, here or in another call: wait it out, or say what is left.
+      const pausedMs = (this.pausedUntil.get(method) ?? 0) - this.now();
+      if (pausedMs > 0) {
+        if (pausedMs > this.options.maxInlineWaitMs || attempt >= 3) {
+          throw new SlackRateLimited(Math.ceil(pausedMs / 1000));
+        }
+        await this.sleep(pausedMs);
+      }
       if (attempt > 0) metrics.count(METRIC.slackRetries);
       metrics.count(METRIC.slackCalls);
       try {
@@ -154,16 +208,20 @@ export class SlackNotifier implements Notifier {
       } catch (error) {
         if (error instanceof WebAPIRateLimitedError) {
           metrics.count(METRIC.slackRateLimited);
-          const waitMs = error.retryAfter * 1000;
-          if (waitMs <= this.options.maxInlineWaitMs && attempt < 3) {
-            await this.sleep(waitMs);
-            continue;
-          }
-          throw new SlackRateLimited(error.retryAfter);
+          const until = this.now() + error.retryAfter * 1000;
+          this.pausedUntil.set(method, Math.max(until, this.pausedUntil.get(method) ?? 0));
+          continue;
         }
         if (error instanceof WebAPIPlatformError) {
           const code = error.data.error;
-          if (AUTH_ERRORS.has(code)) this.options.tokens.invalidate();
+          if (AUTH_ERRORS.has(code)) {
+            this.options.tokens.invalidate();
+            // Nothing got past authentication, so even a post can be tried again: once, in case the
+            // secret was rotated since the token was read.
+            if (attempt === 0 && this.options.tokens.refreshable === true) continue;
+            metrics.count(METRIC.slackAuthRefused);
+            throw new SlackAuthRefused(code);
+          }
           if (TRANSIENT_PLATFORM_ERRORS.has(code)) {
             if (idempotent && attempt < this.options.retries) continue;
             throw new SlackUnavailable(`Slack answered ${code}`, { cause: error });
@@ -183,7 +241,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async post(message: SlackPost): Promise<PostedMessage> {
-    const response = await this.call(false, (client) =>
+    const response = await this.call('chat.postMessage', false, (client) =>
       client.chat.postMessage({
         channel: message.channel,
         text: message.text,
@@ -207,7 +265,7 @@ export class SlackNotifier implements Notifier {
   }
 
   async update(message: { channelId: string; ts: string; text: string; blocks: Block[] }): Promise<void> {
-    await this.call(true, (client) =>
+    await this.call('chat.update', true, (client) =>
       client.chat.update({
         channel: message.channelId,
         ts: message.ts,
@@ -227,7 +285,7 @@ export class SlackNotifier implements Notifier {
     if (known !== undefined) return known;
     let cursor: string | undefined;
     for (let page = 0; page < 50; page++) {
-      const response = await this.call(true, (client) =>
+      const response = await this.call('conversations.list', true, (client) =>
         client.conversations.list({
           types: 'public_channel,private_channel',
           exclude_archived: true,
@@ -263,7 +321,8 @@ export class SlackNotifier implements Notifier {
         limit: 200,
         ...(cursor === undefined ? {} : { cursor }),
       };
-      const response = await this.call(true, (client) =>
+      const method = where.threadTs === undefined ? 'conversations.history' : 'conversations.replies';
+      const response = await this.call(method, true, (client) =>
         where.threadTs === undefined
           ? client.conversations.history(args)
           : client.conversations.replies({ ...args, ts: where.threadTs }),

@@ -25,6 +25,10 @@ export const METRIC = {
   slackPostsRecovered: 'SlackPostsRecovered',
   slackPostsUncertain: 'SlackPostsUncertain',
   slackPostsFailed: 'SlackPostsFailed',
+  /** Slack refused the bot token (auth.test at start, or any call): the stack alarms on it. */
+  slackAuthRefused: 'SlackAuthRefused',
+  /** Posts owed by a change that notify's tick found still owed after the grace (and reconciled). */
+  owedPostsSwept: 'OwedPostsSwept',
   /** First posts held to learn whether a storm is forming. */
   postsHeld: 'PostsHeld',
   /** Storm buckets that reached the threshold. */

@@ -16,13 +16,26 @@
  *   and resolved by that search after the lease.
  * - If the search itself is refused (missing `channels:history` scope, bot not in the channel), the
  *   post is marked failed rather than risk a second one: at most once when it cannot be checked.
- * - A 429 or a definite refusal (`ok: false`) means nothing was posted: the claim is released
- *   (429: retried after Retry-After) or marked failed (permanent: channel_not_found…).
+ * - A 429, a refused token or a definite refusal (`ok: false`) means nothing was posted: the claim
+ *   is released (429: retried after Retry-After; token: retried later, once it may be fixed) or
+ *   marked failed (permanent: channel_not_found…, with what to do about it in the log line).
+ *
+ * Retries do not depend on whoever called: whenever a post is left to be tried again (a claim in
+ * progress or uncertain, a 429, a refused token, a failed update), its owner's timer in the
+ * `renderDue` index is set to when it may be tried (the lease's end, Retry-After…), and the scheduled
+ * tick comes back for it, as often as it takes. The error thrown is then marked (isRetryScheduled), so
+ * a queue consumer can let its record go instead of retrying it blindly and dead-lettering it.
  * The residual risk of a duplicate is a message deleted by a person before the search, or Slack's
  * history lagging a just-accepted message by more than the lease.
  */
 import type { SlackMessage } from '#shared/slack-message';
-import { type Notifier, type PostedMessage, SlackRateLimited, SlackRejected } from './notifier';
+import {
+  type Notifier,
+  type PostedMessage,
+  SlackAuthRefused,
+  SlackRateLimited,
+  SlackRejected,
+} from './notifier';
 import { type Log, METRIC, type PipelineMetrics, describeError } from './observability';
 import type { PostRecord, PostStore, RenderRecord } from './post-store';
 
@@ -42,6 +55,32 @@ export interface PostDeps<Ref> {
 export class PostInProgress extends Error {
   override readonly name = 'PostInProgress';
 }
+
+/** After a refused token, how long before a post is tried again (the token may be fixed by then). */
+export const AUTH_RETRY_MS = 60_000;
+
+/** Errors after which the owner's timer was set: the tick retries, whatever the caller does. */
+const scheduled = new WeakSet<object>();
+
+/** Whether the tick will come back for what failed (see the file comment). */
+export const isRetryScheduled = (error: unknown): boolean =>
+  typeof error === 'object' && error !== null && scheduled.has(error);
+
+/** Sets the owner's timer to `at`, then marks `error` as scheduled (to be thrown). */
+const scheduleRetry = async <Ref>(store: PostStore<Ref>, ref: Ref, at: number, error: unknown) => {
+  await store.markRenderDue(ref, at);
+  if (typeof error === 'object' && error !== null) scheduled.add(error);
+  return error;
+};
+
+/** What Slack's refusal of a post means for whoever reads the log line. */
+const refusalAdvice = (error: string, channel: string): string => {
+  if (error === 'channel_not_found' || error === 'not_in_channel') {
+    return `Slack refused the post to ${channel} (${error}): invite the bot to ${channel} (/invite @<your app>), or route to a channel it is in; this post will not be retried`;
+  }
+  if (error === 'is_archived') return `Slack refused the post to ${channel}: the channel is archived`;
+  return `Slack refused the post to ${channel} (${error}); it will not be retried`;
+};
 
 export interface PostTarget {
   channel: string;
@@ -87,8 +126,14 @@ export const ensurePost = async <Ref>(
   const now = deps.now().getTime();
   const marker = { incidentId: owner.subjectId, postId };
   if (previous !== undefined && previous.leaseUntil > now) {
-    throw new PostInProgress(
-      `${postId} of ${owner.subjectId} is claimed until ${new Date(previous.leaseUntil).toISOString()}`,
+    // Its holder may die with it: come back when the lease has ended.
+    throw await scheduleRetry(
+      store,
+      ref,
+      previous.leaseUntil,
+      new PostInProgress(
+        `${postId} of ${owner.subjectId} is claimed until ${new Date(previous.leaseUntil).toISOString()}`,
+      ),
     );
   }
   const where = targetOf(previous, target);
@@ -113,8 +158,19 @@ export const ensurePost = async <Ref>(
     log.error(why, { ...marker, error: slackError });
     return { kind: 'failed' };
   };
-  /** Keeps the claim, marked uncertain: after its lease, the next attempt searches before posting. */
-  const keepUncertain = (reason: string) => store.markPost(ref, postId, token, 'uncertain', reason);
+  /**
+   * Keeps the claim, marked uncertain: after its lease, the next attempt searches before posting
+   * (the tick's, if nobody else's). Returns `error`, to be thrown.
+   */
+  const keepUncertain = async (reason: string, error: unknown) => {
+    await store.markPost(ref, postId, token, 'uncertain', reason);
+    return scheduleRetry(store, ref, claim.leaseUntil, error);
+  };
+  /** Gives the claim back (nothing was posted) and comes back at `at`. Returns `error`, to be thrown. */
+  const releaseUntil = async (at: number, error: unknown) => {
+    await store.releasePost(ref, postId, token);
+    return scheduleRetry(store, ref, at, error);
+  };
 
   if (previous !== undefined) {
     // An earlier attempt held the claim and never recorded a result: it may have posted.
@@ -125,14 +181,14 @@ export const ensurePost = async <Ref>(
       if (error instanceof SlackRejected) {
         return giveUp(
           `earlier attempt unverifiable: ${error.error}`,
-          'a post may have been sent but cannot be checked; not posting again',
+          `a post to ${where.channel} may have been sent but cannot be checked (${error.error}); not posting again`,
           error.error,
         );
       }
       // Keep the claim (and the first claim's time): releasing it would let a later attempt post
-      // without searching. After this lease, the next attempt searches again.
-      await keepUncertain(`search failed: ${describeError(error).errorMessage}`);
-      throw error;
+      // without searching. After this lease, the next attempt searches again (a refused token too:
+      // the earlier attempt may have got through before it was revoked).
+      throw await keepUncertain(`search failed: ${describeError(error).errorMessage}`, error);
     }
     if (found !== undefined) {
       await store.completePost(ref, postId, token, found, render);
@@ -148,17 +204,16 @@ export const ensurePost = async <Ref>(
     posted = await notifier.post({ ...where, text, blocks, marker });
   } catch (error) {
     if (error instanceof SlackRateLimited) {
-      await store.releasePost(ref, postId, token);
-      throw error;
+      throw await releaseUntil(now + error.retryAfterSeconds * 1000, error);
     }
+    if (error instanceof SlackAuthRefused) throw await releaseUntil(now + AUTH_RETRY_MS, error);
     if (error instanceof SlackRejected) {
-      return giveUp(error.error, 'Slack refused the post; it will not be retried', error.error);
+      return giveUp(error.error, refusalAdvice(error.error, where.channel), error.error);
     }
     // A timeout, a 5xx or anything else: the post may exist. Keep the claim; after the lease the
     // next attempt searches for it before posting.
-    await keepUncertain(error instanceof Error ? error.message : String(error));
     metrics.count(METRIC.slackPostsUncertain);
-    throw error;
+    throw await keepUncertain(error instanceof Error ? error.message : String(error), error);
   }
   if (!(await store.completePost(ref, postId, token, posted, render))) {
     log.error('the claim on a post was taken over while posting: is the lease shorter than the timeout?', {
@@ -212,10 +267,14 @@ export const ensureRendered = async <Ref>(
   } catch (error) {
     // Give the slot back so that the retry updates the message.
     await deps.posts.claimRender(ref, render ?? { version: 0, status: '', at: 0 }, next.at);
-    throw error;
+    // A refusal (message_not_found…) would be refused again at every tick: the queue's retries and
+    // dead-letter queue deal with it, as before.
+    if (error instanceof SlackRejected) throw error;
+    const wait = error instanceof SlackRateLimited ? error.retryAfterSeconds * 1000 : 0;
+    throw await scheduleRetry(deps.posts, ref, now + wait, error);
   }
 };
 
 /** Whether an error means "try again later" rather than a fault worth a warning. */
 export const isExpectedRetry = (error: unknown): boolean =>
-  error instanceof PostInProgress || error instanceof SlackRateLimited;
+  error instanceof PostInProgress || error instanceof SlackRateLimited || error instanceof SlackAuthRefused;

@@ -8,6 +8,8 @@ export interface TokenSource {
   token(): Promise<string>;
   /** Forgets the cached token (Slack said it is invalid). */
   invalidate(): void;
+  /** Whether a token read after invalidate() may differ (a secret that can be rotated). */
+  readonly refreshable?: boolean;
 }
 
 export class SlackTokenMissing extends Error {
@@ -28,6 +30,7 @@ export const tokenFromSecret = (secret: string): string => {
 
 export class SecretsManagerTokenSource implements TokenSource {
   private cached: { token: Promise<string>; until: number } | undefined;
+  readonly refreshable = true;
 
   constructor(
     private readonly client: SecretsManagerClient,

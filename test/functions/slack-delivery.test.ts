@@ -61,14 +61,18 @@ describe('a crash between the Slack call and the store write', () => {
     expect(await mainPost()).toMatchObject({ state: 'claimed', attempts: 1 });
     expect((await mainPost())?.ts).toBeUndefined();
 
-    // Redelivered within the lease: the claim is held, nothing is posted, the record fails again.
+    // Redelivered within the lease: the claim is held, nothing is posted. The record is let go: the
+    // incident's timer is set to the lease's end, and the tick owns the retry.
     pipeline.clock.advance(30_000);
-    expect(await deliver(pipeline.notify, incidentEvents)).toHaveLength(incidentEvents.length);
+    expect(await deliver(pipeline.notify, incidentEvents)).toEqual([]);
+    expect(pipeline.slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
+    // The tick's sweep finds the first post still owed, but claimed: it leaves it to the lease too.
+    expect(await pipeline.notifyTick()).toEqual({ due: 0, owed: 1, failed: 1 });
     expect(pipeline.slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
 
-    // After the lease: the channel is searched, the post found by its metadata and adopted.
+    // After the lease: the tick searches the channel, finds the post by its metadata and adopts it.
     pipeline.clock.advance(90_000);
-    expect(await deliver(pipeline.notify, incidentEvents)).toEqual([]);
+    expect(await pipeline.notifyTick()).toMatchObject({ due: 1, failed: 0 });
     expect(pipeline.slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
     expect(pipeline.slack.succeeded('conversations.history')).toHaveLength(1);
     expect(await mainPost()).toMatchObject({
@@ -89,6 +93,8 @@ describe('a lost or refused answer from Slack', () => {
     await start({ slackTimeoutMs: 200 });
     pipeline.slack.inject('chat.postMessage', { kind: 'hang', processed: true });
     await pipeline.flow([failed({ pod: 1, at: 0 })]);
+    // The record was let go; the tick retries after the lease (or Retry-After).
+    await pipeline.retryScheduled();
     expect(pipeline.slack.topLevel()).toHaveLength(1);
     expect((await mainPost())?.ts).toBe(pipeline.slack.topLevel()[0]!.ts);
     expect(pipeline.metrics.notify.get(METRIC.slackPostsUncertain)).toBe(1);
@@ -99,6 +105,8 @@ describe('a lost or refused answer from Slack', () => {
     await start({ slackTimeoutMs: 200 });
     pipeline.slack.inject('chat.postMessage', { kind: 'hang' });
     await pipeline.flow([failed({ pod: 1, at: 0 })]);
+    // The record was let go; the tick retries after the lease (or Retry-After).
+    await pipeline.retryScheduled();
     expect(pipeline.slack.topLevel()).toHaveLength(1);
     expect(pipeline.slack.succeeded('conversations.history')).not.toHaveLength(0);
     expect(pipeline.metrics.notify.get(METRIC.slackPostsRecovered)).toBe(0);
@@ -108,6 +116,8 @@ describe('a lost or refused answer from Slack', () => {
     await start();
     pipeline.slack.inject('chat.postMessage', { kind: 'status', status: 500 });
     await pipeline.flow([failed({ pod: 1, at: 0 })]);
+    // The record was let go; the tick retries after the lease (or Retry-After).
+    await pipeline.retryScheduled();
     expect(pipeline.slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(2);
     expect(pipeline.slack.topLevel()).toHaveLength(1);
   });
@@ -121,10 +131,12 @@ describe('a lost or refused answer from Slack', () => {
     expect(pipeline.metrics.notify.get(METRIC.slackRetries)).toBe(1);
   });
 
-  it('hands a long Retry-After back to the queue, releasing the claim, then posts once', async () => {
+  it('hands a long Retry-After to the tick, releasing the claim, then posts once', async () => {
     await start();
     pipeline.slack.inject('chat.postMessage', { kind: 'rate-limit', retryAfterSeconds: 30 });
     await pipeline.flow([failed({ pod: 1, at: 0 })]);
+    // The record was let go; the tick retries after the lease (or Retry-After).
+    await pipeline.retryScheduled();
     expect(pipeline.slack.topLevel()).toHaveLength(1);
     // Released, not uncertain: the retry did not need to search.
     expect(pipeline.slack.calls.filter((call) => call.method === 'conversations.history')).toHaveLength(0);
@@ -139,8 +151,9 @@ describe('a lost or refused answer from Slack', () => {
     expect(pipeline.slack.calls.filter((call) => call.method === 'chat.postMessage')).toHaveLength(1);
     expect(pipeline.slack.calls[0]?.error).toBe('channel_not_found');
     expect(pipeline.metrics.notify.get(METRIC.slackPostsFailed)).toBe(1);
+    // The line names the channel and says what to do.
     expect(pipeline.logs.notify.at('error')[0]?.message).toBe(
-      'Slack refused the post; it will not be retried',
+      'Slack refused the post to no-such-channel (channel_not_found): invite the bot to no-such-channel (/invite @<your app>), or route to a channel it is in; this post will not be retried',
     );
   });
 });
@@ -154,14 +167,14 @@ describe('updates in place', () => {
       await pipeline.flow([failed({ pod, at: pod })]);
     }
     expect(pipeline.slack.succeeded('chat.update')).toHaveLength(0);
-    expect(await pipeline.notifyTick()).toEqual({ due: 0, failed: 0 });
+    expect(await pipeline.notifyTick()).toEqual({ due: 0, owed: 0, failed: 0 });
 
     // Nothing new arrives, yet once the interval has passed the scheduled tick shows the 5 pods.
     pipeline.clock.advance(MINUTE + 1000);
-    expect(await pipeline.notifyTick()).toEqual({ due: 1, failed: 0 });
+    expect(await pipeline.notifyTick()).toEqual({ due: 1, owed: 0, failed: 0 });
     expect(pipeline.slack.succeeded('chat.update')).toHaveLength(1);
     expect(JSON.stringify(pipeline.slack.topLevel()[0]!.blocks)).toContain('5 pods');
-    expect(await pipeline.notifyTick()).toEqual({ due: 0, failed: 0 });
+    expect(await pipeline.notifyTick()).toEqual({ due: 0, owed: 0, failed: 0 });
 
     pipeline.clock.advance(5 * MINUTE);
     await pipeline.flow([failed({ pod: 6, at: 7 })]);

@@ -651,6 +651,7 @@ describe('alarms', () => {
 
   test.each([
     ['notify', METRIC.slackPostsFailed],
+    ['notify', METRIC.slackAuthRefused],
     ['watchdog', METRIC.slackPostsFailed],
     ['watchdog', METRIC.silentForwarders],
   ])('%s’s %s: the metric as the function emits it (namespace, service dimension)', (service, metricName) => {

@@ -13,7 +13,7 @@ import {
   rejectedPattern,
 } from '#shared/incident-events';
 import { type DeadLetter, LocalBus } from '../../local/bus';
-import { LOCAL_RULES } from '../../local/pipeline';
+import { LOCAL_RULES, forwarderPublisher } from '../../local/pipeline';
 
 const bodies = (event: SQSEvent) =>
   event.Records.map((record) => JSON.parse(record.body) as { detail: { n: number } });
@@ -200,5 +200,74 @@ describe('LocalBus', () => {
     expect(overlapped).toBe(false);
     expect(ticks).toBeGreaterThanOrEqual(2);
     expect(ticks).toBe(after);
+  });
+});
+
+describe('what is durable', () => {
+  let bus: LocalBus;
+  afterEach(async () => {
+    await bus.stop();
+  });
+
+  it('says when a target has handled everything queued so far, and false if it stops first', async () => {
+    bus = new LocalBus({ retryBaseMs: 5, maxReceiveCount: 1000 });
+    const handled: number[] = [];
+    let failOnce = true;
+    bus.rule({
+      name: 'slow',
+      matches: () => true,
+      handler: async (event) => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        // The first batch fails once; record 3 always (it never leaves the queue).
+        if (failOnce || bodies(event).some((body) => body.detail.n === 3)) {
+          failOnce = false;
+          throw new Error('transient');
+        }
+        for (const body of bodies(event)) handled.push(body.detail.n);
+      },
+    });
+    bus.put([{ source: 's', detailType: 'T', detail: { n: 1 } }]);
+    bus.put([{ source: 's', detailType: 'T', detail: { n: 2 } }]);
+    expect(bus.oldestUnhandled('slow')).toBeDefined();
+    // Through the retry: true only once both records left the queue.
+    expect(await bus.handled('slow')).toBe(true);
+    expect(handled.sort()).toEqual([1, 2]);
+    expect(bus.oldestUnhandled('slow')).toBeUndefined();
+
+    bus.put([{ source: 's', detailType: 'T', detail: { n: 3 } }]);
+    const waiting = bus.handled('slow');
+    await bus.stop();
+    expect(await waiting).toBe(false);
+  });
+
+  it('answers the forwarder only once dedupe has handled what classify made of its events', async () => {
+    bus = new LocalBus();
+    const order: string[] = [];
+    bus.rule({
+      name: 'classify',
+      matches: (event) => event.source === SOURCE,
+      handler: async () => {
+        order.push('classify');
+        bus.put([{ source: PIPELINE_SOURCE, detailType: PIPELINE_DETAIL_TYPE.classified, detail: {} }]);
+      },
+    });
+    bus.rule({
+      name: 'dedupe',
+      matches: (event) => event['detail-type'] === PIPELINE_DETAIL_TYPE.classified,
+      handler: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        order.push('dedupe stored');
+      },
+    });
+    const entry = {
+      Source: SOURCE,
+      DetailType: DETAIL_TYPE.failed,
+      Detail: '{}',
+      EventBusName: 'pullwatch-local',
+      Time: new Date(),
+    };
+    await forwarderPublisher(bus, { durable: true }).putEvents([entry]);
+    order.push('acknowledged');
+    expect(order).toEqual(['classify', 'dedupe stored', 'acknowledged']);
   });
 });

@@ -11,6 +11,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer, readBody } from './local-server';
 
 export interface SlackCall {
+  /** When the call arrived (epoch ms). */
+  at: number;
   method: string;
   args: Record<string, unknown>;
   token?: string;
@@ -46,9 +48,16 @@ export class FakeSlack extends LocalServer {
   private sequence = 0;
   /** Tokens Slack accepts; any other gets `invalid_auth`. */
   readonly tokens = new Set<string>();
+  /** How long every answer takes (a slow Slack). */
+  latencyMs = 0;
 
-  constructor(options: { token: string; channels: Record<string, string> }) {
+  /** Message times follow this clock (epoch ms) when given; a fixed day otherwise. */
+  private readonly now: (() => number) | undefined;
+  private lastSeconds = 0;
+
+  constructor(options: { token: string; channels: Record<string, string>; now?: () => number }) {
     super('fake Slack');
+    this.now = options.now;
     this.tokens.add(options.token);
     for (const [name, id] of Object.entries(options.channels)) this.channels.set(name, id);
   }
@@ -60,6 +69,11 @@ export class FakeSlack extends LocalServer {
   /** Faults for the next calls of `method`, one per call, in order. */
   inject(method: string, ...faults: SlackFault[]): void {
     this.faults.set(method, [...(this.faults.get(method) ?? []), ...faults]);
+  }
+
+  /** Forgets the faults not yet used. */
+  clearFaults(): void {
+    this.faults.clear();
   }
 
   /** Successful calls of a method. */
@@ -83,6 +97,11 @@ export class FakeSlack extends LocalServer {
 
   private nextTs(): string {
     this.sequence++;
+    if (this.now !== undefined) {
+      // Real time, as history's `oldest` filter expects; the fraction keeps each ts unique.
+      this.lastSeconds = Math.max(this.lastSeconds, Math.floor(this.now() / 1000));
+      return `${this.lastSeconds}.${String(this.sequence % 1_000_000).padStart(6, '0')}`;
+    }
     return `${this.clock + Math.floor(this.sequence / 1000)}.${String(this.sequence % 1000).padStart(3, '0')}100`;
   }
 
@@ -105,8 +124,15 @@ export class FakeSlack extends LocalServer {
       }
     }
     const token = /^Bearer (.+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const call: SlackCall = { method, args, ...(token === undefined ? {} : { token }), status: 200 };
+    const call: SlackCall = {
+      at: Date.now(),
+      method,
+      args,
+      ...(token === undefined ? {} : { token }),
+      status: 200,
+    };
     this.calls.push(call);
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
 
     const answer = (
       status: number,

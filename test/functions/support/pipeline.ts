@@ -15,6 +15,7 @@ import { INCIDENT_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-ev
 import { EventBridgePublisher } from '../../../functions/_common/event-publisher';
 import {
   DynamoIncidentStore,
+  type IncidentSlackState,
   type PostOwnerRef,
   type PostStore,
 } from '../../../functions/_common/incident-store';
@@ -258,11 +259,14 @@ export const shuffle = <T>(items: readonly T[], seed = 1): T[] => {
 // The pipeline
 
 export interface PipelineOptions {
+  /** Slack's message times follow the simulated clock (for runs that move it far). */
+  slackOnClock?: boolean;
   windows?: Partial<IncidentWindows>;
   leaseMs?: number;
   slackTimeoutMs?: number;
   routes?: RouteRule[];
-  /** Wraps the post claims notify uses (to inject crashes). */
+  /** Wrap what notify uses (to inject crashes): its incident reads, its post claims. */
+  notifyStore?: (store: IncidentSlackState) => IncidentSlackState;
   notifyPosts?: (posts: PostStore<PostOwnerRef>) => PostStore<PostOwnerRef>;
   /** classify's registry check, on the pipeline's clock (off when absent). */
   registryCheck?: (clock: Clock) => RegistryAnswers;
@@ -290,7 +294,12 @@ export interface Pipeline {
   notify: QueueHandler;
   tick: () => Promise<unknown>;
   /** notify's scheduled tick: held first posts and throttled updates whose time has come. */
-  notifyTick: () => Promise<{ due: number; failed: number }>;
+  notifyTick: () => Promise<{ due: number; owed: number; failed: number }>;
+  /**
+   * What the tick does for retries notify scheduled (a lease to outlive, a Retry-After, a refused
+   * token): the clock moves past each (2 minutes a round) and the tick runs, until it finds nothing.
+   */
+  retryScheduled(rounds?: number): Promise<number>;
   /** The watchdog: heartbeats (SQS) and its scheduled tick. */
   heartbeats: QueueHandler;
   watchdogTick: () => Promise<WatchdogTickResult>;
@@ -308,14 +317,18 @@ export interface Pipeline {
 }
 
 export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipeline> => {
+  const clock = new Clock(T0 + 30_000);
   const [dynamo, bus, slack, secrets] = await Promise.all([
     startDynalite(),
     new FakeEventBridge().start(),
-    new FakeSlack({ token: SLACK_TOKEN, channels: CHANNELS }).start(),
+    new FakeSlack({
+      token: SLACK_TOKEN,
+      channels: CHANNELS,
+      ...(options.slackOnClock === true ? { now: () => clock.ms } : {}),
+    }).start(),
     new FakeSecretsManager().start(),
   ]);
   secrets.secrets.set('pullwatch/slack', JSON.stringify({ token: SLACK_TOKEN }));
-  const clock = new Clock(T0 + 30_000);
   // No storm hold unless a test asks for one: first posts go out at once (storms: storm.test.ts).
   const windows = incidentWindows({ stormHoldMs: 0, ...options.windows });
   const aws = { region: TEST_REGION, credentials: DUMMY_CREDENTIALS };
@@ -348,6 +361,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
       maxInlineWaitMs: 1000,
       metrics: metrics[name],
       sleep: async () => {},
+      now: () => now().getTime(),
     }),
     leaseMs: options.leaseMs ?? 90_000,
     publisher,
@@ -378,9 +392,10 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const tick = createTickHandler(dedupeDeps);
   const notifyDeps: NotifyDeps = {
     ...posting('notify'),
-    store,
+    store: options.notifyStore ? options.notifyStore(store) : store,
     storms: store.storms,
     posts: options.notifyPosts ? options.notifyPosts(store.posts) : store.posts,
+    owed: store.owed,
     route: createRouter(routing),
     windows,
   };
@@ -435,6 +450,14 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     flow: async (events) => {
       const incidentEvents = await pipeline.untilNotify(events);
       await deliverUntilDone(notify, incidentEvents, { between: afterVisibilityTimeout });
+    },
+    retryScheduled: async (rounds = 5) => {
+      for (let round = 1; round <= rounds; round++) {
+        afterVisibilityTimeout();
+        const { due, owed, failed } = await notifyTick();
+        if (due === 0 && owed === 0 && failed === 0) return round;
+      }
+      throw new Error(`the tick still finds retries after ${rounds} rounds`);
     },
     tickAndNotify: async () => {
       takeNew([]);
