@@ -223,6 +223,19 @@ describe('shipping to the PutEvents endpoint', () => {
   });
 });
 
+describe('lingering', () => {
+  it('sends a lingering event however much time passes between two readings of the clock', async () => {
+    // Time moves on while the shipper works (a loaded machine, a GC pause): here 3 ms between any
+    // two readings. An event not due when the next batch is formed must still get its wake-up, even
+    // if the linger deadline has passed by the time the wake-up is planned.
+    let clock = Date.now();
+    const ship = makeShipper({ lingerMs: 5, now: () => (clock += 3) });
+    await ship.enqueue(failure('web'));
+    await bus.waitFor((events) => events.length === 1, 2000, 'the lingering event');
+    expect(pods()).toEqual(['ImagePullFailed:web']);
+  });
+});
+
 describe('the bounded queue', () => {
   it('coalesces to the latest state per container when full, counts it, and makes producers wait', async () => {
     bus.latencyMs = 300;
