@@ -126,7 +126,9 @@ describe('entries', () => {
 
 describe('shipping to the PutEvents endpoint', () => {
   it('batches at most 10 entries per call, in order, signed', async () => {
-    const ship = makeShipper();
+    // A long linger: the last five must still be waiting for company when the 25th arrives, however
+    // slowly a loaded machine runs the loop (with 10 ms, a partial batch sometimes left early).
+    const ship = makeShipper({ lingerMs: 1000 });
     for (let i = 0; i < 25; i++) await ship.enqueue(failure(`p${String(i).padStart(2, '0')}`));
     await ship.idle();
     expect(bus.calls.map((call) => call.entries)).toEqual([10, 10, 5]);
