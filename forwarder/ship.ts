@@ -329,19 +329,23 @@ export class Shipper {
   /** Forms batches and sends them while there is capacity; schedules itself for lingering/retries. */
   private pump(): void {
     if (this.stopped) return;
+    // One reading of the clock for the whole pass, so the wake-up is planned for exactly what was
+    // found not yet due. Read twice, the linger deadline could pass in between (a timer fires a
+    // millisecond early by Date.now): the batch would be neither sent nor woken up for, and would
+    // wait for the next event (forever, on a quiet cluster).
+    const now = this.now();
     this.admitWaiters();
     while (this.inFlight.size < this.concurrency) {
-      const batch = this.nextBatch();
+      const batch = this.nextBatch(now);
       if (batch.length === 0) break;
       this.send(batch);
       this.admitWaiters();
     }
-    this.schedule();
+    this.schedule(now);
     if (this.depth === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
-  private nextBatch(): Pending[] {
-    const now = this.now();
+  private nextBatch(now: number): Pending[] {
     const batch: Pending[] = [];
     const busy = new Set(this.inFlightKeys);
     // Retries that are due go first, then the heartbeat, then the queue in order.
@@ -381,9 +385,9 @@ export class Shipper {
   /**
    * Wakes the pump when a partial batch has lingered long enough or a retry is due. Events held
    * back only because their container has an entry in flight wait for that call to finish instead.
+   * `now` is the pass's reading of the clock (see pump).
    */
-  private schedule(): void {
-    const now = this.now();
+  private schedule(now: number): void {
     let at = Infinity;
     const oldest = this.queue.oldest();
     if (oldest !== undefined && !this.flushing && oldest + this.lingerMs > now) at = oldest + this.lingerMs;

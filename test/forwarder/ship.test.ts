@@ -126,7 +126,9 @@ describe('entries', () => {
 
 describe('shipping to the PutEvents endpoint', () => {
   it('batches at most 10 entries per call, in order, signed', async () => {
-    const ship = makeShipper();
+    // A long linger: the last five must still be waiting for company when the 25th arrives, however
+    // slowly a loaded machine runs the loop (with 10 ms, a partial batch sometimes left early).
+    const ship = makeShipper({ lingerMs: 1000 });
     for (let i = 0; i < 25; i++) await ship.enqueue(failure(`p${String(i).padStart(2, '0')}`));
     await ship.idle();
     expect(bus.calls.map((call) => call.entries)).toEqual([10, 10, 5]);
@@ -220,6 +222,19 @@ describe('shipping to the PutEvents endpoint', () => {
     await ship.enqueue(recovery('web'));
     await ship.idle();
     expect(pods()).toEqual(['ImagePullFailed:web', 'ImagePullRecovered:web']);
+  });
+});
+
+describe('lingering', () => {
+  it('sends a lingering event however much time passes between two readings of the clock', async () => {
+    // Time moves on while the shipper works (a loaded machine, a GC pause): here 3 ms between any
+    // two readings. An event not due when the next batch is formed must still get its wake-up, even
+    // if the linger deadline has passed by the time the wake-up is planned.
+    let clock = Date.now();
+    const ship = makeShipper({ lingerMs: 5, now: () => (clock += 3) });
+    await ship.enqueue(failure('web'));
+    await bus.waitFor((events) => events.length === 1, 2000, 'the lingering event');
+    expect(pods()).toEqual(['ImagePullFailed:web']);
   });
 });
 
