@@ -171,7 +171,7 @@ export class PhraseMatcher<T extends PhraseSpec> {
         continue;
       }
       if (state < firstAccepting) continue;
-      const found = outputs[(state - firstAccepting) / symbols]!;
+      const found = outputs[((state - firstAccepting) / symbols) | 0]!;
       for (let k = 0; k < found.length; k++) {
         const index = found[k]!;
         const length = lengths[index]!;

@@ -209,5 +209,8 @@ describe('2024–26 runtime texts', () => {
       message: 'Container image "registry.corp/app:1" is not present with pull policy of Never',
     });
     expect(text).toContain('KEP-2535');
+    // The kubelet reports a cached image the pod may not use with the same reason and text as a missing one.
+    expect(text).toContain('reported with this very message');
+    expect(text).toContain('preloadedImagesVerificationAllowlist');
   });
 });
