@@ -37,6 +37,7 @@ import {
   grantPull,
   inspectSecret,
   createPullSecret,
+  ecrUpstreamAuthStep,
   listTags,
   pullSecretSteps,
   rateLimitDocs,
@@ -684,6 +685,8 @@ export const CATALOGUE: readonly CauseRule[] = [
         85,
         'token has expired',
         'no basic auth credentials',
+        // ECR's pull-through cache, refused by the upstream registry (its rule's credentials, or no such upstream path).
+        'authentication to the upstream registry failed',
         'invalid username/password',
         'incorrect username or password',
         'ecr:batchgetimage',
@@ -732,6 +735,7 @@ export const CATALOGUE: readonly CauseRule[] = [
     summary: (ctx) =>
       `${ctx.say.registry} refused access to ${ctx.say.repository}: the node has no valid credentials or permission for it.`,
     fix: (ctx) => [
+      ...(ctx.evidence.includes('upstream registry') ? [ecrUpstreamAuthStep(ctx)] : []),
       ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
       ...grantPull(ctx),
       {

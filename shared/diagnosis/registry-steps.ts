@@ -253,6 +253,15 @@ export const ecrPullThroughCacheHint = (ctx: FixContext): FixStep => ({
   command: `aws ecr describe-pull-through-cache-rules --region ${ecrNames(ctx).region} && aws ecr validate-pull-through-cache-rule --region ${ecrNames(ctx).region} --ecr-repository-prefix <prefix>`,
 });
 
+/**
+ * ECR's pull-through cache said "The authentication to the upstream registry failed": the node's own
+ * credentials were accepted, but ECR could not fetch the image from the upstream with the rule's.
+ */
+export const ecrUpstreamAuthStep = (ctx: FixContext): FixStep => ({
+  text: `ECR’s pull-through cache could not fetch ${repositoryOf(ctx)} from its upstream registry, which refused the rule’s credentials or has no such image. Check the path after the rule’s prefix first: Docker Hub official images need library/ (…/docker-hub/library/nginx), every other image must not have it (…/docker-hub/bitnami/redis). Then check the rule’s upstream credentials: a Secrets Manager secret named ecr-pullthroughcache/…, holding a valid upstream user name and access token:`,
+  command: `aws ecr validate-pull-through-cache-rule --region ${ecrNames(ctx).region} --ecr-repository-prefix <prefix>`,
+});
+
 /** ECR Public serves anonymous pulls; credentials only raise the quota, and stale ones are refused. */
 const ecrPublicSteps = (ctx: FixContext): FixStep[] => [
   {
