@@ -124,8 +124,9 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
       text,
       (signal, start) => {
         if (signal.cause !== winner.cause || start < winnerStart - EVIDENCE_REACH) return;
-        if (signal.text !== winner.text && !corroborating.includes(signal.text))
+        if (signal.text !== winner.text && !corroborating.includes(signal.text)) {
           corroborating.push(signal.text);
+        }
         if (start < first && signal.weight >= winner.weight) first = start;
       },
       Math.max(0, winnerStart - EVIDENCE_REACH),

@@ -19,22 +19,13 @@ const clauseStart = (text: string, pos: number, limit: number): number => {
   return floor;
 };
 
-/** The first line break in [from, from + limit), or the end of that range. */
 const lineEnd = (text: string, from: number, limit: number): number => {
   const ceiling = Math.min(text.length, from + limit);
-  // indexOf runs natively; a range cut from the text keeps it from reading past the ceiling.
-  const range = ceiling - from > 64 ? text.slice(from, ceiling) : undefined;
-  if (range === undefined) {
-    for (let i = from; i < ceiling; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10 || c === 13) return i;
-    }
-    return ceiling;
+  for (let i = from; i < ceiling; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13) return i;
   }
-  const lf = range.indexOf('\n');
-  const cr = range.indexOf('\r', 0);
-  const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
-  return at === -1 ? ceiling : from + at;
+  return ceiling;
 };
 
 /**
