@@ -37,6 +37,7 @@ import {
   grantPull,
   inspectSecret,
   createPullSecret,
+  ecrUpstreamAuthStep,
   listTags,
   pullSecretSteps,
   rateLimitDocs,
@@ -105,8 +106,10 @@ export const CATALOGUE: readonly CauseRule[] = [
     summary: (ctx) =>
       `${ctx.say.image} is not present on ${ctx.say.node} and the pull policy Never forbids pulling it.`,
     fix: (ctx) => [
+      // KEP-2535 (kubelet image_manager.go, imageNotPresentOnNeverPolicyError): an image on the node that the
+      // pod's credentials may not use is reported exactly like a missing one, so as not to reveal it.
       {
-        text: `See whether the image is in the runtime’s store on ${ctx.say.node}. If it is listed, the kubelet’s check of cached images against the pod’s credentials (KEP-2535, beta and on by default from Kubernetes 1.35) refused it: give the pod the pull secret the image was pulled with, or let the kubelet’s imagePullCredentialsVerificationPolicy trust preloaded images (NeverVerifyPreloadedImages).`,
+        text: `See whether the image is in the runtime’s store on ${ctx.say.node}. If it is listed, the kubelet refused it on purpose: from Kubernetes 1.35 (KEP-2535, beta and on by default) an image the kubelet once pulled with credentials is re-checked against this pod’s own, and one the pod may not use is reported with this very message, so as not to reveal that it is there. Give the pod (or its service account) a pull secret that can read the image, or exempt the image in the kubelet configuration: imagePullCredentialsVerificationPolicy: NeverVerifyAllowlistedImages with the repository in preloadedImagesVerificationAllowlist.`,
         command: onNode(ctx, `crictl images | grep -F ${q(repositoryOf(ctx))}`),
       },
       // A registry image may simply be pulled; a local-only one must be loaded onto the node.
@@ -688,6 +691,8 @@ export const CATALOGUE: readonly CauseRule[] = [
         85,
         'token has expired',
         'no basic auth credentials',
+        // ECR's pull-through cache, refused by the upstream registry (its rule's credentials, or no such upstream path).
+        'authentication to the upstream registry failed',
         'invalid username/password',
         'incorrect username or password',
         'ecr:batchgetimage',
@@ -736,6 +741,7 @@ export const CATALOGUE: readonly CauseRule[] = [
     summary: (ctx) =>
       `${ctx.say.registry} refused access to ${ctx.say.repository}: the node has no valid credentials or permission for it.`,
     fix: (ctx) => [
+      ...(ctx.evidence.includes('upstream registry') ? [ecrUpstreamAuthStep(ctx)] : []),
       ...(ctx.pullSecrets.length > 0 ? [inspectSecret(ctx)] : []),
       ...grantPull(ctx),
       {

@@ -113,17 +113,20 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
     }
   });
 
-  let decision: Decision = { cause: 'unknown', weight: 0, corroboration: 0, evidence: leadingLine(text) };
+  let decision: Decision;
   if (best) {
     // Look again just before the deciding phrase for others of the same cause, to widen the evidence.
     const { signal: winner, start: winnerStart, end: winnerEnd } = best;
     let first = winnerStart;
-    const corroborating = new Set<string>();
-    MATCHER.scan(
+    // The distinct other phrases of the winning cause nearby (a handful at most: no Set needed).
+    const corroborating: string[] = [];
+    MATCHER.scanAgain(
       text,
       (signal, start) => {
         if (signal.cause !== winner.cause || start < winnerStart - EVIDENCE_REACH) return;
-        if (signal.text !== winner.text) corroborating.add(signal.text);
+        if (signal.text !== winner.text && !corroborating.includes(signal.text)) {
+          corroborating.push(signal.text);
+        }
         if (start < first && signal.weight >= winner.weight) first = start;
       },
       Math.max(0, winnerStart - EVIDENCE_REACH),
@@ -132,9 +135,11 @@ const decide = (input: DiagnosisInput, text: string, imageValid: boolean): Decis
     decision = {
       cause: winner.cause,
       weight: winner.weight,
-      corroboration: corroborating.size,
+      corroboration: corroborating.length,
       evidence: excerpt(text, first, winnerEnd),
     };
+  } else {
+    decision = { cause: 'unknown', weight: 0, corroboration: 0, evidence: leadingLine(text) };
   }
 
   const byReason = input.reason ? REASON_SIGNALS[input.reason.toLowerCase()] : undefined;
@@ -261,9 +266,12 @@ const contextFor = (
 
 /** Specific phrases earn high confidence; generic ones ("not found", "timeout") less; agreement adds a little. */
 // Capitalise a leading plain word ("the node …"), never an identifier ("ghcr.io …", "quay.io/org/app …").
-const PLAIN_FIRST_WORD = /^[a-z]+[ ,]/;
-const sentence = (text: string): string =>
-  PLAIN_FIRST_WORD.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+const sentence = (text: string): string => {
+  let i = 0;
+  for (let c = text.charCodeAt(0); c >= 97 && c <= 122; c = text.charCodeAt(++i));
+  const after = text.charCodeAt(i);
+  return i > 0 && (after === 32 || after === 44) ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+};
 
 const confidenceOf = ({ weight, corroboration }: Decision): number => {
   if (weight === 0) return 0.3;

@@ -54,20 +54,43 @@ const JSON_KEY = /^[A-Za-z]+\\?":\\?"/;
 // What structured logs append after the quoted error: ` key="…"`, ` image="…"`.
 const LOG_FIELD = /\\?" [a-z][A-Za-z]*=/;
 
+const BACKSLASH = 92;
+
+/** Whether the text may end in a run of separators and `\\n` escapes: its last character must be one. */
+const mayEndSeparators = (text: string): boolean => {
+  const c = text.charCodeAt(text.length - 1);
+  return (
+    c === 32 ||
+    c === 44 ||
+    c === 59 ||
+    c === BACKSLASH ||
+    (c === 110 && text.charCodeAt(text.length - 2) === BACKSLASH)
+  );
+};
+
+/** Whether the text may end in escaped quotes and closers (`\\"}`, `\\n]`): a backslash, and one of `"n}]` last. */
+const mayEndEscapes = (text: string): boolean => {
+  const c = text.charCodeAt(text.length - 1);
+  return (c === 34 || c === 110 || c === 125 || c === 93) && text.includes('\\');
+};
+
 /**
  * Drops the wrapping the excerpt was cut out of (stray quotes, brackets, JSON keys, "\n" escapes,
  * trailing log fields), so what is left reads as the registry's words. Still a substring.
  */
 const unwrap = (evidence: string): string => {
   let text = evidence;
-  const field = LOG_FIELD.exec(text);
+  const field = text.includes('" ') ? LOG_FIELD.exec(text) : null;
   if (field && field.index > 0) text = text.slice(0, field.index);
   for (let changed = true; changed && text.length > 0;) {
     const before = text;
     text = text.replace(/^(?:\\n|[{["'\\ ])+/, '');
     const key = JSON_KEY.exec(text);
     if (key) text = text.slice(key[0].length);
-    text = text.replace(/(?:\\n|\\|[ ,;])+$/, '').replace(/\\+["n](?:\\+["n]|[}\]"])*$/, '');
+    // The end-anchored patterns run only when the last character could end a match (an engine tries
+    // them at every position).
+    if (mayEndSeparators(text)) text = text.replace(/(?:\\n|\\|[ ,;])+$/, '');
+    if (mayEndEscapes(text)) text = text.replace(/\\+["n](?:\\+["n]|[}\]"])*$/, '');
     const lastChar = text.charAt(text.length - 1);
     if (
       (lastChar === '"' && count(text, '"') % 2 === 1) ||

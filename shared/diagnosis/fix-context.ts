@@ -61,12 +61,33 @@ export interface Fix {
   docs: string;
 }
 
-const PLACEHOLDER = /^<[a-z-]+>$/;
-const SHELL_SAFE = /^[\w@%+=:,./-]+$/;
+// [\w@%+=:,./-]: characters a POSIX shell gives no meaning to.
+const SHELL_SAFE_CHAR = new Uint8Array(128);
+for (const c of 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-') {
+  SHELL_SAFE_CHAR[c.charCodeAt(0)] = 1;
+}
+const isShellSafe = (value: string): boolean => {
+  if (value.length === 0) return false;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 128 || SHELL_SAFE_CHAR[c] === 0) return false;
+  }
+  return true;
+};
+/** `<name>`: a lowercase placeholder the reader fills in. */
+const isPlaceholder = (value: string): boolean => {
+  const last = value.length - 1;
+  if (last < 1 || value.charCodeAt(0) !== 60 || value.charCodeAt(last) !== 62) return false;
+  for (let i = 1; i < last; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 97 && c <= 122) || c === 45)) return false;
+  }
+  return last > 1;
+};
 
 /** Wraps a value for a POSIX shell unless it is plainly safe (or a <placeholder> to fill in). */
 export const shellQuote = (value: string): string =>
-  PLACEHOLDER.test(value) || SHELL_SAFE.test(value) ? value : singleQuoted(value);
+  isShellSafe(value) || isPlaceholder(value) ? value : singleQuoted(value);
 
 /** Always single-quoted, for values that are never shell-safe (JSON, scripts for `sh -c`). */
 export const singleQuoted = (value: string): string =>

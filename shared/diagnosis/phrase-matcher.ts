@@ -56,21 +56,35 @@ const buildAlphabet = (phrases: readonly PhraseSpec[]): { symbolOf: Uint8Array; 
   return { symbolOf, symbols };
 };
 
+// The classifier's hit log holds this many hits; a message with more (only hostile ones) is scanned again instead.
+const HIT_LOG_SIZE = 1024;
+
 export class PhraseMatcher<T extends PhraseSpec> {
   private readonly symbolOf: Uint8Array;
   private readonly symbols: number;
-  private readonly next: Uint16Array | Uint32Array;
-  private readonly accepting: Uint8Array;
-  private readonly outputs: number[][];
+  /** Dense transitions: `next[state + symbol]` is the next state, as the offset of its row. The states
+   * that report a phrase are numbered last, from `firstAccepting`. */
+  private readonly next: Uint32Array;
+  private readonly firstAccepting: number;
+  private readonly outputs: Int32Array[];
   private readonly phrases: readonly T[];
-  // Scratch for forEachLast, reset after each use (the matcher is not re-entrant).
+  private readonly lengths: Int32Array;
+  private readonly wholeWord: Uint8Array;
+  // Scratch for forEachLast and its hit log, reset at each call (the matcher is not re-entrant).
   private readonly lastEnd: Int32Array;
   private readonly seen: Int32Array;
+  private readonly logPhrase = new Int32Array(HIT_LOG_SIZE);
+  private readonly logStart = new Int32Array(HIT_LOG_SIZE);
+  private readonly logEnd = new Int32Array(HIT_LOG_SIZE);
+  private logged = 0;
+  private logText: string | undefined;
 
   constructor(phrases: readonly T[]) {
     this.phrases = phrases;
     this.lastEnd = new Int32Array(phrases.length).fill(-1);
     this.seen = new Int32Array(phrases.length);
+    this.lengths = Int32Array.from(phrases, (phrase) => phrase.text.length);
+    this.wholeWord = Uint8Array.from(phrases, (phrase) => (phrase.wholeWord ? 1 : 0));
     const { symbolOf, symbols } = buildAlphabet(phrases);
     this.symbolOf = symbolOf;
     this.symbols = symbols;
@@ -116,15 +130,24 @@ export class PhraseMatcher<T extends PhraseSpec> {
       }
     }
 
-    this.next =
-      goto.length <= 0xffff ? new Uint16Array(goto.length * symbols) : new Uint32Array(goto.length * symbols);
-    this.accepting = new Uint8Array(goto.length);
-    goto.forEach((row, state) => {
-      this.next.set(row, state * symbols);
-      this.next[state * symbols + LINE_BREAK] = state;
-      if (outputs[state]!.length > 0) this.accepting[state] = 1;
+    // Renumber: the states that report come last, so the scan loop tells them by number alone.
+    const order = goto.map((_, state) => state);
+    order.sort((a, b) => Number(outputs[a]!.length > 0) - Number(outputs[b]!.length > 0) || a - b);
+    const renamed = new Int32Array(goto.length);
+    order.forEach((state, id) => (renamed[state] = id));
+    const firstReporting = order.findIndex((state) => outputs[state]!.length > 0);
+    const accepting = firstReporting === -1 ? goto.length : firstReporting;
+    this.firstAccepting = accepting * symbols;
+
+    // Entries are premultiplied (a state's row offset), so the scan loop does no multiplication.
+    this.next = new Uint32Array(goto.length * symbols);
+    order.forEach((state, id) => {
+      const row = goto[state]!;
+      for (let s = 0; s < symbols; s++) this.next[id * symbols + s] = renamed[row[s]!]! * symbols;
+      this.next[id * symbols + LINE_BREAK] = id * symbols;
     });
-    this.outputs = outputs;
+    // The phrases each accepting state reports, by (state - firstAccepting) / symbols.
+    this.outputs = order.slice(accepting).map((state) => Int32Array.from(outputs[state]!));
   }
 
   /** The one scan loop: `onHit(phraseIndex, start, end)` for every word-bounded occurrence, by end. */
@@ -134,20 +157,26 @@ export class PhraseMatcher<T extends PhraseSpec> {
     to: number,
     onHit: (index: number, start: number, end: number) => void,
   ): void {
-    const { next, accepting, outputs, phrases, symbolOf, symbols } = this;
+    const { next, firstAccepting, outputs, lengths, wholeWord, symbolOf, symbols } = this;
     let state = 0;
+    // Where the last line break is: a match after it needs no walk back to find its start.
+    let lastBreak = -1;
     for (let i = from; i < to; i++) {
       const code = text.charCodeAt(i);
       const symbol = code < 128 ? symbolOf[code]! : OTHER;
-      state = next[state * symbols + symbol]!;
+      state = next[state + symbol]!;
       // A line break keeps the state, so it must not report the match that ended before it again.
-      if (accepting[state] === 0 || symbol === LINE_BREAK) continue;
-      const found = outputs[state]!;
+      if (symbol === LINE_BREAK) {
+        lastBreak = i;
+        continue;
+      }
+      if (state < firstAccepting) continue;
+      const found = outputs[((state - firstAccepting) / symbols) | 0]!;
       for (let k = 0; k < found.length; k++) {
         const index = found[k]!;
-        const phrase = phrases[index]!;
-        const start = startOf(text, i + 1, phrase.text.length);
-        if (phrase.wholeWord && !isWholeWord(text, start, i + 1)) continue;
+        const length = lengths[index]!;
+        const start = lastBreak <= i - length ? i + 1 - length : startOf(text, i + 1, length);
+        if (wholeWord[index] === 1 && !isWholeWord(text, start, i + 1)) continue;
         onHit(index, start, i + 1);
       }
     }
@@ -165,20 +194,53 @@ export class PhraseMatcher<T extends PhraseSpec> {
 
   /**
    * Calls `visit` once per distinct phrase found, with where it last ends: the classifier's path,
-   * which needs no per-hit allocation and calls `visit` only once per phrase.
+   * which needs no per-hit allocation and calls `visit` only once per phrase. The same walk keeps a log
+   * of the hits, which `scanAgain` reads instead of walking the text a second time.
    */
   forEachLast(text: string, visit: (phrase: T, end: number) => void): void {
-    const { lastEnd, seen } = this;
+    const { lastEnd, seen, logPhrase, logStart, logEnd } = this;
     let seenCount = 0;
-    this.walk(text, 0, text.length, (index, _start, end) => {
+    let logged = 0;
+    this.walk(text, 0, text.length, (index, start, end) => {
       if (lastEnd[index] === -1) seen[seenCount++] = index;
       lastEnd[index] = end;
+      if (logged < HIT_LOG_SIZE) {
+        logPhrase[logged] = index;
+        logStart[logged] = start;
+        logEnd[logged] = end;
+      }
+      logged++;
     });
+    this.logged = logged;
+    this.logText = text;
     for (let k = 0; k < seenCount; k++) {
       const index = seen[k]!;
       const end = lastEnd[index]!;
       lastEnd[index] = -1;
       visit(this.phrases[index]!, end);
+    }
+  }
+
+  /**
+   * `scan(text, visit, from, to)` for the text of the last `forEachLast`: the same hits in the same
+   * order (those that lie wholly in [from, to)), read from its log when every hit fitted.
+   */
+  scanAgain(
+    text: string,
+    visit: (phrase: T, start: number, end: number) => void,
+    from: number,
+    to: number,
+  ): void {
+    if (text !== this.logText || this.logged > HIT_LOG_SIZE) {
+      this.scan(text, visit, from, to);
+      return;
+    }
+    const { logPhrase, logStart, logEnd, phrases } = this;
+    for (let k = 0; k < this.logged; k++) {
+      const end = logEnd[k]!;
+      if (end > to) break;
+      const start = logStart[k]!;
+      if (start >= from) visit(phrases[logPhrase[k]!]!, start, end);
     }
   }
 }

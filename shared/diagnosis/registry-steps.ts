@@ -113,6 +113,14 @@ export const listTags = (ctx: FixContext): FixStep => {
   };
 };
 
+// The repository-policy statement that lets the nodes' account pull, as a jq update of the policy.
+const ECR_PULL_STATEMENT = `.Statement += [${JSON.stringify({
+  Sid: 'AllowClusterPull',
+  Effect: 'Allow',
+  Principal: { AWS: 'arn:aws:iam::<node-account-id>:root' },
+  Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
+})}]`;
+
 // gcr.io hosts map to these Artifact Registry multi-regions.
 const GCR_LOCATION: Record<string, string> = { gcr: 'us', us: 'us', eu: 'europe', asia: 'asia' };
 
@@ -124,12 +132,6 @@ export const grantPull = (ctx: FixContext): FixStep[] => {
       if (!ctx.registry.ecr) return ecrPublicSteps(ctx);
       const { account, region, repo } = ecrNames(ctx);
       const role = ctx.awsRole ?? '<node-role>';
-      const statement = {
-        Sid: 'AllowClusterPull',
-        Effect: 'Allow',
-        Principal: { AWS: 'arn:aws:iam::<node-account-id>:root' },
-        Action: ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchCheckLayerAvailability'],
-      };
       const repoFlags = `--registry-id ${account} --region ${region} --repository-name ${q(repo)}`;
       return [
         {
@@ -138,7 +140,7 @@ export const grantPull = (ctx: FixContext): FixStep[] => {
         },
         {
           text: `If the nodes run in another account than ${account}, the repository policy must allow that account (or role) to pull. This adds the statement to the existing policy (set-repository-policy replaces the whole policy, so never set the statement alone over one that exists):`,
-          command: `{ aws ecr get-repository-policy ${repoFlags} --query policyText --output text 2>/dev/null || echo '{"Version":"2012-10-17","Statement":[]}'; } | jq ${q(`.Statement += [${JSON.stringify(statement)}]`)} > pull-policy.json && aws ecr set-repository-policy ${repoFlags} --policy-text file://pull-policy.json`,
+          command: `{ aws ecr get-repository-policy ${repoFlags} --query policyText --output text 2>/dev/null || echo '{"Version":"2012-10-17","Statement":[]}'; } | jq ${q(ECR_PULL_STATEMENT)} > pull-policy.json && aws ecr set-repository-policy ${repoFlags} --policy-text file://pull-policy.json`,
         },
         {
           text: 'Off EKS (self-managed, kOps, on-premises or other clouds), the kubelet gets ECR credentials from the ecr-credential-provider plugin (kubelet flags --image-credential-provider-config and --image-credential-provider-bin-dir) with the node’s AWS identity. A pull secret made from aws ecr get-login-password expires after 12 hours, so it needs refreshing (a CronJob) if you use one instead. Check the kubelet’s flags:',
@@ -249,6 +251,15 @@ export const inspectSecret = (ctx: FixContext): FixStep => ({
 export const ecrPullThroughCacheHint = (ctx: FixContext): FixStep => ({
   text: 'If this repository is an ECR pull-through cache (its path starts with the rule’s prefix, e.g. docker-hub/), the first pull creates it: the pulling role also needs ecr:CreateRepository and ecr:BatchImportUpstreamImage, the rule’s upstream credentials must be a Secrets Manager secret whose name starts with ecr-pullthroughcache/, and Docker Hub official images need the library/ segment (…/docker-hub/library/nginx). Check the rules and whether the upstream credentials still work:',
   command: `aws ecr describe-pull-through-cache-rules --region ${ecrNames(ctx).region} && aws ecr validate-pull-through-cache-rule --region ${ecrNames(ctx).region} --ecr-repository-prefix <prefix>`,
+});
+
+/**
+ * ECR's pull-through cache said "The authentication to the upstream registry failed": the node's own
+ * credentials were accepted, but ECR could not fetch the image from the upstream with the rule's.
+ */
+export const ecrUpstreamAuthStep = (ctx: FixContext): FixStep => ({
+  text: `ECR’s pull-through cache could not fetch ${repositoryOf(ctx)} from its upstream registry, which refused the rule’s credentials or has no such image. Check the path after the rule’s prefix first: Docker Hub official images need library/ (…/docker-hub/library/nginx), every other image must not have it (…/docker-hub/bitnami/redis). Then check the rule’s upstream credentials: a Secrets Manager secret named ecr-pullthroughcache/…, holding a valid upstream user name and access token:`,
+  command: `aws ecr validate-pull-through-cache-rule --region ${ecrNames(ctx).region} --ecr-repository-prefix <prefix>`,
 });
 
 /** ECR Public serves anonymous pulls; credentials only raise the quota, and stale ones are refused. */

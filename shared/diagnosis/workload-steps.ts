@@ -55,11 +55,9 @@ export const imageVolumeOf = (ctx: FixContext): string | undefined =>
 
 const pointer = (segments: readonly string[]): string => `/${segments.join('/')}`;
 
-/** `{"spec":{"template":{"spec": leaf}}}` for the segments. */
-const nest = (segments: readonly string[], leaf: unknown): unknown =>
-  segments.reduceRight<unknown>((inner, key) => ({ [key]: inner }), leaf);
-
-const jsonArg = (value: unknown): string => singleQuoted(JSON.stringify(value));
+/** `{"spec":{"template":{"spec": leaf}}}` for the segments, as JSON (written out: this runs per verdict). */
+const nestedJson = (segments: readonly string[], leaf: unknown): string =>
+  `${segments.map((key) => `{${JSON.stringify(key)}:`).join('')}${JSON.stringify(leaf)}${'}'.repeat(segments.length)}`;
 
 const ownerLabel = (ctx: FixContext): string =>
   ctx.owner ? `${ctx.owner.kind} ${ctx.owner.name}` : 'the owning workload';
@@ -111,7 +109,7 @@ export const setImageSteps = (ctx: FixContext, image: string): FixStep[] => {
       ...findOwnerFirst(ctx),
       {
         text: `Point the image volume ${volume} at an image that exists${shape.kind === 'unknown' ? ' (for a CronJob the pod spec is under spec.jobTemplate.spec.template)' : ''}:`,
-        command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, { volumes: [{ name: volume, image: { reference: image } }] }))}`,
+        command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${singleQuoted(nestedJson(specAt, { volumes: [{ name: volume, image: { reference: image } }] }))}`,
       },
     ];
   }
@@ -150,7 +148,7 @@ const podSpecPatchSteps = (
           ? '; for a CronJob the pod spec is under spec.jobTemplate.spec.template'
           : '',
       ),
-      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${jsonArg(nest(specAt, spec))}`,
+      command: `kubectl patch ${ctx.workload} ${nsFlag(ctx)} -p ${singleQuoted(nestedJson(specAt, spec))}`,
     },
   ];
 };
@@ -165,9 +163,14 @@ export const pullPolicySteps = (ctx: FixContext, policy: 'IfNotPresent' | 'Alway
     { containers: [{ name: ctx.container, imagePullPolicy: policy }] },
   );
 
-/** JSON patches that add one entry to a list at `at`: appending to one that exists, creating a missing one. */
-const appendPatch = (at: string, entry: unknown) => [{ op: 'add', path: `${at}/-`, value: entry }];
-const createPatch = (at: string, entry: unknown) => [{ op: 'add', path: at, value: [entry] }];
+/**
+ * JSON patches (as JSON) that add one entry, given as JSON, to a list at `at`: appending to one that
+ * exists, creating a missing one.
+ */
+const appendPatch = (at: string, entry: string): string =>
+  `[{"op":"add","path":${JSON.stringify(`${at}/-`)},"value":${entry}}]`;
+const createPatch = (at: string, entry: string): string =>
+  `[{"op":"add","path":${JSON.stringify(at)},"value":[${entry}]}]`;
 
 const restartStep = (ctx: FixContext): FixStep => {
   const kind = ctx.owner?.kind.toLowerCase();
@@ -184,7 +187,7 @@ const restartStep = (ctx: FixContext): FixStep => {
 /** Reference a pull secret from the pod's service account, keeping the secrets it already lists. */
 export const serviceAccountPullSecretSteps = (ctx: FixContext): FixStep[] => {
   const account = `serviceaccount ${q(ctx.serviceAccount)} ${nsFlag(ctx)}`;
-  const entry = { name: ctx.secret };
+  const entry = JSON.stringify({ name: ctx.secret });
   return [
     {
       text: `Check whether the pod’s service account ${ctx.serviceAccount} already lists pull secrets (it prints a JSON list, or nothing when there is none):`,
@@ -192,11 +195,11 @@ export const serviceAccountPullSecretSteps = (ctx: FixContext): FixStep[] => {
     },
     {
       text: `If it printed a list: append ${ctx.secret} to it (a JSON-patch add at the end keeps every entry already there):`,
-      command: `kubectl patch ${account} --type=json -p ${jsonArg(appendPatch('/imagePullSecrets', entry))}`,
+      command: `kubectl patch ${account} --type=json -p ${singleQuoted(appendPatch('/imagePullSecrets', entry))}`,
     },
     {
       text: 'If it printed nothing: create the list with this one entry (only then: on an existing list this add would replace it):',
-      command: `kubectl patch ${account} --type=json -p ${jsonArg(createPatch('/imagePullSecrets', entry))}`,
+      command: `kubectl patch ${account} --type=json -p ${singleQuoted(createPatch('/imagePullSecrets', entry))}`,
     },
     restartStep(ctx),
   ];
@@ -215,10 +218,10 @@ export const podTemplatePullSecretStep = (ctx: FixContext): FixStep => {
   const at = `${pointer(specAt)}/imagePullSecrets`;
   const jsonpath = `{.${specAt.join('.')}.imagePullSecrets}`;
   const target = `${ctx.workload} ${nsFlag(ctx)}`;
-  const entry = { name: ctx.secret };
+  const entry = JSON.stringify({ name: ctx.secret });
   return {
     text: `Or, if the workload is managed in Git, add ${yaml} to ${ownerLabel(ctx)}’s pod template (${specAt.join('.')}) in the repository instead; live, this appends to the list or creates it when there is none (pods created from the template from then on use it):`,
-    command: `if [ -n "$(kubectl get ${target} -o jsonpath='${jsonpath}')" ]; then kubectl patch ${target} --type=json -p ${jsonArg(appendPatch(at, entry))}; else kubectl patch ${target} --type=json -p ${jsonArg(createPatch(at, entry))}; fi`,
+    command: `if [ -n "$(kubectl get ${target} -o jsonpath='${jsonpath}')" ]; then kubectl patch ${target} --type=json -p ${singleQuoted(appendPatch(at, entry))}; else kubectl patch ${target} --type=json -p ${singleQuoted(createPatch(at, entry))}; fi`,
   };
 };
 

@@ -203,11 +203,27 @@ describe('2024–26 runtime texts', () => {
     expect(verdict.cause).toBe('policy-rejected');
   });
 
+  it('sends an ECR pull-through cache refused upstream to the rule, its prefix and its credentials', () => {
+    const message =
+      "Error response from daemon: pull access denied for 123456789012.dkr.ecr.eu-west-1.amazonaws.com/docker-hub/library/percona/percona-xtradb-cluster-operator, repository does not exist or may require 'docker login': denied: The authentication to the upstream registry failed.";
+    const verdict = diagnose({ message });
+    expect(verdict.cause).toBe('registry-auth');
+    const first = verdict.fix.steps[0]!;
+    expect(first.text).toContain('library/');
+    expect(first.text).toContain('ecr-pullthroughcache/');
+    expect(first.command).toBe(
+      'aws ecr validate-pull-through-cache-rule --region eu-west-1 --ecr-repository-prefix <prefix>',
+    );
+  });
+
   it('explains a Never pod whose cached image the kubelet no longer trusts (KEP-2535)', () => {
     const text = textOf({
       reason: 'ErrImageNeverPull',
       message: 'Container image "registry.corp/app:1" is not present with pull policy of Never',
     });
     expect(text).toContain('KEP-2535');
+    // The kubelet reports a cached image the pod may not use with the same reason and text as a missing one.
+    expect(text).toContain('reported with this very message');
+    expect(text).toContain('preloadedImagesVerificationAllowlist');
   });
 });

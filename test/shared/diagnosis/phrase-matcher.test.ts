@@ -74,6 +74,33 @@ describe('PhraseMatcher', () => {
     ]);
   });
 
+  it('reads again from its log exactly the hits a second scan of a range finds', () => {
+    const hitsOf = (visit: (collect: (phrase: PhraseSpec, start: number, end: number) => void) => void) => {
+      const hits: string[] = [];
+      visit((phrase, start, end) => hits.push(`${phrase.text}@${start}-${end}`));
+      return hits;
+    };
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(phraseArb, { minLength: 1, maxLength: 6, selector: (phrase) => phrase.text }),
+        // Long enough, at times, for more hits than the log holds: then it scans again.
+        fc.string({ unit: alphabet, maxLength: 3000 }),
+        fc.nat(),
+        fc.nat(),
+        (phrases, text, a, b) => {
+          const matcher = new PhraseMatcher(phrases);
+          const from = text.length === 0 ? 0 : a % text.length;
+          const to = from + (text.length === 0 ? 0 : b % (text.length - from + 1));
+          matcher.forEachLast(text, () => undefined);
+          const again = hitsOf((collect) => matcher.scanAgain(text, collect, from, to));
+          const scanned = hitsOf((collect) => matcher.scan(text, collect, from, to));
+          expect(again).toEqual(scanned);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
   it('refuses phrases it could never match', () => {
     expect(() => new PhraseMatcher([{ text: 'naïve' }])).toThrow(/unsupported character/);
     expect(() => new PhraseMatcher([{ text: '' }])).toThrow(/empty/);
