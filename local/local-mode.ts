@@ -235,7 +235,9 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         // Acknowledged once stored: the checkpoint never counts what a crash could lose.
         publisher: forwarderPublisher(bus, { durable: true }),
         log: logs.for('forwarder'),
-        tuning: { metricsHost: '127.0.0.1', lingerMs: 20, ...options.forwarderTuning },
+        // An acknowledgement waits for dedupe's write (not EventBridge's ~20 ms), so more calls are
+        // kept in flight than in a cluster, or the forwarder ships slower than events arrive.
+        tuning: { metricsHost: '127.0.0.1', lingerMs: 20, concurrency: 32, ...options.forwarderTuning },
       });
       const watching = forwarder;
       census = () => Promise.resolve(watching.census());
