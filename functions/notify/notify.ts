@@ -45,10 +45,12 @@ import {
 } from '../_common/slack-posts';
 import type { Route } from '#shared/routing';
 import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
+import { type ActionDeps, incidentActions, snoozeEndedPostId, withIncidentControls } from './actions';
+import { renderSnoozeEndedReply } from '#shared/slack-controls';
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
-export interface NotifyDeps extends PostDeps<PostOwnerRef> {
+export interface NotifyDeps extends PostDeps<PostOwnerRef>, ActionDeps {
   store: IncidentSlackState & Storms;
   route: (incident: Incident) => Route;
   windows: IncidentWindows;
@@ -81,6 +83,12 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
 
   // Where the first post goes: decided once, before it is claimed (the claim keeps it).
   const previous = stored.posts[MAIN_POST];
+  const actions = await incidentActions(deps, ref, stored.incident, previous?.state === 'posted');
+  if (actions?.silence.kind === 'muted') return 'none';
+  if (actions?.silence.kind === 'snoozed') {
+    await deps.store.markRenderDue(ref, actions.silence.until);
+    return 'held';
+  }
   let target: PostTarget = { channel: route.channel };
   let storm: StoredStormHead | undefined;
   if (previous === undefined) {
@@ -113,7 +121,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
     owner,
     MAIN_POST,
     target,
-    () => renderIncidentMessage(view),
+    () => withIncidentControls(renderIncidentMessage(view), actions),
     firstRender,
   );
   if (main.kind !== 'posted') return 'none';
@@ -128,7 +136,7 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
     },
     main.posted,
     deps.windows.updateIntervalMs,
-    () => renderIncidentMessage(view),
+    () => withIncidentControls(renderIncidentMessage(view), actions),
   );
 
   // Replies go in the incident's own thread, or in the roll-up's thread when it is a storm's member
@@ -140,6 +148,12 @@ export const reconcileIncident = async (deps: NotifyDeps, ref: IncidentRef): Pro
   if (incident.status === 'open' && incident.reopenCount > 0) {
     await ensurePost(deps, owner, reopenPostId(incident.reopenCount), thread, () =>
       renderReopenReply(view, { named }),
+    );
+  }
+  if (actions?.endedSnooze !== undefined) {
+    const ended = actions.endedSnooze;
+    await ensurePost(deps, owner, snoozeEndedPostId(ended.seq), thread, () =>
+      renderSnoozeEndedReply(view, ended, { named }),
     );
   }
   if (incident.status === 'resolved' && incident.resolutions > 0) {

@@ -30,6 +30,7 @@ import {
   ensureRendered,
 } from '../_common/slack-posts';
 import type { NotifyDeps } from './notify';
+import { stormControls, withStormControls } from './actions';
 
 export const ROLLUP_POST = 'rollup';
 
@@ -161,14 +162,15 @@ export const awaitRollup = async (deps: NotifyDeps, ref: StormRef): Promise<Post
 };
 
 /** The roll-up message exists (exactly once: a claimed post in the bucket's item). */
-export const ensureRollup = (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
+export const ensureRollup = async (deps: NotifyDeps, storm: StoredStorm): Promise<PostOutcome> => {
   const view = stormView(storm.bucket);
+  const controls = await stormControls(deps, storm.bucket.ref);
   return ensurePost(
     deps,
     { ref: storm.bucket.ref, posts: storm.posts, subjectId: storm.bucket.stormId },
     ROLLUP_POST,
     { channel: storm.bucket.group.channel },
-    () => renderStormMessage(view),
+    () => withStormControls(renderStormMessage(view), controls),
     { version: storm.bucket.version, status: view.status, at: deps.now().getTime() },
   );
 };
@@ -191,12 +193,13 @@ export const reconcileStorm = async (deps: NotifyDeps, ref: StormRef): Promise<R
   const rollup = storm.posts[ROLLUP_POST];
   if (rollup?.state !== 'posted' || rollup.ts === undefined) return 'none';
   const view = stormView(storm.bucket);
+  const controls = await stormControls(deps, ref);
   return ensureRendered(
     deps,
     ref,
     { version: storm.bucket.version, status: view.status, render: storm.render },
     { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel },
     deps.windows.updateIntervalMs,
-    () => renderStormMessage(view),
+    () => withStormControls(renderStormMessage(view), controls),
   );
 };
