@@ -6,6 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoActionStore } from '../functions/_common/incident-actions-store';
+import { createInteractionsWorker } from '../functions/actions/worker';
 import { BUS_RULES, type BusRulePattern, type BusRuleTarget } from '#shared/bus-rules';
 import { heartbeatPattern, matchesPattern } from '#shared/contract';
 import type { Incident, IncidentWindows } from '#shared/incident';
@@ -107,6 +109,7 @@ export const BATCH_SIZES: Record<LocalRule['target'], number> = {
   notify: 100,
   'dead-letter': 10,
   watchdog: 10,
+  interactions: 10,
   status: 10,
 };
 
@@ -130,6 +133,8 @@ export interface LocalPipelineOptions {
   channelFor: (cluster: string) => string;
   now?: () => Date;
   onTickError?: (tick: string, error: unknown) => void;
+  /** Actions from Slack are taken (local/interactions.ts): messages get controls, snoozes and mutes hold. */
+  interactions?: boolean;
 }
 
 export interface LocalPipeline {
@@ -171,7 +176,14 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
-  const notifyDeps: NotifyDeps = { ...posting, store, route: options.route, windows };
+  const actions = new DynamoActionStore(options.client, { tableName: options.tableName, now });
+  const notifyDeps: NotifyDeps = {
+    ...posting,
+    store,
+    route: options.route,
+    windows,
+    ...(options.interactions ? { actions } : {}),
+  };
   const watchdogDeps: WatchdogDeps = {
     ...posting,
     store: new DynamoForwarderStore(options.client, { tableName: options.tableName }),
@@ -184,6 +196,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     notify: createNotifyHandler(notifyDeps),
     'dead-letter': options.onRejected,
     watchdog: createHeartbeatHandler(watchdogDeps),
+    interactions: createInteractionsWorker({ ...posting, store, actions, windows }),
     status: options.onHeartbeat,
   };
   for (const rule of LOCAL_RULES) {

@@ -58,7 +58,7 @@ export const TIMELINE_KEPT = 100;
 // ---------------------------------------------------------------------------------------------
 // What a control's value carries (posted in the blocks, sent back by Slack)
 
-const keyId = z.string().regex(/^[0-9a-z]{4,40}$/);
+const keyId = z.string().regex(/^[0-9a-z-]{4,40}$/);
 export const actionSubjectSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('incident'), keyId, generation: z.int().min(1).max(1_000_000) }),
   z.object({
@@ -222,6 +222,8 @@ export type TimelineKind = 'acknowledged' | 'snoozed' | 'unsnoozed' | 'muted' | 
 export interface ActionRecord extends Actor {
   kind: TimelineKind;
   at: number;
+  /** The request's idempotency key: a retry finds what its first attempt did. */
+  key?: string;
   choice?: SnoozeChoice;
   until?: number;
 }
@@ -300,7 +302,7 @@ export const applyAction = (
   switch (request.kind) {
     case 'acknowledge': {
       if (state.acks.some((ack) => ack.userId === actor.userId)) return { kind: 'unchanged', why: 'already' };
-      const record: ActionRecord = { kind: 'acknowledged', ...actor, at: now };
+      const record: ActionRecord = { kind: 'acknowledged', ...actor, at: now, key };
       return {
         kind: 'applied',
         record,
@@ -321,7 +323,7 @@ export const applyAction = (
         untilResolved: choice === 'resolved',
         seq: state.snoozes + 1,
       };
-      const record: ActionRecord = { kind: 'snoozed', ...actor, at: now, choice, until };
+      const record: ActionRecord = { kind: 'snoozed', ...actor, at: now, key, choice, until };
       return {
         kind: 'applied',
         record,
@@ -330,7 +332,7 @@ export const applyAction = (
     }
     case 'unsnooze': {
       if (activeSnooze(state, now, resolved) === undefined) return { kind: 'unchanged', why: 'not-snoozed' };
-      const record: ActionRecord = { kind: 'unsnoozed', ...actor, at: now };
+      const record: ActionRecord = { kind: 'unsnoozed', ...actor, at: now, key };
       const { snooze: _ended, ...rest } = state;
       return { kind: 'applied', record, state: remember(rest, key, record) };
     }
@@ -339,7 +341,7 @@ export const applyAction = (
       const kind = request.kind === 'mute' ? 'muted' : 'rechecked';
       if (recentlyBy(state, kind, actor.userId, now) !== undefined)
         return { kind: 'unchanged', why: 'double-click' };
-      const record: ActionRecord = { kind, ...actor, at: now };
+      const record: ActionRecord = { kind, ...actor, at: now, key };
       return { kind: 'applied', record, state: remember(state, key, record) };
     }
   }

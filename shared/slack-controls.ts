@@ -179,3 +179,32 @@ export const renderSnoozeEndedReply = (
     ],
   };
 };
+
+/** The thread reply to a re-check: the registry's answer when it was asked, else the current state. */
+export const renderRecheckReply = (
+  view: IncidentView,
+  by: string,
+  at: number,
+  check?: { outcome: string; summary: string },
+): SlackMessage => {
+  const state =
+    view.status === 'resolved'
+      ? 'resolved: every affected container recovered or is gone'
+      : view.failingContainers > 0
+        ? `still failing: ${n(view.failingContainers, 'container')} cannot pull the image (${n(view.affectedPods, 'pod')} affected, ${n(view.occurrences, 'failed pull')})`
+        : 'open, nothing failing now (recovering)';
+  const registry =
+    check === undefined
+      ? ''
+      : ` Registry check: *${escapeClip(check.outcome, 40)}*: ${escapeClip(check.summary.replace(/[\r\n]+/g, ' '), 1500)}`;
+  const text = `:mag: Re-check asked by ${inertUser(by)} at ${utcTime(at)}: the incident is ${state}.${registry}`;
+  return {
+    text,
+    blocks: [
+      {
+        type: 'section',
+        text: { type: 'mrkdwn', text: text.slice(0, SLACK_LIMITS.sectionText), verbatim: true },
+      },
+    ],
+  };
+};

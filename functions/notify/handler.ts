@@ -1,5 +1,6 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoActionStore } from '../_common/incident-actions-store';
 import { DynamoIncidentStore } from '../_common/incident-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
 import { loadNotifyConfig } from './config';
@@ -14,6 +15,9 @@ const deps: NotifyDeps = {
   store: new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows }),
   route: createRouter(config.routing),
   windows: config.windows,
+  ...(config.interactions
+    ? { actions: new DynamoActionStore(dynamodb, { tableName: config.tableName, now: () => new Date() }) }
+    : {}),
 };
 
 /** SQS (incident events) → Slack. */

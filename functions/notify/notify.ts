@@ -45,7 +45,12 @@ import {
 } from '../_common/slack-posts';
 import type { Route } from '#shared/routing';
 import { awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
-import { type ActionDeps, incidentActions, snoozeEndedPostId, withIncidentControls } from './actions';
+import {
+  type ActionDeps,
+  incidentActions,
+  snoozeEndedPostId,
+  withIncidentControls,
+} from '../_common/action-views';
 import { renderSnoozeEndedReply } from '#shared/slack-controls';
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';

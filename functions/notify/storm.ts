@@ -30,7 +30,7 @@ import {
   ensureRendered,
 } from '../_common/slack-posts';
 import type { NotifyDeps } from './notify';
-import { stormControls, withStormControls } from './actions';
+import { stormControls, withStormControls } from '../_common/action-views';
 
 export const ROLLUP_POST = 'rollup';
 

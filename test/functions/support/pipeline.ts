@@ -38,6 +38,8 @@ import { type LocalDynamo, DUMMY_CREDENTIALS, TEST_REGION, startDynalite } from 
 import { type AcceptedEvent, FakeEventBridge } from '../../support/fake-eventbridge';
 import { FakeSlack } from '../../support/fake-slack';
 import { FakeSecretsManager } from './fake-secrets-manager';
+import { DynamoActionStore } from '../../../functions/_common/incident-actions-store';
+import type { ApplyDeps } from '../../../functions/actions/apply';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const MINUTE = 60_000;
@@ -260,6 +262,8 @@ export interface PipelineOptions {
   routes?: RouteRule[];
   /** Wraps the store notify uses (to inject crashes). */
   notifyStore?: (store: IncidentStore) => IncidentStore;
+  /** Actions from Slack: notify renders controls and honours snoozes and mutes; `worker` applies actions. */
+  interactions?: boolean;
 }
 
 export interface Pipeline {
@@ -279,6 +283,9 @@ export interface Pipeline {
     watchdog: RecordingMetrics;
   };
   logs: { classify: RecordingLog; dedupe: RecordingLog; notify: RecordingLog; watchdog: RecordingLog };
+  /** With `interactions`: the action store, and the worker's deps (for its queue handler). */
+  actions?: DynamoActionStore;
+  workerDeps?: ApplyDeps;
   classify: QueueHandler;
   dedupe: QueueHandler;
   notify: QueueHandler;
@@ -364,12 +371,18 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   };
   const dedupe = createDedupeHandler(dedupeDeps);
   const tick = createTickHandler(dedupeDeps);
+  const actions = options.interactions
+    ? new DynamoActionStore(dynamoClient, { tableName: dynamo.tableName, now })
+    : undefined;
   const notifyDeps: NotifyDeps = {
     ...posting('notify'),
     store: options.notifyStore ? options.notifyStore(store) : store,
     route: createRouter(routing),
     windows,
+    ...(actions === undefined ? {} : { actions }),
   };
+  const workerDeps: ApplyDeps | undefined =
+    actions === undefined ? undefined : { ...posting('notify'), store, actions, windows };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
   const watchdogDeps: WatchdogDeps = {
@@ -401,6 +414,8 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     capacity,
     metrics,
     logs,
+    ...(actions === undefined ? {} : { actions }),
+    ...(workerDeps === undefined ? {} : { workerDeps }),
     classify,
     dedupe,
     notify,

@@ -21,8 +21,8 @@ import {
 import type { StormRef } from '#shared/incident-storm';
 import { type ControlsView, withControls } from '#shared/slack-controls';
 import { type SlackMessage } from '#shared/slack-message';
-import type { IncidentActions, WorkloadSilences } from '../_common/incident-actions-store';
-import type { IncidentRef } from '../_common/incident-store';
+import type { IncidentActions, WorkloadSilences } from './incident-actions-store';
+import type { IncidentRef } from './incident-store';
 
 export interface ActionDeps {
   actions?: IncidentActions & WorkloadSilences;
