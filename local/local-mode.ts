@@ -31,6 +31,7 @@ import type { KubeTarget } from './cluster';
 import type { LocalConfig } from './config';
 import { type LogLine, localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
+import { interactionsConfigured, startLocalInteractions } from './interactions';
 import type { Recording } from './recording';
 import { type ReplayHandle, startReplay } from './replay';
 import { type LocalStore, StoreBusy, openLocalStore } from './store';
@@ -250,12 +251,29 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     tickIntervalMs: config.tickIntervalMs,
     onRejected,
     onHeartbeat,
+    interactions: interactionsConfigured(env),
     onTickError: (tick, error) =>
       logs.for(tick).warn('tick failed; the next one retries', {
         errorMessage: error instanceof Error ? error.message : String(error),
       }),
   });
   const queries = new IncidentQueries(client, { tableName: store.tableName });
+  // Actions from Slack (Socket Mode, or POST /slack/events behind a tunnel), when configured.
+  const interactions = await startLocalInteractions({
+    env,
+    publisher: pipeline.publisher,
+    log: logs.for('interactions'),
+    metrics,
+    ...(config.slack.kind === 'slack' && config.slack.apiUrl !== undefined
+      ? { slackApiUrl: config.slack.apiUrl }
+      : {}),
+  });
+  if (interactions !== undefined)
+    say(
+      interactions.mode === 'socket'
+        ? 'Slack actions: Socket Mode (SLACK_APP_TOKEN)'
+        : `Slack actions: Request URL ${interactions.url} (put your tunnel in front of it)`,
+    );
 
   // --- The source of observations
   let forwarder: ForwarderHandle | undefined;
@@ -417,6 +435,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
         await statusRun?.catch(() => undefined);
         const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
         await replay?.stop();
+        await interactions?.stop();
         const { undelivered } = await bus.stop(Date.now() + 10_000);
         await pipeline.drain().catch((error: unknown) => warn(`outbox not emptied: ${String(error)}`));
         logs.for('pipeline').info('pipeline metrics', Object.fromEntries(metrics.counts));

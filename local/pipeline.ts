@@ -139,6 +139,8 @@ export interface LocalPipelineOptions {
 
 export interface LocalPipeline {
   store: DynamoIncidentStore;
+  /** Puts pipeline events on the local bus (local/interactions.ts hands Slack's actions on with it). */
+  publisher: EventPublisher;
   /** The scheduled ticks, runnable at will (tests, shutdown). */
   tick(): Promise<void>;
   /** Removes every published event still in an outbox (before the store closes). */
@@ -219,6 +221,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   bus.schedule('dedupe.outbox', publishedOutbox.delayMs, flush, onError('dedupe.outbox'));
   return {
     store,
+    publisher,
     tick: async () => {
       await dedupeTick().catch(onError('dedupe.tick'));
       await bus.idle();

@@ -57,10 +57,17 @@ export const utcTime = (ms: number, ref = ms): string => {
   return `${sameDay ? '' : `${at.slice(0, 10)} `}${at.slice(11, 16)} UTC`;
 };
 
-export const acknowledgedLine = (acks: ActionState['acks']): string | undefined =>
-  acks.length === 0
-    ? undefined
-    : `:eyes: Acknowledged by ${acks.map((ack) => `${inertUser(ack.userName)} at ${utcTime(ack.at)}`).join(', ')}`;
+/** Acknowledgers named in the message; the rest are counted. */
+export const MAX_ACKS_SHOWN = 5;
+
+export const acknowledgedLine = (acks: ActionState['acks']): string | undefined => {
+  if (acks.length === 0) return undefined;
+  const named = acks
+    .slice(0, MAX_ACKS_SHOWN)
+    .map((ack) => `${inertUser(ack.userName)} at ${utcTime(ack.at)}`);
+  const more = acks.length - named.length;
+  return `:eyes: Acknowledged by ${named.join(', ')}${more > 0 ? ` and ${n(more, 'other')}` : ''}`;
+};
 
 export const snoozedLine = (snooze: Snooze): string =>
   snooze.untilResolved

@@ -28,16 +28,19 @@ const SLACK_IDS: ValueKind<string[]> = {
   format: (ids) => ids.join(','),
 };
 
-export const SLACK_TEAM_IDS = required({
+/** Required here; optional in local mode (local/interactions.ts), where any team and app are taken. */
+export const TEAM_IDS_VARIABLE = {
   name: 'PULLWATCH_SLACK_TEAM_IDS',
   purpose: 'Slack workspace ids (T…) whose button clicks are taken',
   kind: SLACK_IDS,
-});
-export const SLACK_APP_IDS = required({
+};
+export const APP_IDS_VARIABLE = {
   name: 'PULLWATCH_SLACK_APP_IDS',
   purpose: 'Slack app ids (A…) whose button clicks are taken',
   kind: SLACK_IDS,
-});
+};
+export const SLACK_TEAM_IDS = required(TEAM_IDS_VARIABLE);
+export const SLACK_APP_IDS = required(APP_IDS_VARIABLE);
 export const SLACK_MUTE_USERS = optional({
   name: 'PULLWATCH_SLACK_MUTE_USERS',
   purpose: 'when set, the only Slack user ids (U…) allowed to mute a workload',

@@ -20,23 +20,26 @@ import type { SigningSecretSource } from './signing-secret';
 import { type Refusal, type SlackRequest, verifySignature } from './verify';
 
 export interface ReceiverConfig {
-  /** The Slack workspaces (team ids, T…) whose requests are taken. */
-  teamIds: readonly string[];
-  /** The Slack app ids (A…) whose requests are taken. */
-  appIds: readonly string[];
+  /** The Slack workspaces (team ids, T…) whose requests are taken (local mode: undefined, any). */
+  teamIds?: readonly string[];
+  /** The Slack app ids (A…) whose requests are taken (local mode: undefined, any). */
+  appIds?: readonly string[];
   maxBodyBytes: number;
   /** When set, only these user ids may mute a workload. */
   muteAllowedUsers?: readonly string[];
 }
 
-export interface ReceiverDeps {
+export interface AcceptDeps {
   config: ReceiverConfig;
-  secret: SigningSecretSource;
   /** Hands verified actions to the worker; must be quick (the answer waits for it). */
   enqueue: (requests: ActionRequest[]) => Promise<void>;
   metrics: PipelineMetrics;
   log: Log;
   now: () => Date;
+}
+
+export interface ReceiverDeps extends AcceptDeps {
+  secret: SigningSecretSource;
 }
 
 export interface ReceiverResponse {
@@ -48,7 +51,7 @@ export interface ReceiverResponse {
 export const DEFAULT_MAX_BODY_BYTES = 64 * 1024;
 
 const refuse = (
-  deps: ReceiverDeps,
+  deps: AcceptDeps,
   refusal: Refusal,
   extra: Record<string, unknown> = {},
 ): ReceiverResponse => {
@@ -75,28 +78,41 @@ export const createInteractionReceiver =
     } catch {
       payload = undefined;
     }
-    const envelope = blockActionsPayloadSchema.safeParse(payload);
-    if (!envelope.success) return refuse(deps, { status: 400, reason: 'malformed' });
-    const teamId = envelope.data.team?.id ?? envelope.data.user.team_id;
-    if (teamId === undefined || !deps.config.teamIds.includes(teamId))
-      return refuse(deps, { status: 403, reason: 'team' }, { teamId });
-    if (!deps.config.appIds.includes(envelope.data.api_app_id))
-      return refuse(deps, { status: 403, reason: 'app' }, { appId: envelope.data.api_app_id });
-    let requests: ActionRequest[];
-    try {
-      requests = actionRequestsOf(payload, now);
-    } catch (error) {
-      if (error instanceof InvalidAction) return refuse(deps, { status: 400, reason: error.reason });
-      throw error;
-    }
-    const allowed = deps.config.muteAllowedUsers;
-    if (
-      allowed !== undefined &&
-      requests.some((action) => action.kind === 'mute' && !allowed.includes(action.actor.userId))
-    )
-      return refuse(deps, { status: 403, reason: 'not-allowed' }, { userId: envelope.data.user.id });
-    await deps.enqueue(requests);
-    deps.metrics.count(METRIC.interactionsAccepted, requests.length);
-    // Slack only needs a 200 within 3 s; the message itself is updated by the worker.
-    return { status: 200, body: '' };
+    return acceptPayload(deps, payload, now);
   };
+
+/**
+ * A payload known to be Slack's (signed, or from the app's own Socket Mode connection): checked
+ * for team, app, shape and the mute allow-list, then handed on.
+ */
+export const acceptPayload = async (
+  deps: AcceptDeps,
+  payload: unknown,
+  now: number,
+): Promise<ReceiverResponse> => {
+  const envelope = blockActionsPayloadSchema.safeParse(payload);
+  if (!envelope.success) return refuse(deps, { status: 400, reason: 'malformed' });
+  const teamId = envelope.data.team?.id ?? envelope.data.user.team_id;
+  const { teamIds, appIds } = deps.config;
+  if (teamIds !== undefined && (teamId === undefined || !teamIds.includes(teamId)))
+    return refuse(deps, { status: 403, reason: 'team' }, { teamId });
+  if (appIds !== undefined && !appIds.includes(envelope.data.api_app_id))
+    return refuse(deps, { status: 403, reason: 'app' }, { appId: envelope.data.api_app_id });
+  let requests: ActionRequest[];
+  try {
+    requests = actionRequestsOf(payload, now);
+  } catch (error) {
+    if (error instanceof InvalidAction) return refuse(deps, { status: 400, reason: error.reason });
+    throw error;
+  }
+  const allowed = deps.config.muteAllowedUsers;
+  if (
+    allowed !== undefined &&
+    requests.some((action) => action.kind === 'mute' && !allowed.includes(action.actor.userId))
+  )
+    return refuse(deps, { status: 403, reason: 'not-allowed' }, { userId: envelope.data.user.id });
+  await deps.enqueue(requests);
+  deps.metrics.count(METRIC.interactionsAccepted, requests.length);
+  // Slack only needs a 200 within 3 s; the message itself is updated by the worker.
+  return { status: 200, body: '' };
+};
