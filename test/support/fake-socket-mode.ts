@@ -22,7 +22,7 @@ interface WsServer {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WsSocket) => void): void;
   close(): void;
 }
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+ 
 const { WebSocketServer } = require('ws') as {
   WebSocketServer: new (options: { noServer: true }) => WsServer;
 };
