@@ -11,6 +11,8 @@ import { ACTION_ID, subjectIdOf } from '#shared/incident-actions';
 import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
 import { EventBridgePublisher, publishAll } from '../../../functions/_common/event-publisher';
 import { METRIC } from '../../../functions/_common/observability';
+import { IncidentQueries } from '../../../functions/history/queries';
+import { renderIncident, renderStats } from '../../../cli/history-view';
 import { createInteractionReceiver } from '../../../functions/interactions/receive';
 import { SecretsManagerSigningSecret } from '../../../functions/interactions/signing-secret';
 import { createInteractionsWorker } from '../../../functions/actions/worker';
@@ -156,6 +158,26 @@ describe('controls and acknowledgement', () => {
       'Acknowledged by @alice at 10:04 UTC, @bob at 10:04 UTC',
     );
     expect((await pipeline.actions!.getActions(subjectOf(message))).acks).toHaveLength(2);
+
+    // The history: the incident's timeline, and the time to acknowledge by cause.
+    const queries = new IncidentQueries(pipeline.dynamo.client, {
+      tableName: pipeline.dynamo.tableName,
+      now: () => pipeline.clock.ms,
+    });
+    const subject = subjectOf(message);
+    const incidentId = subject.kind === 'incident' ? `${subject.keyId}` : '';
+    const record = (await queries.get(incidentId))!;
+    expect(record.actions?.map((action) => [action.kind, action.userName])).toEqual([
+      ['acknowledged', 'alice'],
+      ['acknowledged', 'bob'],
+    ]);
+    expect(renderIncident(record, pipeline.clock.ms)).toMatch(/10:04:30\s+acknowledged in Slack by @alice/);
+    const stats = await queries.stats({ since: T0 - MINUTE });
+    expect(stats.byCause[0]).toMatchObject({
+      cause: 'image-not-found',
+      medianAcknowledgeMs: 4 * MINUTE + 30_000,
+    });
+    expect(renderStats(stats, 'test')).toMatch(/MEDIAN TIME TO ACK[\s\S]*image-not-found.*4 min 30 s/);
   });
 
   it('a double click and a Slack retry of the same request apply once', async () => {
