@@ -30,6 +30,7 @@ import {
   delivered,
   deliverUntilDone,
   failed,
+  recovered,
   startPipeline,
 } from '../support/pipeline';
 
@@ -329,6 +330,26 @@ describe('snooze', () => {
     expect(JSON.stringify(pipeline.slack.topLevel(CHANNELS.alerts).map((m) => m.blocks))).toContain(
       'busybox:nope',
     );
+  });
+});
+
+describe('snooze until resolved', () => {
+  it('holds until the incident resolves; the resolution is told and the workload is free again', async () => {
+    const message = await firstIncident();
+    at(1);
+    await send(click(message, ACTION_ID.snooze, alice, 'until resolved'));
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Snoozed by @alice at 10:01 UTC until resolved');
+    at(2);
+    await pipeline.flow([recovered({ pod: 1, at: 2 })]);
+    expect(pipeline.slack.repliesTo(message.ts)).toHaveLength(0);
+    at(6);
+    await pipeline.tickAndNotify();
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringContaining('Resolved'),
+    ]);
+    const workload = { cluster: 'prod-eu', namespace: 'shop', kind: 'Deployment', name: 'web' };
+    expect((await pipeline.actions!.getSilence(workload)).snooze).toBeUndefined();
+    expect(JSON.stringify(mainMessage().blocks)).not.toContain('Snoozed by');
   });
 });
 
