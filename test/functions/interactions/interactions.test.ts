@@ -7,6 +7,7 @@
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { IncidentWindows } from '#shared/incident';
 import { ACTION_ID, subjectIdOf } from '#shared/incident-actions';
 import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
 import { EventBridgePublisher, publishAll } from '../../../functions/_common/event-publisher';
@@ -45,9 +46,11 @@ let slackClient: SlackInteractionClient;
 let receive: ReturnType<typeof createInteractionReceiver>;
 let receiverMetrics: RecordingMetrics;
 let clients: Array<{ destroy(): void }>;
+/** The incident windows of the next pipeline (a storm needs its hold). */
+let windows: Partial<IncidentWindows> = {};
 
 beforeEach(async () => {
-  pipeline = await startPipeline({ interactions: true });
+  pipeline = await startPipeline({ interactions: true, windows });
   pipeline.secrets.secrets.set(
     'pullwatch/slack',
     JSON.stringify({ token: SLACK_TOKEN, signingSecret: SIGNING_SECRET }),
@@ -330,6 +333,40 @@ describe('snooze', () => {
     expect(JSON.stringify(pipeline.slack.topLevel(CHANNELS.alerts).map((m) => m.blocks))).toContain(
       'busybox:nope',
     );
+  });
+});
+
+describe('a storm roll-up', () => {
+  beforeAll(() => {
+    windows = { stormHoldMs: 30_000 };
+  });
+  afterAll(() => {
+    windows = {};
+  });
+  it('carries Acknowledge; a click shows on the roll-up and goes on the bus', async () => {
+    at(0);
+    const RATE_LIMITED =
+      'Failed to pull image "nginx:1.27": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nginx:1.27": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+    await pipeline.flow(
+      Array.from({ length: 6 }, (_, i) =>
+        failed({ workload: `svc-${i}`, container: 'app', image: 'nginx:1.27', message: RATE_LIMITED, at: 0 }),
+      ),
+    );
+    pipeline.clock.advance(31_000);
+    for (let round = 0; round < 6; round++) await pipeline.notifyTick();
+    const rollup = pipeline.slack
+      .topLevel()
+      .find((message) => message.metadata?.event_payload.post_id === 'rollup');
+    expect(rollup).toBeDefined();
+    expect(slackClient.controls(rollup!).map((element) => element.action_id)).toEqual([
+      ACTION_ID.acknowledge,
+    ]);
+    await send(slackClient.signedClick(rollup!, ACTION_ID.acknowledge, alice, { nowMs: pipeline.clock.ms }));
+    const shown = pipeline.slack.topLevel().find((message) => message.ts === rollup!.ts)!;
+    expect(JSON.stringify(shown.blocks)).toContain('Acknowledged by @alice');
+    expect(actionEvents().map((event) => [event.detailType, event.detail.stormId])).toEqual([
+      ['IncidentAcknowledged', expect.stringMatching(/^sg-[0-9a-z]{12}\.1$/)],
+    ]);
   });
 });
 
