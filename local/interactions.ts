@@ -12,8 +12,7 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
 import { type Env, TEXT, group, integer, optional } from '#shared/config-table';
-import { PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
-import { type EventPublisher, publishAll } from '../functions/_common/event-publisher';
+import type { EventPublisher } from '../functions/_common/event-publisher';
 import type { Log, PipelineMetrics } from '../functions/_common/observability';
 import {
   APP_IDS_VARIABLE,
@@ -21,7 +20,12 @@ import {
   SLACK_MUTE_USERS,
   TEAM_IDS_VARIABLE,
 } from '../functions/interactions/config';
-import { type AcceptDeps, acceptPayload, createInteractionReceiver } from '../functions/interactions/receive';
+import {
+  type AcceptDeps,
+  acceptPayload,
+  createInteractionReceiver,
+  enqueueOnBus,
+} from '../functions/interactions/receive';
 import { fixedSigningSecret } from '../functions/interactions/signing-secret';
 
 export const localInteractionSettings = group({
@@ -96,14 +100,7 @@ export const startLocalInteractions = async (
       ...(config.appIds === undefined ? {} : { appIds: config.appIds }),
       ...(config.muteAllowedUsers === undefined ? {} : { muteAllowedUsers: config.muteAllowedUsers }),
     },
-    enqueue: (requests) =>
-      publishAll(
-        options.publisher,
-        requests.map((request) => ({
-          detailType: PIPELINE_DETAIL_TYPE.actionRequested,
-          detail: { schemaVersion: PIPELINE_SCHEMA_VERSION, request },
-        })),
-      ),
+    enqueue: enqueueOnBus(options.publisher),
     metrics: options.metrics,
     log: options.log,
     now,

@@ -93,7 +93,7 @@ export const incidentActions = async (
   let incidentSilence: IncidentSilence = { kind: 'none' };
   if (workloadSilence.silenced && workloadSilence.by === 'mute') incidentSilence = { kind: 'muted' };
   else if (snooze !== undefined) incidentSilence = { kind: 'snoozed', until: snooze.until };
-  else if (!posted && workloadSilence.silenced && workloadSilence.by === 'snooze' && !resolved) {
+  else if (!posted && workloadSilence.silenced && workloadSilence.by === 'snooze') {
     const { snooze: other } = workloadSilence;
     incidentSilence = {
       kind: 'snoozed',

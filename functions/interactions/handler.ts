@@ -1,24 +1,19 @@
 /**
  * Lambda entry point: wiring only. The interactivity endpoint, behind a Function URL (Slack signs
  * its requests; it cannot sign SigV4): verified actions go on the bus, where functions/actions
- * applies them. It touches no table and calls no Slack API (its role can do neither).
+ * applies them. It touches no table and calls no Slack API (its role can do neither). Config is
+ * read once, at cold start, and clients live at module scope.
  */
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
-import { EventBridgePublisher, publishAll } from '../_common/event-publisher';
+import { EventBridgePublisher } from '../_common/event-publisher';
 import { createLogger, createMetrics } from '../_common/observability';
 import { loadReceiverConfig } from './config';
-import { createInteractionReceiver } from './receive';
+import { createInteractionReceiver, enqueueOnBus } from './receive';
 import { SecretsManagerSigningSecret } from './signing-secret';
 
-const once = <T>(make: () => T): (() => T) => {
-  let made: T | undefined;
-  return () => (made ??= make());
-};
-
-const receiver = once(() => {
+const receiver = (() => {
   const config = loadReceiverConfig(process.env);
   const metrics = createMetrics('interactions');
   const publisher = new EventBridgePublisher(new EventBridgeClient({}), config.eventBusName);
@@ -32,20 +27,13 @@ const receiver = once(() => {
         ...(config.muteAllowedUsers === undefined ? {} : { muteAllowedUsers: config.muteAllowedUsers }),
       },
       secret: new SecretsManagerSigningSecret(new SecretsManagerClient({}), config.slackTokenSecretId),
-      enqueue: (requests) =>
-        publishAll(
-          publisher,
-          requests.map((request) => ({
-            detailType: PIPELINE_DETAIL_TYPE.actionRequested,
-            detail: { schemaVersion: PIPELINE_SCHEMA_VERSION, request },
-          })),
-        ),
+      enqueue: enqueueOnBus(publisher),
       metrics,
       log: createLogger('interactions'),
       now: () => new Date(),
     }),
   };
-});
+})();
 
 /** Lower-cased header names (Function URLs already send them so; tests and proxies may not). */
 const lowerCased = (headers: LambdaFunctionURLEvent['headers']): Record<string, string | undefined> =>
@@ -53,7 +41,7 @@ const lowerCased = (headers: LambdaFunctionURLEvent['headers']): Record<string, 
 
 /** Function URL → verified actions on the bus; Slack gets its answer within milliseconds. */
 export const handler = async (event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> => {
-  const { receive, metrics } = receiver();
+  const { receive, metrics } = receiver;
   const body =
     event.body === undefined
       ? ''

@@ -15,6 +15,8 @@ import {
   actionRequestsOf,
   blockActionsPayloadSchema,
 } from '#shared/incident-actions';
+import { PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
+import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import { METRIC, type Log, type PipelineMetrics } from '../_common/observability';
 import type { SigningSecretSource } from './signing-secret';
 import { type Refusal, type SlackRequest, verifySignature } from './verify';
@@ -116,3 +118,15 @@ export const acceptPayload = async (
   // Slack only needs a 200 within 3 s; the message itself is updated by the worker.
   return { status: 200, body: '' };
 };
+
+/** Hands verified actions to the worker through the bus (`IncidentActionRequested`, one per action). */
+export const enqueueOnBus =
+  (publisher: EventPublisher) =>
+  (requests: ActionRequest[]): Promise<void> =>
+    publishAll(
+      publisher,
+      requests.map((request) => ({
+        detailType: PIPELINE_DETAIL_TYPE.actionRequested,
+        detail: { schemaVersion: PIPELINE_SCHEMA_VERSION, request },
+      })),
+    );

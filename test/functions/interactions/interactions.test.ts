@@ -9,12 +9,12 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IncidentWindows } from '#shared/incident';
 import { ACTION_ID, subjectIdOf } from '#shared/incident-actions';
-import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
-import { EventBridgePublisher, publishAll } from '../../../functions/_common/event-publisher';
+import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
+import { EventBridgePublisher } from '../../../functions/_common/event-publisher';
 import { METRIC } from '../../../functions/_common/observability';
 import { IncidentQueries } from '../../../functions/history/queries';
 import { renderIncident, renderStats } from '../../../cli/history-view';
-import { createInteractionReceiver } from '../../../functions/interactions/receive';
+import { createInteractionReceiver, enqueueOnBus } from '../../../functions/interactions/receive';
 import { SecretsManagerSigningSecret } from '../../../functions/interactions/signing-secret';
 import { createInteractionsWorker } from '../../../functions/actions/worker';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../../support/dynalite';
@@ -64,14 +64,7 @@ beforeEach(async () => {
   receive = createInteractionReceiver({
     config: { teamIds: ['T0PULLWATCH'], appIds: ['A0PULLWATCH'], maxBodyBytes: 64 * 1024 },
     secret: new SecretsManagerSigningSecret(secretsClient, 'pullwatch/slack'),
-    enqueue: (requests) =>
-      publishAll(
-        publisher,
-        requests.map((request) => ({
-          detailType: PIPELINE_DETAIL_TYPE.actionRequested,
-          detail: { schemaVersion: PIPELINE_SCHEMA_VERSION, request },
-        })),
-      ),
+    enqueue: enqueueOnBus(publisher),
     metrics: receiverMetrics,
     log: new RecordingLog(),
     now: pipeline.clock.now,
