@@ -110,21 +110,25 @@ const ACTIONS_PREFIX = 'ACTIONS#';
 const SNOOZE_PREFIX = 'SNOOZE#';
 const MUTE_PREFIX = 'MUTE#';
 
+/** A workload in a cluster, as snoozes and mutes name it. */
+export interface WorkloadKey {
+  cluster: string;
+  namespace: string;
+  kind: string;
+  name: string;
+}
+
 /** What people did to an incident or a storm: `ACTIONS#incident:<keyId>` / `ACTIONS#<generation>`. */
 export const actionsPk = (subjectKind: 'incident' | 'storm', id: string): string =>
   `${ACTIONS_PREFIX}${subjectKind}:${id}`;
 export const actionsSk = (n: number): string => `${ACTIONS_PREFIX}${padded(n)}`;
 
-const workloadText = (workload: { cluster: string; namespace: string; kind: string; name: string }): string =>
+const workloadText = (workload: WorkloadKey): string =>
   JSON.stringify([workload.cluster, workload.namespace, workload.kind, workload.name]);
 
 /** A workload's snooze: `SNOOZE#["cluster","namespace","kind","name"]` / `SNOOZE` (with a TTL). */
-export const workloadSnoozePk = (workload: {
-  cluster: string;
-  namespace: string;
-  kind: string;
-  name: string;
-}): string => `${SNOOZE_PREFIX}${workloadText(workload)}`;
+export const workloadSnoozePk = (workload: WorkloadKey): string =>
+  `${SNOOZE_PREFIX}${workloadText(workload)}`;
 export const WORKLOAD_SNOOZE_SK = 'SNOOZE';
 
 /**
@@ -132,26 +136,7 @@ export const WORKLOAD_SNOOZE_SK = 'SNOOZE';
  * query: `MUTES` / `MUTE#["cluster","namespace","kind","name"]`; a cluster's mutes share a prefix.
  */
 export const MUTES_PK = 'MUTES';
-export const muteSk = (workload: {
-  cluster: string;
-  namespace: string;
-  kind: string;
-  name: string;
-}): string => `${MUTE_PREFIX}${workloadText(workload)}`;
+export const muteSk = (workload: WorkloadKey): string => `${MUTE_PREFIX}${workloadText(workload)}`;
 /** The sort-key prefix of one cluster's mutes. */
 export const clusterMutesPrefix = (cluster: string): string =>
   `${MUTE_PREFIX}${JSON.stringify([cluster]).slice(0, -1)},`;
-export const decodeMuteSk = (
-  sk: string,
-): { cluster: string; namespace: string; kind: string; name: string } | undefined => {
-  if (!sk.startsWith(MUTE_PREFIX)) return undefined;
-  try {
-    const parts: unknown = JSON.parse(sk.slice(MUTE_PREFIX.length));
-    if (!Array.isArray(parts) || parts.length !== 4 || !parts.every((part) => typeof part === 'string'))
-      return undefined;
-    const [cluster, namespace, kind, name] = parts as string[];
-    return { cluster: cluster!, namespace: namespace!, kind: kind!, name: name! };
-  } catch {
-    return undefined;
-  }
-};
