@@ -8,6 +8,9 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoActionStore } from '../functions/_common/incident-actions-store';
 import { createInteractionsWorker } from '../functions/actions/worker';
+import { RegistryChecker } from '../functions/_common/registry-check/check';
+import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
+import { LAPTOP_POLICY } from '#shared/registry-check/url-safety';
 import { BUS_RULES, type BusRulePattern, type BusRuleTarget } from '#shared/bus-rules';
 import { heartbeatPattern, matchesPattern } from '#shared/contract';
 import type { Incident, IncidentWindows } from '#shared/incident';
@@ -179,6 +182,10 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     concurrency,
   };
   const actions = new DynamoActionStore(options.client, { tableName: options.tableName, now });
+  const registryChecker = new RegistryChecker(
+    { policy: LAPTOP_POLICY, checkedFrom: 'local mode', credentials: ecosystemCredentials(process.env) },
+    10 * 60_000,
+  );
   const notifyDeps: NotifyDeps = {
     ...posting,
     store,
@@ -198,7 +205,14 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     notify: createNotifyHandler(notifyDeps),
     'dead-letter': options.onRejected,
     watchdog: createHeartbeatHandler(watchdogDeps),
-    interactions: createInteractionsWorker({ ...posting, store, actions, windows }),
+    interactions: createInteractionsWorker({
+      ...posting,
+      store,
+      actions,
+      windows,
+      // Re-check asks the image's registry from this machine, as `diagnose --check` does.
+      registryCheck: (subject) => registryChecker.check(subject),
+    }),
     status: options.onHeartbeat,
   };
   for (const rule of LOCAL_RULES) {

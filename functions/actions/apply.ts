@@ -11,6 +11,7 @@
  * attempt wrote, so a crash between 1 and 5 is repaired by Slack's or the queue's next delivery.
  */
 import { createHash } from 'node:crypto';
+import type { CauseId } from '#shared/diagnosis/causes';
 import { type IncidentWindows, incidentIdOfIncident } from '#shared/incident';
 import {
   type ActionRecord,
@@ -46,7 +47,7 @@ export interface ApplyDeps extends PostDeps<PostOwnerRef> {
   windows: IncidentWindows;
   /** The registry check, where the function may reach registries; else a re-check re-reads the incident. */
   registryCheck?: (subject: {
-    cause: string;
+    cause: CauseId;
     image: string;
   }) => Promise<Pick<RegistryCheck, 'outcome' | 'summary'>>;
 }

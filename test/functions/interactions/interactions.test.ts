@@ -5,6 +5,8 @@
  * worker applies them from the queue against dynalite and the local Slack Web API; notify honours
  * snoozes and mutes.
  */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IncidentWindows } from '#shared/incident';
@@ -17,6 +19,8 @@ import { renderIncident, renderStats } from '../../../cli/history-view';
 import { createInteractionReceiver, enqueueOnBus } from '../../../functions/interactions/receive';
 import { SecretsManagerSigningSecret } from '../../../functions/interactions/signing-secret';
 import { createInteractionsWorker } from '../../../functions/actions/worker';
+import { RegistryChecker } from '../../../functions/_common/registry-check/check';
+import { ecosystemCredentials } from '../../../functions/_common/registry-check/credentials';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../../support/dynalite';
 import type { StoredMessage } from '../../support/fake-slack';
 import { type SignedRequest, SlackInteractionClient } from '../../support/slack-interactions';
@@ -24,6 +28,7 @@ import {
   CHANNELS,
   MINUTE,
   type Pipeline,
+  type PipelineOptions,
   RecordingLog,
   RecordingMetrics,
   SLACK_TOKEN,
@@ -48,9 +53,11 @@ let receiverMetrics: RecordingMetrics;
 let clients: Array<{ destroy(): void }>;
 /** The incident windows of the next pipeline (a storm needs its hold). */
 let windows: Partial<IncidentWindows> = {};
+/** More options of the next pipeline. */
+let options: Omit<PipelineOptions, 'windows' | 'interactions'> = {};
 
 beforeEach(async () => {
-  pipeline = await startPipeline({ interactions: true, windows });
+  pipeline = await startPipeline({ ...options, interactions: true, windows });
   pipeline.secrets.secrets.set(
     'pullwatch/slack',
     JSON.stringify({ token: SLACK_TOKEN, signingSecret: SIGNING_SECRET }),
@@ -406,6 +413,67 @@ describe('mute and re-check', () => {
     expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
       expect.stringContaining(
         'Re-check asked by @alice at 10:02 UTC: the incident is still failing: 1 container',
+      ),
+    ]);
+  });
+});
+
+describe('re-check with the registry check', () => {
+  let registry: Server;
+  let host: string;
+  beforeAll(async () => {
+    // A Distribution registry, as far as the check asks: the tag is missing, others exist.
+    registry = createServer((request, response) => {
+      const url = request.url ?? '';
+      const send = (status: number, body: unknown) => {
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'docker-distribution-api-version': 'registry/2.0',
+        });
+        response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
+      };
+      if (url === '/v2/') send(200, {});
+      else if (url.startsWith('/v2/acme/app/tags/list'))
+        send(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
+      else if (url.startsWith('/v2/acme/app/manifests/'))
+        send(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
+      else
+        send(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] });
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    const checker = new RegistryChecker(
+      {
+        policy: { plainHttp: [host], trusted: [host], denyPrivate: false },
+        checkedFrom: 'the test',
+        credentials: ecosystemCredentials({}),
+      },
+      60_000,
+    );
+    options = { registryCheck: (subject) => checker.check(subject) };
+  });
+  afterAll(async () => {
+    options = {};
+    await new Promise<void>((resolve) => registry.close(() => resolve()));
+  });
+
+  it("answers in the thread with the registry's answer", async () => {
+    const image = `${host}/acme/app:1.0.2`;
+    at(0);
+    await pipeline.flow([
+      failed({
+        pod: 1,
+        at: 0,
+        image,
+        message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+      }),
+    ]);
+    const message = pipeline.slack.topLevel(CHANNELS.alerts)[0]!;
+    at(1);
+    await send(click(message, ACTION_ID.recheck, alice));
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringMatching(
+        /Re-check asked by @alice at 10:01 UTC: the incident is still failing.*Registry check: \*confirmed\*: .*1\.0\.1/,
       ),
     ]);
   });

@@ -264,6 +264,8 @@ export interface PipelineOptions {
   notifyStore?: (store: IncidentStore) => IncidentStore;
   /** Actions from Slack: notify renders controls and honours snoozes and mutes; `worker` applies actions. */
   interactions?: boolean;
+  /** The actions worker's registry check (a re-check asks the registry). */
+  registryCheck?: ApplyDeps['registryCheck'];
 }
 
 export interface Pipeline {
@@ -382,7 +384,15 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     ...(actions === undefined ? {} : { actions }),
   };
   const workerDeps: ApplyDeps | undefined =
-    actions === undefined ? undefined : { ...posting('notify'), store, actions, windows };
+    actions === undefined
+      ? undefined
+      : {
+          ...posting('notify'),
+          store,
+          actions,
+          windows,
+          ...(options.registryCheck === undefined ? {} : { registryCheck: options.registryCheck }),
+        };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
   const watchdogDeps: WatchdogDeps = {
