@@ -97,7 +97,6 @@ const percentile = (values: number[], p: number): number => {
 };
 
 const report = (label: string, latencies: number[]) =>
-   
   console.log(
     `${label}: ack latency over ${latencies.length} actions: p50 ${percentile(latencies, 50).toFixed(2)} ms, p99 ${percentile(latencies, 99).toFixed(2)} ms`,
   );

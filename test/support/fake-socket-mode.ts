@@ -22,7 +22,7 @@ interface WsServer {
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer, done: (ws: WsSocket) => void): void;
   close(): void;
 }
- 
+
 const { WebSocketServer } = require('ws') as {
   WebSocketServer: new (options: { noServer: true }) => WsServer;
 };
