@@ -15,6 +15,7 @@ import { INCIDENT_TABLE_OUTPUT } from '../infra/outputs';
 import { DEFAULT_DATA_DIR } from '../local/config';
 import { openLocalStore } from '../local/store';
 import { IncidentQueries } from '../functions/history/queries';
+import { DynamoActionStore, type WorkloadSilences } from '../functions/_common/incident-actions-store';
 
 export interface SourceOptions {
   table?: string;
@@ -35,6 +36,8 @@ export class SourceUnavailable extends Error {
 
 export interface HistorySource {
   queries: IncidentQueries;
+  /** The stored mutes and snoozes (`pullwatch mutes`, `pullwatch unmute`). */
+  silences: WorkloadSilences;
   /** Where the answers come from, for the footer. */
   description: string;
   close(): Promise<void>;
@@ -64,6 +67,7 @@ const deployedTable = (tableName: string, region: string, description: string): 
   const client = new DynamoDBClient({ region });
   return {
     queries: new IncidentQueries(client, { tableName }),
+    silences: new DynamoActionStore(client, { tableName, now: () => new Date() }),
     description,
     close: async () => client.destroy(),
   };
@@ -152,6 +156,7 @@ export const openHistorySource = async (
   const client = store.newClient();
   return {
     queries: new IncidentQueries(client, { tableName: store.tableName }),
+    silences: new DynamoActionStore(client, { tableName: store.tableName, now: () => new Date() }),
     description: `local store ${dataDir}`,
     close: async () => {
       client.destroy();

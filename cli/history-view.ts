@@ -1,4 +1,5 @@
 /** Terminal rendering of incident history: the list, one incident, and stats. Pure. */
+import type { ActionRecord } from '#shared/incident-actions';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import { figuresOf } from '#shared/incident';
 import { formatDuration } from '#shared/slack-message';
@@ -191,6 +192,7 @@ export const timelineOf = (record: IncidentRecord, options: { full?: boolean } =
   if (incident.status === 'resolved' && incident.resolvedAt !== undefined) {
     entries.push({ at: incident.resolvedAt, what: 'resolved: nothing failed for the quiet period' });
   }
+  for (const action of record.actions ?? []) entries.push({ at: action.at, what: actionLine(action) });
   return entries.sort((a, b) => a.at - b.at);
 };
 
@@ -256,16 +258,44 @@ const figureCells = (figures: RecoveryFigures): string[] => [
   String(figures.resolved),
   figures.medianRecoveryMs === undefined ? '-' : formatDuration(figures.medianRecoveryMs),
 ];
+const ackCell = (figures: RecoveryFigures): string =>
+  figures.medianAcknowledgeMs === undefined ? '-' : formatDuration(figures.medianAcknowledgeMs);
+
+/** One action from Slack in the timeline (the user's name is Slack's: made safe for a terminal). */
+const actionLine = (action: ActionRecord): string => {
+  const who = `@${safe(action.userName)}`;
+  switch (action.kind) {
+    case 'acknowledged':
+      return `acknowledged in Slack by ${who}`;
+    case 'snoozed':
+      return `snoozed in Slack by ${who} ${action.choice === 'resolved' ? 'until resolved' : `until ${action.until === undefined ? '?' : secondUtc(action.until)}`}`;
+    case 'unsnoozed':
+      return `unsnoozed in Slack by ${who}`;
+    case 'muted':
+      return `workload muted in Slack by ${who} (pullwatch unmute lifts it)`;
+    case 'rechecked':
+      return `re-checked from Slack by ${who}`;
+  }
+};
 
 export const renderStats = (stats: IncidentStats, source: string): string => {
   const scope = stats.cluster === undefined ? 'all clusters' : `cluster ${safe(stats.cluster)}`;
   const lines = [`Incidents first seen since ${minuteUtc(stats.since)} UTC in ${scope} (${source})`, ''];
   if (stats.total.incidents === 0) return `${lines[0]}: none.`;
-  const right = new Set([1, 2, 3, 4]);
+  const right = new Set([1, 2, 3, 4, 5]);
+  // The column only when someone acknowledged something from Slack (interactivity is optional).
+  const acked = stats.total.medianAcknowledgeMs !== undefined;
   lines.push(
     ...table(
-      ['BY CAUSE', 'INCIDENTS', 'OPEN', 'RESOLVED', 'MEDIAN TIME TO RECOVER'],
-      stats.byCause.map((group) => [group.cause, ...figureCells(group)]),
+      [
+        'BY CAUSE',
+        'INCIDENTS',
+        'OPEN',
+        'RESOLVED',
+        'MEDIAN TIME TO RECOVER',
+        ...(acked ? ['MEDIAN TIME TO ACK'] : []),
+      ],
+      stats.byCause.map((group) => [group.cause, ...figureCells(group), ...(acked ? [ackCell(group)] : [])]),
       right,
     ),
     '',
@@ -279,6 +309,11 @@ export const renderStats = (stats: IncidentStats, source: string): string => {
     ),
     '',
     'Time to recover: from the first failed pull to the last affected container recovering.',
+    ...(acked
+      ? [
+          'Time to ack: from the first failed pull to the first acknowledgement in Slack (of those acknowledged).',
+        ]
+      : []),
   );
   if (stats.truncated)
     lines.push('(Only the newest incidents were counted: narrow with --cluster or --since.)');

@@ -284,6 +284,54 @@ export const buildProgram = (): Command => {
 
   sourceOptions(
     program
+      .command('mutes')
+      .description('workloads muted from Slack, with who muted them and when (until unmuted)')
+      .option('--cluster <name>', 'only this cluster')
+      .option('--json', 'print JSON'),
+  ).action(async (options: SourceCommandOptions & { cluster?: string; json?: boolean }) => {
+    await withHistory(options, async (source) => {
+      const { renderMutes } = require('./mutes') as typeof import('./mutes');
+      const mutes = await source.silences.listMutes(options.cluster);
+      await writeLine(options.json ? JSON.stringify(mutes, null, 2) : renderMutes(mutes, source.description));
+    });
+  });
+
+  sourceOptions(
+    program
+      .command('unmute')
+      .description('lift a mute set from Slack: its incidents are posted again')
+      .argument(
+        '<workload>',
+        'cluster/namespace/workload, e.g. prod-eu/shop/web (or prod-eu/shop/deployment/web)',
+      ),
+  ).action(async (argument: string, options: SourceCommandOptions) => {
+    await withHistory(options, async (source) => {
+      const { unmute, UnmuteInputError } = require('./mutes') as typeof import('./mutes');
+      let lifted;
+      try {
+        lifted = await unmute(source.silences, argument);
+      } catch (error) {
+        if (error instanceof UnmuteInputError) throw new UsageError(error.message);
+        throw error;
+      }
+      if (lifted.length === 0) {
+        process.stderr.write(`pullwatch: ${argument} is not muted (${source.description})\n`);
+        process.exitCode = 1;
+        return;
+      }
+      await writeLine(
+        lifted
+          .map(
+            (mute) =>
+              `unmuted ${mute.workload.cluster}/${mute.workload.namespace}/${mute.workload.kind.toLowerCase()}/${mute.workload.name} (muted by @${mute.userName})`,
+          )
+          .join('\n'),
+      );
+    });
+  });
+
+  sourceOptions(
+    program
       .command('stats')
       .description(
         'incident counts and median time to recover, by cause and by registry (reads the local store, or --stack / --table in AWS)',

@@ -190,6 +190,17 @@ export const infraConfigSchema = z
         .string()
         .regex(/^https:\/\/\S+\/$/, 'must be an https:// URL ending in "/"')
         .default('https://slack.com/api/'),
+      /** Actions from Slack (acknowledge, snooze, mute, re-check): the interactivity endpoint is deployed. */
+      interactivity: z
+        .strictObject({
+          teamIds: z.array(z.string().regex(/^[TE][A-Z0-9]{2,30}$/, 'must be a Slack team id (T…)')).min(1),
+          appIds: z.array(z.string().regex(/^A[A-Z0-9]{2,30}$/, 'must be a Slack app id (A…)')).min(1),
+          /** When set, only these users may mute a workload. */
+          muteUsers: z
+            .array(z.string().regex(/^[UW][A-Z0-9]{2,30}$/, 'must be a Slack user id (U…)'))
+            .optional(),
+        })
+        .optional(),
     }),
     windows: z
       .strictObject({

@@ -17,6 +17,7 @@ import { IncidentTable } from './constructs/incident-table';
 import type { PipelineFunction } from './constructs/pipeline-function';
 import { SlackToken } from './constructs/slack-token';
 import { ForwarderWatchdog } from './constructs/watchdog';
+import { Interactivity } from './constructs/interactivity';
 
 export interface PullwatchStackProps extends StackProps {
   config: InfraConfig;
@@ -31,10 +32,17 @@ export class PullwatchStack extends Stack {
   readonly forwarders: ForwarderAccess;
   readonly history: HistoryApi;
   readonly alarms: Alarms;
+  /** Actions from Slack, when the config asks for them. */
+  readonly interactivity: Interactivity | undefined;
 
   /** Every function the stack deploys. */
   get functions(): PipelineFunction[] {
-    return [...this.pipeline.functions, ...this.watchdog.functions, this.history.function];
+    return [
+      ...this.pipeline.functions,
+      ...this.watchdog.functions,
+      this.history.function,
+      ...(this.interactivity?.functions ?? []),
+    ];
   }
 
   constructor(scope: Construct, id: string, props: PullwatchStackProps) {
@@ -60,6 +68,18 @@ export class PullwatchStack extends Stack {
       slackToken: this.slackToken,
       failedInvocations: this.pipeline.failedTicks,
     });
+    const { interactivity } = config.slack;
+    this.interactivity =
+      interactivity === undefined
+        ? undefined
+        : new Interactivity(this, 'Interactivity', {
+            config,
+            interactivity,
+            bus: this.bus,
+            table: this.table,
+            slackToken: this.slackToken,
+            notifyFunctions: this.pipeline.notifyFunctions,
+          });
     this.forwarders = new ForwarderAccess(this, 'Forwarders', { bus: this.bus, clusters: config.clusters });
     this.history = new HistoryApi(this, 'HistoryApi', {
       table: this.table,
@@ -91,6 +111,9 @@ export class PullwatchStack extends Stack {
         { name: 'DedupeDeadLetters', queue: this.pipeline.dedupeQueue.deadLetters },
         { name: 'NotifyDeadLetters', queue: this.pipeline.notifyQueue.deadLetters },
         { name: 'HeartbeatDeadLetters', queue: this.watchdog.heartbeatQueue.deadLetters },
+        ...(this.interactivity === undefined
+          ? []
+          : [{ name: 'ActionDeadLetters', queue: this.interactivity.queue.deadLetters }]),
       ],
       serviceMetrics: [
         {
@@ -120,6 +143,17 @@ export class PullwatchStack extends Stack {
           service: 'watchdog',
           description: `pullwatch: a cluster's forwarder has sent no heartbeat for ${config.watchdogSilence / 60_000} minutes: its image-pull failures are not being reported. Check the forwarder in that cluster (the Slack warning names it).`,
         },
+        ...(this.interactivity === undefined
+          ? []
+          : [
+              {
+                id: 'InteractionsRefused',
+                metricName: METRIC.interactionsRefused,
+                service: 'interactions',
+                description:
+                  'pullwatch: requests to the Slack interactivity URL are being refused (bad signatures, stale timestamps, other workspaces): someone may be probing it. See the interactions log for the reasons.',
+              },
+            ]),
       ],
     });
 

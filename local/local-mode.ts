@@ -33,6 +33,7 @@ import { deadLetterFile } from './dead-letters';
 import { failingCountFromHeartbeats } from './heartbeats';
 import { localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
+import { interactionsConfigured, startLocalInteractions } from './interactions';
 import { type ReplayHandle, startReplay } from './replay';
 import { waitUntilSettled } from './settled';
 import { slackTarget } from './slack-target';
@@ -171,6 +172,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
       metrics,
       tickIntervalMs: config.tickIntervalMs,
       registryCheck: config.registryCheck,
+      interactions: interactionsConfigured(env),
       onRejected: deadLetters.onRejected,
       onHeartbeat: failing.handler,
       onTickError: (tick, error) =>
@@ -184,6 +186,23 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     await closeStore();
     throw error;
   }
+  // Actions from Slack (Socket Mode, or POST /slack/events behind a tunnel), when configured.
+  const interactions = await startLocalInteractions({
+    env,
+    publisher: pipeline.publisher,
+    log: logs.for('interactions'),
+    metrics,
+    ...(config.slack.kind === 'slack' && config.slack.apiUrl !== undefined
+      ? { slackApiUrl: config.slack.apiUrl }
+      : {}),
+  });
+  if (interactions !== undefined)
+    say(
+      interactions.mode === 'socket'
+        ? 'Slack actions: Socket Mode (SLACK_APP_TOKEN)'
+        : `Slack actions: Request URL ${interactions.url} (put your tunnel in front of it)`,
+    );
+
   const sweepLog = logs.for('notify.sweep');
   const sweptAtStart = pipeline.sweepOwed().then(
     ({ owed, failed }) => {
@@ -201,6 +220,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
   let census: () => Promise<{ pods: number; namespaces: number } | undefined>;
   const closeAll = async () => {
     pipeline.stopSweeping();
+    await interactions?.stop();
     await bus.stop(Date.now() + 2000);
     await sweptAtStart;
     await closeStore();
@@ -284,6 +304,7 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
     await status.idle();
     const unsent = forwarder === undefined ? 0 : (await forwarder.stop()).unsent;
     await replay?.stop();
+    await interactions?.stop();
     pipeline.stopSweeping();
     const { undelivered } = await bus.stop(Date.now() + STOP_DRAIN_MS);
     await sweptAtStart;

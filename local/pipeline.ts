@@ -6,6 +6,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoActionStore } from '../functions/_common/incident-actions-store';
+import { createInteractionsWorker } from '../functions/actions/worker';
+import { RegistryChecker } from '../functions/_common/registry-check/check';
+import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
+import { LAPTOP_POLICY } from '#shared/registry-check/url-safety';
 import { BUS_RULES, type BusRulePattern, type BusRuleTarget } from '#shared/bus-rules';
 import { heartbeatPattern, matchesPattern } from '#shared/contract';
 import type { Incident, IncidentWindows } from '#shared/incident';
@@ -15,7 +20,6 @@ import { DynamoIncidentStore } from '../functions/_common/incident-store';
 import type { Notifier } from '../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
 import type { RegistryCheckConfig } from '#shared/registry-check/check-config';
-import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
 import {
   type CheckSite,
   PipelineRegistryCheck,
@@ -141,6 +145,7 @@ export const BATCH_SIZES: Record<LocalRule['target'], number> = {
   notify: 100,
   'dead-letter': 10,
   watchdog: 10,
+  interactions: 10,
   status: 10,
 };
 
@@ -168,6 +173,8 @@ export interface LocalPipelineOptions {
   registryCheck?: RegistryCheckConfig;
   /** Where the check runs; the laptop (its docker/containers credentials, its AWS profile) by default. */
   registryCheckSite?: Partial<CheckSite>;
+  /** Actions from Slack are taken (local/interactions.ts): messages get controls, snoozes and mutes hold. */
+  interactions?: boolean;
 }
 
 /** The check from a laptop: says so in every answer, and reaches what the laptop reaches. */
@@ -188,6 +195,8 @@ export const laptopRegistryCheck = (
 
 export interface LocalPipeline {
   store: DynamoIncidentStore;
+  /** Puts pipeline events on the local bus (local/interactions.ts hands Slack's actions on with it). */
+  publisher: EventPublisher;
   /** The scheduled ticks, runnable at will (tests, shutdown). */
   tick(): Promise<void>;
   /**
@@ -238,6 +247,11 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     newToken: randomUUID,
     concurrency,
   };
+  const actions = new DynamoActionStore(options.client, { tableName: options.tableName, now });
+  const registryChecker = new RegistryChecker(
+    { policy: LAPTOP_POLICY, checkedFrom: 'local mode', credentials: ecosystemCredentials(process.env) },
+    10 * 60_000,
+  );
   const notifyDeps: NotifyDeps = {
     ...posting,
     store,
@@ -246,6 +260,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     owed: store.owed,
     route: options.route,
     windows,
+    ...(options.interactions ? { actions } : {}),
   };
   const forwarders = new DynamoForwarderStore(options.client, { tableName: options.tableName });
   const watchdogDeps: WatchdogDeps = {
@@ -263,6 +278,16 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     notify: createNotifyHandler(notifyDeps),
     'dead-letter': options.onRejected,
     watchdog: createHeartbeatHandler(watchdogDeps),
+    interactions: createInteractionsWorker({
+      ...posting,
+      store,
+      storms: store.storms,
+      posts: store.posts,
+      actions,
+      windows,
+      // Re-check asks the image's registry from this machine, as `diagnose --check` does.
+      registryCheck: (subject) => registryChecker.check(subject),
+    }),
     status: options.onHeartbeat,
   };
   for (const rule of LOCAL_RULES) {
@@ -298,6 +323,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
   let sweeping = true;
   return {
     store,
+    publisher,
     tick: async () => {
       await dedupeTick().catch(onError('dedupe.tick'));
       await bus.idle();

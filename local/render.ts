@@ -4,6 +4,7 @@
  * tokens, links, emoji and emphasis.
  */
 import type { Block } from '#shared/slack-message';
+import { controlsLine } from '#shared/slack-controls';
 
 const EMOJI: Record<string, string> = {
   red_circle: '●',
@@ -78,6 +79,9 @@ export const renderBlocks = (blocks: readonly Block[], options: RenderOptions = 
         break;
       case 'divider':
         lines.push('─'.repeat(Math.min(width - 4, 60)));
+        break;
+      case 'actions':
+        lines.push(controlsLine(block));
         break;
     }
   }

@@ -8,6 +8,7 @@
 import { type PullwatchPattern, heartbeatPattern, pullEventsPattern } from '#shared/contract';
 import {
   type PipelinePattern,
+  actionRequestedPattern,
   classifiedPattern,
   incidentEventsPattern,
   rejectedPattern,
@@ -16,7 +17,7 @@ import {
 export type BusRulePattern = PullwatchPattern | PipelinePattern;
 
 /** The consumers: the Lambda functions, and the queue that holds rejected input. */
-export type BusRuleTarget = 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'watchdog';
+export type BusRuleTarget = 'classify' | 'dedupe' | 'notify' | 'dead-letter' | 'watchdog' | 'interactions';
 
 export interface BusRule {
   /** The rule's construct id in the stack. */
@@ -56,6 +57,12 @@ export const BUS_RULES: readonly BusRule[] = [
     target: 'watchdog',
     pattern: heartbeatPattern,
     description: 'Forwarder heartbeats → watchdog',
+  },
+  {
+    id: 'ActionRequestsToInteractions',
+    target: 'interactions',
+    pattern: actionRequestedPattern,
+    description: 'IncidentActionRequested (verified Slack actions) → the interactions worker',
   },
 ];
 

@@ -27,6 +27,7 @@ import {
   REGISTRY_CHECK_OUTCOMES,
 } from '#shared/registry-check/outcome';
 import { MAX_SUGGESTED_TAGS } from '#shared/registry-check/nearest-tags';
+import { SNOOZE_CHOICES, type TimelineKind, actionRequestSchema } from '#shared/incident-actions';
 import type { ForwarderChange, ForwarderState } from '#shared/watchdog';
 
 export const PIPELINE_SOURCE = 'pullwatch.pipeline' as const;
@@ -40,6 +41,12 @@ export const PIPELINE_DETAIL_TYPE = {
   rejected: 'PipelineEventRejected',
   forwarderSilent: 'ForwarderSilent',
   forwarderBack: 'ForwarderBack',
+  actionRequested: 'IncidentActionRequested',
+  acknowledged: 'IncidentAcknowledged',
+  snoozed: 'IncidentSnoozed',
+  unsnoozed: 'IncidentUnsnoozed',
+  muted: 'WorkloadMuted',
+  rechecked: 'IncidentRechecked',
 } as const;
 export type PipelineDetailType = (typeof PIPELINE_DETAIL_TYPE)[keyof typeof PIPELINE_DETAIL_TYPE];
 
@@ -217,9 +224,53 @@ export const forwarderDetailOf = (
 });
 
 // ---------------------------------------------------------------------------------------------
+// Actions from Slack (shared/incident-actions.ts): a verified request on its way to the worker, and
+// what it did, for other teams
+
+export const actionRequestedDetailSchema = z.object({
+  schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+  request: actionRequestSchema,
+});
+export type ActionRequestedDetail = z.infer<typeof actionRequestedDetailSchema>;
+
+export const ACTION_DETAIL_TYPES = [
+  PIPELINE_DETAIL_TYPE.acknowledged,
+  PIPELINE_DETAIL_TYPE.snoozed,
+  PIPELINE_DETAIL_TYPE.unsnoozed,
+  PIPELINE_DETAIL_TYPE.muted,
+  PIPELINE_DETAIL_TYPE.rechecked,
+] as const;
+export type ActionDetailType = (typeof ACTION_DETAIL_TYPES)[number];
+
+export const ACTION_DETAIL_TYPE: Record<TimelineKind, ActionDetailType> = {
+  acknowledged: PIPELINE_DETAIL_TYPE.acknowledged,
+  snoozed: PIPELINE_DETAIL_TYPE.snoozed,
+  unsnoozed: PIPELINE_DETAIL_TYPE.unsnoozed,
+  muted: PIPELINE_DETAIL_TYPE.muted,
+  rechecked: PIPELINE_DETAIL_TYPE.rechecked,
+};
+
+export const actionDetailSchema = z.object({
+  schemaVersion: z.literal(PIPELINE_SCHEMA_VERSION),
+  /** The same for a repeat of one action: consumers drop repeats. */
+  eventId: z.string(),
+  /** `INC-…` for an incident, the storm id for a roll-up. */
+  incidentId: z.string().optional(),
+  stormId: z.string().optional(),
+  cluster: z.string().optional(),
+  namespace: z.string().optional(),
+  workload: workloadSchema.optional(),
+  by: z.object({ userId: z.string(), userName: z.string() }),
+  at: timestamp,
+  snooze: z.enum(SNOOZE_CHOICES).optional(),
+  until: timestamp.optional(),
+});
+export type ActionDetail = z.infer<typeof actionDetailSchema>;
+
+// ---------------------------------------------------------------------------------------------
 // The dead-letter path
 
-export const PIPELINE_STAGES = ['classify', 'dedupe', 'notify', 'watchdog'] as const;
+export const PIPELINE_STAGES = ['classify', 'dedupe', 'notify', 'watchdog', 'interactions'] as const;
 export type PipelineStage = (typeof PIPELINE_STAGES)[number];
 
 /** How much of a rejected input travels with the rejection (EventBridge entries are at most 256 KiB). */
@@ -253,6 +304,12 @@ export const pipelineDetailSchemas = {
   [PIPELINE_DETAIL_TYPE.rejected]: rejectedDetailSchema,
   [PIPELINE_DETAIL_TYPE.forwarderSilent]: forwarderDetailSchema,
   [PIPELINE_DETAIL_TYPE.forwarderBack]: forwarderDetailSchema,
+  [PIPELINE_DETAIL_TYPE.actionRequested]: actionRequestedDetailSchema,
+  [PIPELINE_DETAIL_TYPE.acknowledged]: actionDetailSchema,
+  [PIPELINE_DETAIL_TYPE.snoozed]: actionDetailSchema,
+  [PIPELINE_DETAIL_TYPE.unsnoozed]: actionDetailSchema,
+  [PIPELINE_DETAIL_TYPE.muted]: actionDetailSchema,
+  [PIPELINE_DETAIL_TYPE.rechecked]: actionDetailSchema,
 } as const;
 
 export interface ClassifiedEvent {
@@ -327,6 +384,21 @@ export const incidentEventsPattern = pipelinePattern(INCIDENT_DETAIL_TYPES);
 export const rejectedPattern = pipelinePattern([PIPELINE_DETAIL_TYPE.rejected]);
 /** The watchdog's events: for other teams (nothing in the pipeline consumes them). */
 export const watchdogEventsPattern = pipelinePattern(WATCHDOG_DETAIL_TYPES);
+/** What actions from Slack did: for other teams (nothing in the pipeline consumes them). */
+export const actionEventsPattern = pipelinePattern(ACTION_DETAIL_TYPES);
+/** Verified requests from Slack: what the interactions worker consumes. */
+export const actionRequestedPattern = pipelinePattern([PIPELINE_DETAIL_TYPE.actionRequested]);
+
+/** Validates an `IncidentActionRequested` event as a rule target receives it; throws ContractViolation. */
+export const parseActionRequestedEvent = (input: unknown): ActionRequestedDetail => {
+  const outer = envelope([PIPELINE_DETAIL_TYPE.actionRequested]).safeParse(input);
+  if (!outer.success)
+    throw new ContractViolation('not an IncidentActionRequested event', describeIssues(outer.error));
+  const detail = actionRequestedDetailSchema.safeParse(outer.data.detail);
+  if (!detail.success)
+    throw new ContractViolation('invalid IncidentActionRequested detail', describeIssues(detail.error));
+  return detail.data;
+};
 
 export const toPipelineRulePattern = (
   pattern: PipelinePattern,

@@ -60,7 +60,27 @@ export interface ContextBlock {
 export interface DividerBlock {
   type: 'divider';
 }
-export type Block = HeaderBlock | SectionBlock | ContextBlock | DividerBlock;
+/** Interactive controls (shared/slack-controls.ts): buttons and a select, each value ours. */
+export interface ButtonElement {
+  type: 'button';
+  action_id: string;
+  text: PlainText;
+  value: string;
+  style?: 'primary' | 'danger';
+  confirm?: { title: PlainText; text: PlainText; confirm: PlainText; deny: PlainText };
+}
+export interface StaticSelectElement {
+  type: 'static_select';
+  action_id: string;
+  placeholder: PlainText;
+  options: Array<{ text: PlainText; value: string }>;
+}
+export interface ActionsBlock {
+  type: 'actions';
+  block_id: string;
+  elements: Array<ButtonElement | StaticSelectElement>;
+}
+export type Block = HeaderBlock | SectionBlock | ContextBlock | DividerBlock | ActionsBlock;
 
 export interface SlackMessage {
   /** The plain-text fallback Slack shows in notifications (it is still parsed as mrkdwn: escaped too). */

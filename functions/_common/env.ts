@@ -4,6 +4,8 @@
  * or malformed variable fails the cold start at once, naming the variable and what it is for.
  */
 import { type Setting, TEXT, integer, required, withDefault } from '#shared/config-table';
+import { z } from 'zod';
+import { matching } from '#shared/config-table';
 import { DEFAULT_RETENTION_DAYS } from './incident-table';
 
 export { ConfigError, type Env } from '#shared/config-table';
@@ -23,3 +25,19 @@ export const EVENT_BUS_NAME: Setting<string> = required({
 /** PULLWATCH_RETENTION_DAYS: how long what the function writes is kept. */
 export const retentionDays = (purpose: string): Setting<number> =>
   withDefault({ name: 'PULLWATCH_RETENTION_DAYS', purpose, kind: integer(1) }, DEFAULT_RETENTION_DAYS);
+
+/**
+ * PULLWATCH_SLACK_INTERACTIONS: messages carry controls (acknowledge, snooze, mute, re-check) and
+ * notify honours snoozes and mutes; only with the interactivity endpoint deployed.
+ */
+export const SLACK_INTERACTIONS: Setting<boolean> = withDefault(
+  {
+    name: 'PULLWATCH_SLACK_INTERACTIONS',
+    purpose: '"true" when Slack actions are taken (controls on messages, snoozes and mutes honoured)',
+    kind: matching(
+      z.enum(['true', 'false']).transform((text) => text === 'true'),
+      (on) => String(on),
+    ),
+  },
+  false,
+);

@@ -46,6 +46,13 @@
  * `CONTAINER#["cluster","namespace","podUid","container"]` / `POINTER`, with `keyId`, `cause`,
  * `incidentId`, `at` (the newest failure's), `movedFrom` (the key it failed under before, while that
  * incident is being told) and `expiresAt` (`at` + retention).
+ *
+ * Actions from Slack (functions/_common/incident-actions-store.ts), written by the actions worker:
+ * `ACTIONS#incident:<keyId>` / `ACTIONS#<generation>` (or `ACTIONS#storm:<groupId>` / `ACTIONS#<seq>`),
+ * with `version` (writes conditional on it), `acks`, `snooze`, `snoozes`, `applied` (idempotency
+ * keys), `timeline` and `expiresAt`; a workload's snooze `SNOOZE#["cluster","namespace","kind","name"]`
+ * / `SNOOZE` (TTL at its end); the mutes `MUTES` / `MUTE#["cluster","namespace","kind","name"]`
+ * (until unmuted: the only items ever deleted, with the snoozes).
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 

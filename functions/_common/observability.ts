@@ -41,6 +41,11 @@ export const METRIC = {
   forwardersBack: 'ForwardersBack',
   /** Clusters silent right now, emitted by every watchdog tick that finds one: the stack alarms on it. */
   silentForwarders: 'SilentForwarders',
+  /** Requests to the interactivity endpoint refused (unsigned, forged, stale, foreign…): the stack alarms on spikes. */
+  interactionsRefused: 'InteractionsRefused',
+  interactionsAccepted: 'InteractionsAccepted',
+  /** Actions that changed something (not a retry or a double click). */
+  actionsApplied: 'ActionsApplied',
 } as const;
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 

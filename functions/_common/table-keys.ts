@@ -110,3 +110,39 @@ export const workloadPartition = (cluster: string, namespace: string, kind: stri
   `WORKLOAD#${JSON.stringify([cluster, namespace, kind, name])}`;
 export const historySortKey = (firstSeenIso: string, incidentId: string): string =>
   `${firstSeenIso}#${incidentId}`;
+
+// Actions from Slack (functions/_common/incident-actions-store.ts).
+const ACTIONS_PREFIX = 'ACTIONS#';
+const SNOOZE_PREFIX = 'SNOOZE#';
+const MUTE_PREFIX = 'MUTE#';
+
+/** A workload in a cluster, as snoozes and mutes name it. */
+export interface WorkloadKey {
+  cluster: string;
+  namespace: string;
+  kind: string;
+  name: string;
+}
+
+/** What people did to an incident or a storm: `ACTIONS#incident:<keyId>` / `ACTIONS#<generation>`. */
+export const actionsPk = (subjectKind: 'incident' | 'storm', id: string): string =>
+  `${ACTIONS_PREFIX}${subjectKind}:${id}`;
+export const actionsSk = (n: number): string => `${ACTIONS_PREFIX}${padded(n)}`;
+
+const workloadText = (workload: WorkloadKey): string =>
+  JSON.stringify([workload.cluster, workload.namespace, workload.kind, workload.name]);
+
+/** A workload's snooze: `SNOOZE#["cluster","namespace","kind","name"]` / `SNOOZE` (with a TTL). */
+export const workloadSnoozePk = (workload: WorkloadKey): string =>
+  `${SNOOZE_PREFIX}${workloadText(workload)}`;
+export const WORKLOAD_SNOOZE_SK = 'SNOOZE';
+
+/**
+ * The mutes, all in one partition (a few per cluster at most), so that `pullwatch mutes` is one
+ * query: `MUTES` / `MUTE#["cluster","namespace","kind","name"]`; a cluster's mutes share a prefix.
+ */
+export const MUTES_PK = 'MUTES';
+export const muteSk = (workload: WorkloadKey): string => `${MUTE_PREFIX}${workloadText(workload)}`;
+/** The sort-key prefix of one cluster's mutes. */
+export const clusterMutesPrefix = (cluster: string): string =>
+  `${MUTE_PREFIX}${JSON.stringify([cluster]).slice(0, -1)},`;

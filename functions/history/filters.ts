@@ -3,6 +3,7 @@
  * API (query string), and the plan saying which index answers them. Pure: no AWS imports, so the
  * CLI can check its flags without loading the SDK.
  */
+import type { ActionRecord } from '#shared/incident-actions';
 import { CAUSE_IDS, type CauseId, isCauseId } from '#shared/diagnosis/causes';
 import type { Incident } from '#shared/incident';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
@@ -39,6 +40,8 @@ export interface IncidentSummary {
    * Slack thread reply says "Resolved after …". `resolvedAt` is this plus the quiet period.
    */
   recoveredAt?: string;
+  /** When someone first acknowledged it in Slack. */
+  acknowledgedAt?: string;
   occurrences: number;
   affectedPods: number;
   failingContainers: number;
@@ -54,6 +57,8 @@ export interface IncidentRecord {
   render?: RenderRecord;
   /** The storm it was rolled up into, e.g. `sg-3m9q2xa4cd7k.1`: its Slack message is in that thread. */
   stormId?: string;
+  /** What people did from Slack (acknowledged, snoozed, muted…), oldest first. */
+  actions?: ActionRecord[];
 }
 
 export interface IncidentList {
@@ -70,6 +75,8 @@ export interface RecoveryFigures {
   resolved: number;
   /** Median time from first failure to recovery of the resolved incidents, in ms. */
   medianRecoveryMs?: number;
+  /** Median time from first failure to the first acknowledgement in Slack, of those acknowledged, in ms. */
+  medianAcknowledgeMs?: number;
 }
 
 export interface IncidentStats {

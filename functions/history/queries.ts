@@ -21,6 +21,7 @@ import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { type StoredJournal, journalRegisters, readAllRegisters } from '../_common/container-rows';
 import { INCIDENT_TABLE } from '../_common/incident-table';
 import { TableReader } from '../_common/table-client';
+import { actionTimelineOf, withAcknowledgements } from './acknowledgements';
 import { type LatestText, type StoredHead, withLatestText } from '../_common/latest-text';
 import { generationSk, incidentPk, postsPk, postsSk, textPk, textSk } from '../_common/table-keys';
 import {
@@ -104,11 +105,18 @@ const figuresOfGroup = (incidents: readonly IncidentSummary[]): RecoveryFigures 
     .map((incident) => Date.parse(incident.recoveredAt!) - Date.parse(incident.firstSeen))
     .filter((ms) => Number.isFinite(ms) && ms >= 0);
   const medianRecoveryMs = median(recoveries);
+  const medianAcknowledgeMs = median(
+    incidents
+      .filter((incident) => incident.acknowledgedAt !== undefined)
+      .map((incident) => Date.parse(incident.acknowledgedAt!) - Date.parse(incident.firstSeen))
+      .filter((ms) => Number.isFinite(ms) && ms >= 0),
+  );
   return {
     incidents: incidents.length,
     open: incidents.filter((incident) => incident.status === 'open').length,
     resolved: incidents.filter((incident) => incident.status === 'resolved').length,
     ...(medianRecoveryMs === undefined ? {} : { medianRecoveryMs }),
+    ...(medianAcknowledgeMs === undefined ? {} : { medianAcknowledgeMs }),
   };
 };
 
@@ -160,9 +168,10 @@ export class IncidentQueries {
     const ref = { keyId: id.keyId, generation: id.generation };
     const read = (pk: string, sk: string) =>
       this.table.read({ [INCIDENT_TABLE.partitionKey]: pk, [INCIDENT_TABLE.sortKey]: sk });
-    const [head, slack] = await Promise.all([
+    const [head, slack, actions] = await Promise.all([
       read(incidentPk(ref.keyId), generationSk(ref.generation)),
       read(postsPk(ref.keyId), postsSk(ref.generation)),
+      actionTimelineOf(this.documents, this.tableName, ref),
     ]);
     const item = head;
     if (item === undefined || item.status === 'pending') return undefined;
@@ -187,6 +196,7 @@ export class IncidentQueries {
       posts: (notify.posts as Record<string, PostRecord> | undefined) ?? {},
       ...(notify.render === undefined ? {} : { render: notify.render as RenderRecord }),
       ...(storm?.groupId === undefined ? {} : { stormId: `${storm.groupId}.${storm.seq}` }),
+      ...(actions.length === 0 ? {} : { actions }),
     };
   }
 
@@ -194,7 +204,11 @@ export class IncidentQueries {
   async stats(filter: StatsFilter): Promise<IncidentStats> {
     const plan = planQuery(filter);
     const { items, truncated } = await this.read(plan, { ...filter }, this.statsLimit);
-    const incidents = await this.withRecovery(items);
+    const incidents = await withAcknowledgements(
+      this.documents,
+      this.tableName,
+      await this.withRecovery(items),
+    );
     const groups = <K extends string>(keyOf: (incident: IncidentSummary) => K) => {
       const byKey = new Map<K, IncidentSummary[]>();
       for (const incident of incidents)

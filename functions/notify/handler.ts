@@ -1,6 +1,7 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoActionStore } from '../_common/incident-actions-store';
 import { DynamoIncidentStore } from '../_common/incident-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
 import { loadNotifyConfig } from './config';
@@ -20,6 +21,9 @@ const deps: NotifyDeps = {
   owed: store.owed,
   route: createRouter(config.routing),
   windows: config.windows,
+  ...(config.interactions
+    ? { actions: new DynamoActionStore(dynamodb, { tableName: config.tableName, now: () => new Date() }) }
+    : {}),
 };
 
 const handleQueue = createNotifyHandler(deps);

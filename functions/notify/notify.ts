@@ -50,6 +50,8 @@ import {
 } from '../_common/slack-posts';
 import type { Route } from '#shared/routing';
 import { type StormDeps, awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
+import { incidentActions, snoozeEndedPostId, withIncidentControls } from '../_common/action-views';
+import { renderSnoozeEndedReply } from '#shared/slack-controls';
 
 export { PostInProgress, type RenderState } from '../_common/slack-posts';
 
@@ -105,6 +107,12 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
 
   // Where the first post goes: decided once, before it is claimed (the claim keeps it).
   const previous = stored.posts[MAIN_POST];
+  const actions = await incidentActions(deps, ref, stored.incident, previous?.state === 'posted');
+  if (actions?.silence.kind === 'muted') return nothing('none');
+  if (actions?.silence.kind === 'snoozed') {
+    await deps.posts.markRenderDue(ref, actions.silence.until);
+    return nothing('held');
+  }
   let target: PostTarget = { channel: route.channel };
   let storm: StoredStormHead | undefined;
   if (previous === undefined) {
@@ -138,7 +146,7 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
     owner,
     MAIN_POST,
     target,
-    () => renderIncidentMessage(view),
+    () => withIncidentControls(renderIncidentMessage(view), actions),
     firstRender,
   );
   if (main.kind !== 'posted') return nothing('none');
@@ -154,7 +162,7 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
     },
     main.posted,
     deps.windows.updateIntervalMs,
-    () => renderIncidentMessage(view),
+    () => withIncidentControls(renderIncidentMessage(view), actions),
   );
 
   // Replies go in the incident's own thread, or in the roll-up's thread when it is a storm's member
@@ -169,6 +177,12 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
   };
   if (incident.status === 'open' && incident.reopenCount > 0) {
     await reply(reopenPostId(incident.reopenCount), () => renderReopenReply(view, { named }));
+  }
+  if (actions?.endedSnooze !== undefined) {
+    const ended = actions.endedSnooze;
+    await ensurePost(deps, owner, snoozeEndedPostId(ended.seq), thread, () =>
+      renderSnoozeEndedReply(view, ended, { named }),
+    );
   }
   if (incident.status === 'resolved' && incident.resolutions > 0) {
     await reply(resolutionPostId(incident.resolutions), () => renderResolutionReply(view, { named }));

@@ -34,9 +34,10 @@ import {
 import type { IncidentSlackState, PostOwnerRef, Storms } from '../_common/incident-store';
 import type { PostDeps } from '../_common/slack-posts';
 import type { IncidentWindows } from '#shared/incident';
+import { type ActionDeps, stormControls, withStormControls } from '../_common/action-views';
 
 /** What notify's part in storms needs (notify's own deps include it). */
-export interface StormDeps extends PostDeps<PostOwnerRef> {
+export interface StormDeps extends PostDeps<PostOwnerRef>, ActionDeps {
   store: IncidentSlackState;
   storms: Storms;
   windows: IncidentWindows;
@@ -178,14 +179,15 @@ export const awaitRollup = async (deps: StormDeps, ref: StormRef): Promise<PostO
 };
 
 /** The roll-up message exists (exactly once: a claimed post in the bucket's item). */
-export const ensureRollup = (deps: StormDeps, storm: StoredStorm): Promise<PostOutcome> => {
+export const ensureRollup = async (deps: StormDeps, storm: StoredStorm): Promise<PostOutcome> => {
   const view = stormView(storm.bucket);
+  const controls = await stormControls(deps, storm.bucket.ref);
   return ensurePost(
     deps,
     { ref: storm.bucket.ref, posts: storm.posts, subjectId: storm.bucket.stormId },
     ROLLUP_POST,
     { channel: storm.bucket.group.channel },
-    () => renderStormMessage(view),
+    () => withStormControls(renderStormMessage(view), controls),
     { version: storm.bucket.version, status: view.status, at: deps.now().getTime() },
   );
 };
@@ -208,12 +210,13 @@ export const reconcileStorm = async (deps: StormDeps, ref: StormRef): Promise<Re
   const rollup = storm.posts[ROLLUP_POST];
   if (rollup?.state !== 'posted' || rollup.ts === undefined) return 'none';
   const view = stormView(storm.bucket);
+  const controls = await stormControls(deps, ref);
   return ensureRendered(
     deps,
     ref,
     { version: storm.bucket.version, status: view.status, render: storm.render },
     { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel },
     deps.windows.updateIntervalMs,
-    () => renderStormMessage(view),
+    () => withStormControls(renderStormMessage(view), controls),
   );
 };

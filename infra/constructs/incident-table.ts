@@ -118,6 +118,20 @@ export class IncidentTable extends Construct {
     );
   }
 
+  /**
+   * DeleteItem on the items an action lifts, and no other: a workload's snooze (`SNOOZE#…`) and a
+   * mute (the `MUTES` partition). Everything else in the table is never deleted.
+   */
+  grantLiftSilences(grantee: iam.IGrantable): void {
+    grantee.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['dynamodb:DeleteItem'],
+        resources: [this.table.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['SNOOZE#*', 'MUTES'] } },
+      }),
+    );
+  }
+
   /** Reads, and PutItem / UpdateItem on the table (all writes are conditional; nothing is deleted). */
   grantReadWriteIncidents(grantee: iam.IGrantable): void {
     this.grantReadIncidents(grantee);

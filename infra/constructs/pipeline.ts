@@ -97,6 +97,8 @@ export class IncidentPipeline extends Construct {
   /** Scheduled invocations that failed after their retries (the ticks' on-failure destination). */
   readonly failedTicks: DeadLetterQueue;
   readonly functions: PipelineFunction[];
+  /** notify's handler and tick (interactivity lets them lift a snooze: infra/constructs/interactivity.ts). */
+  readonly notifyFunctions: PipelineFunction[];
 
   constructor(scope: Construct, id: string, props: IncidentPipelineProps) {
     super(scope, id);
@@ -178,6 +180,7 @@ export class IncidentPipeline extends Construct {
       eventBusName,
       ...slackSettingsOf(config, slackToken, QUEUE_FUNCTION.timeout),
       windows,
+      interactions: config.slack.interactivity !== undefined,
     };
     const notify = new PipelineFunction(this, 'Notify', {
       ...common,
@@ -199,6 +202,7 @@ export class IncidentPipeline extends Construct {
       reservedConcurrency: 1,
     });
     this.functions = [classify, dedupe, dedupeTick, notify, notifyTick];
+    this.notifyFunctions = [notify, notifyTick];
 
     // Queue consumers.
     consumeQueue(classify, this.classifyQueue);

@@ -65,6 +65,7 @@ describe('each function reads', () => {
         ...SLACK,
         'PULLWATCH_TABLE',
         'PULLWATCH_EVENT_BUS',
+        'PULLWATCH_SLACK_INTERACTIONS',
         'PULLWATCH_UPDATE_INTERVAL',
         'PULLWATCH_QUIET_PERIOD',
         'PULLWATCH_STORM_THRESHOLD',
@@ -139,10 +140,11 @@ describe('the environment a table writes', () => {
     ],
     [
       'notify',
-      () => notifySettings.read(notifySettings.write({ ...common, ...slack, windows })),
+      () => notifySettings.read(notifySettings.write({ ...common, ...slack, windows, interactions: true })),
       {
         ...common,
         ...slack,
+        interactions: true,
         windows: {
           ...windows,
           reopenWindowMs: incidentWindows().reopenWindowMs,

@@ -4,6 +4,8 @@
  * destinations), the functions' runtime and environment, the table, the Slack token, the history
  * API and the alarms. Two configs: the shipped example, and a variant with the other options.
  */
+import { workerSettings } from '../../functions/actions/config';
+import { receiverSettings } from '../../functions/interactions/config';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
@@ -370,7 +372,7 @@ describe('delivery', () => {
       expect(deadLetterTargets.has(target)).toBe(false);
       deadLetterTargets.add(target);
     }
-    expect(deadLetterTargets.size).toBe(4);
+    expect(deadLetterTargets.size).toBe(5);
     const tlsOnly = resourcesOf(example.template, 'AWS::SQS::QueuePolicy').flatMap(([, policy]) =>
       asList((policy.Properties!.PolicyDocument as { Statement: Statement[] }).Statement)
         .filter(
@@ -385,7 +387,7 @@ describe('delivery', () => {
 
   test('queue consumers report batch item failures; visibility timeout is 6 × the function timeout', () => {
     const mappings = resourcesOf(example.template, 'AWS::Lambda::EventSourceMapping');
-    expect(mappings).toHaveLength(4);
+    expect(mappings).toHaveLength(5);
     for (const [, mapping] of mappings) {
       expect(mapping.Properties!.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
       const fn = resourceOf(example, referencedId(mapping.Properties!.FunctionName)!);
@@ -408,6 +410,8 @@ describe('functions', () => {
     notify: notifySettings,
     watchdog: watchdogSettings,
     history: historySettings,
+    interactions: receiverSettings,
+    actions: workerSettings,
   };
   const POWERTOOLS = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_NAMESPACE', 'POWERTOOLS_SERVICE_NAME'];
 
@@ -629,7 +633,7 @@ describe('alarms', () => {
     const deadLetterQueues = resourcesOf(example.template, 'AWS::SQS::Queue')
       .filter(([, queue]) => queue.Properties!.RedrivePolicy === undefined)
       .map(([id]) => id);
-    expect(deadLetterQueues).toHaveLength(7);
+    expect(deadLetterQueues).toHaveLength(8);
     expect(watched).toEqual(new Set(deadLetterQueues));
   });
 

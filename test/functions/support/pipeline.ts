@@ -43,6 +43,8 @@ import { type LocalDynamo, DUMMY_CREDENTIALS, TEST_REGION, startDynalite } from 
 import { type AcceptedEvent, FakeEventBridge } from '../../support/fake-eventbridge';
 import { FakeSlack } from '../../support/fake-slack';
 import { FakeSecretsManager } from './fake-secrets-manager';
+import { DynamoActionStore } from '../../../functions/_common/incident-actions-store';
+import type { ApplyDeps } from '../../../functions/actions/apply';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const MINUTE = 60_000;
@@ -270,6 +272,10 @@ export interface PipelineOptions {
   notifyPosts?: (posts: PostStore<PostOwnerRef>) => PostStore<PostOwnerRef>;
   /** classify's registry check, on the pipeline's clock (off when absent). */
   registryCheck?: (clock: Clock) => RegistryAnswers;
+  /** Actions from Slack: notify renders controls and honours snoozes and mutes; `worker` applies actions. */
+  interactions?: boolean;
+  /** The actions worker's registry check (a re-check asks the registry). */
+  recheckRegistry?: ApplyDeps['registryCheck'];
 }
 
 export interface Pipeline {
@@ -289,6 +295,9 @@ export interface Pipeline {
     watchdog: RecordingMetrics;
   };
   logs: { classify: RecordingLog; dedupe: RecordingLog; notify: RecordingLog; watchdog: RecordingLog };
+  /** With `interactions`: the action store, and the worker's deps (for its queue handler). */
+  actions?: DynamoActionStore;
+  workerDeps?: ApplyDeps;
   classify: QueueHandler;
   dedupe: QueueHandler;
   notify: QueueHandler;
@@ -390,6 +399,9 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   };
   const dedupe = createDedupeHandler(dedupeDeps);
   const tick = createTickHandler(dedupeDeps);
+  const actions = options.interactions
+    ? new DynamoActionStore(dynamoClient, { tableName: dynamo.tableName, now })
+    : undefined;
   const notifyDeps: NotifyDeps = {
     ...posting('notify'),
     store: options.notifyStore ? options.notifyStore(store) : store,
@@ -398,7 +410,20 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     owed: store.owed,
     route: createRouter(routing),
     windows,
+    ...(actions === undefined ? {} : { actions }),
   };
+  const workerDeps: ApplyDeps | undefined =
+    actions === undefined
+      ? undefined
+      : {
+          ...posting('notify'),
+          store,
+          storms: store.storms,
+          posts: store.posts,
+          actions,
+          windows,
+          ...(options.recheckRegistry === undefined ? {} : { registryCheck: options.recheckRegistry }),
+        };
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
   const forwarders = new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName });
@@ -432,6 +457,8 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
     capacity,
     metrics,
     logs,
+    ...(actions === undefined ? {} : { actions }),
+    ...(workerDeps === undefined ? {} : { workerDeps }),
     classify,
     dedupe,
     notify,

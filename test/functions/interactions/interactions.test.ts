@@ -1,0 +1,500 @@
+/**
+ * Actions from Slack through the real chain, AWS shape: a test Slack client clicks the controls it
+ * finds in the posted messages, signed as Slack signs; the endpoint (createInteractionReceiver, the
+ * signing secret from a local Secrets Manager) puts verified actions on a local EventBridge; the
+ * worker applies them from the queue against dynalite and the local Slack Web API; notify honours
+ * snoozes and mutes.
+ */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { IncidentWindows } from '#shared/incident';
+import { ACTION_ID, subjectIdOf } from '#shared/incident-actions';
+import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
+import { EventBridgePublisher } from '../../../functions/_common/event-publisher';
+import { METRIC } from '../../../functions/_common/observability';
+import { IncidentQueries } from '../../../functions/history/queries';
+import { renderIncident, renderStats } from '../../../cli/history-view';
+import { createInteractionReceiver, enqueueOnBus } from '../../../functions/interactions/receive';
+import { SecretsManagerSigningSecret } from '../../../functions/interactions/signing-secret';
+import { createInteractionsWorker } from '../../../functions/actions/worker';
+import { RegistryChecker } from '../../../functions/_common/registry-check/check';
+import { ecosystemCredentials } from '../../../functions/_common/registry-check/credentials';
+import { DUMMY_CREDENTIALS, TEST_REGION } from '../../support/dynalite';
+import type { StoredMessage } from '../../support/fake-slack';
+import { type SignedRequest, SlackInteractionClient } from '../../support/slack-interactions';
+import {
+  CHANNELS,
+  MINUTE,
+  type Pipeline,
+  type PipelineOptions,
+  RecordingLog,
+  RecordingMetrics,
+  SLACK_TOKEN,
+  T0,
+  delivered,
+  deliverUntilDone,
+  failed,
+  recovered,
+  startPipeline,
+} from '../support/pipeline';
+
+jest.setTimeout(60_000);
+
+const SIGNING_SECRET = '8f742231b10e8888abcd99yyyzzz85a5';
+const alice = { id: 'U0ALICE', username: 'alice' };
+const bob = { id: 'U0BOB', username: 'bob' };
+
+let pipeline: Pipeline;
+let slackClient: SlackInteractionClient;
+let receive: ReturnType<typeof createInteractionReceiver>;
+let receiverMetrics: RecordingMetrics;
+let clients: Array<{ destroy(): void }>;
+/** The incident windows of the next pipeline (a storm needs its hold). */
+let windows: Partial<IncidentWindows> = {};
+/** More options of the next pipeline. */
+let options: Omit<PipelineOptions, 'windows' | 'interactions'> = {};
+
+beforeEach(async () => {
+  pipeline = await startPipeline({ ...options, interactions: true, windows });
+  pipeline.secrets.secrets.set(
+    'pullwatch/slack',
+    JSON.stringify({ token: SLACK_TOKEN, signingSecret: SIGNING_SECRET }),
+  );
+  const aws = { region: TEST_REGION, credentials: DUMMY_CREDENTIALS };
+  const secretsClient = new SecretsManagerClient({ ...aws, endpoint: pipeline.secrets.endpoint });
+  const eventBridge = new EventBridgeClient({ ...aws, endpoint: pipeline.bus.endpoint });
+  clients = [secretsClient, eventBridge];
+  const publisher = new EventBridgePublisher(eventBridge, 'pullwatch-test');
+  receiverMetrics = new RecordingMetrics();
+  receive = createInteractionReceiver({
+    config: { teamIds: ['T0PULLWATCH'], appIds: ['A0PULLWATCH'], maxBodyBytes: 64 * 1024 },
+    secret: new SecretsManagerSigningSecret(secretsClient, 'pullwatch/slack'),
+    enqueue: enqueueOnBus(publisher),
+    metrics: receiverMetrics,
+    log: new RecordingLog(),
+    now: pipeline.clock.now,
+  });
+  slackClient = new SlackInteractionClient(SIGNING_SECRET);
+});
+afterEach(async () => {
+  for (const client of clients) client.destroy();
+  await pipeline.stop();
+});
+
+const at = (minutes: number) => {
+  pipeline.clock.ms = T0 + minutes * MINUTE + 30_000;
+};
+
+/** Sends requests to the endpoint, then runs the worker on what it put on the bus (as SQS would). */
+const send = async (...requests: SignedRequest[]) => {
+  pipeline.takeNew([]);
+  const responses = await Promise.all(requests.map((request) => receive(request)));
+  const queued = pipeline.takeNew([PIPELINE_DETAIL_TYPE.actionRequested]).map(delivered);
+  await deliverUntilDone(createInteractionsWorker(pipeline.workerDeps!), queued, {
+    between: () => pipeline.clock.advance(1000),
+  });
+  return responses.map((response) => response.status);
+};
+
+const click = (message: StoredMessage, actionId: string, user = alice, option?: string) =>
+  slackClient.signedClick(message, actionId, user, {
+    nowMs: pipeline.clock.ms,
+    ...(option === undefined ? {} : { option }),
+  });
+
+/** The incident's message as Slack holds it now. */
+const mainMessage = (workload = 'web'): StoredMessage => {
+  const found = pipeline.slack
+    .topLevel(CHANNELS.alerts)
+    .find((message) => JSON.stringify(message.blocks).includes(`deployment/${workload}`));
+  if (found === undefined) throw new Error(`no message for ${workload}`);
+  return found;
+};
+
+const firstIncident = async () => {
+  at(0);
+  await pipeline.flow([failed({ pod: 1, at: 0 })]);
+  return mainMessage();
+};
+
+const subjectOf = (message: StoredMessage) => {
+  const value = slackClient
+    .controls(message)
+    .find((element) => element.action_id === ACTION_ID.acknowledge)!.value!;
+  return (JSON.parse(value) as { s: Parameters<typeof subjectIdOf>[0] }).s;
+};
+
+const actionEvents = () =>
+  pipeline.bus.events.filter((event) =>
+    (ACTION_DETAIL_TYPES as readonly string[]).includes(event.detailType),
+  );
+
+describe('controls and acknowledgement', () => {
+  it('a posted incident has controls; a click acknowledges it, in the message, the timeline and on the bus', async () => {
+    const message = await firstIncident();
+    expect(slackClient.controls(message).map((element) => element.action_id)).toEqual([
+      ACTION_ID.acknowledge,
+      ACTION_ID.snooze,
+      ACTION_ID.mute,
+      ACTION_ID.recheck,
+    ]);
+    at(4);
+    expect(await send(click(message, ACTION_ID.acknowledge))).toEqual([200]);
+    const shown = JSON.stringify(mainMessage().blocks);
+    expect(shown).toContain('Acknowledged by @alice at 10:04 UTC');
+    const state = await pipeline.actions!.getActions(subjectOf(message));
+    expect(state.timeline.map((record) => [record.kind, record.userId])).toEqual([
+      ['acknowledged', 'U0ALICE'],
+    ]);
+    expect(
+      actionEvents().map((event) => [event.detailType, (event.detail.by as { userId: string }).userId]),
+    ).toEqual([['IncidentAcknowledged', 'U0ALICE']]);
+    // A second person is added; the first clicking again changes nothing.
+    expect(
+      await send(
+        click(mainMessage(), ACTION_ID.acknowledge, bob),
+        click(mainMessage(), ACTION_ID.acknowledge),
+      ),
+    ).toEqual([200, 200]);
+    expect(JSON.stringify(mainMessage().blocks)).toContain(
+      'Acknowledged by @alice at 10:04 UTC, @bob at 10:04 UTC',
+    );
+    expect((await pipeline.actions!.getActions(subjectOf(message))).acks).toHaveLength(2);
+
+    // The history: the incident's timeline, and the time to acknowledge by cause.
+    const queries = new IncidentQueries(pipeline.dynamo.client, {
+      tableName: pipeline.dynamo.tableName,
+      now: () => pipeline.clock.ms,
+    });
+    const subject = subjectOf(message);
+    const incidentId = subject.kind === 'incident' ? `${subject.keyId}` : '';
+    const record = (await queries.get(incidentId))!;
+    expect(record.actions?.map((action) => [action.kind, action.userName])).toEqual([
+      ['acknowledged', 'alice'],
+      ['acknowledged', 'bob'],
+    ]);
+    expect(renderIncident(record, pipeline.clock.ms)).toMatch(/10:04:30\s+acknowledged in Slack by @alice/);
+    const stats = await queries.stats({ since: T0 - MINUTE });
+    expect(stats.byCause[0]).toMatchObject({
+      cause: 'image-not-found',
+      medianAcknowledgeMs: 4 * MINUTE + 30_000,
+    });
+    expect(renderStats(stats, 'test')).toMatch(/MEDIAN TIME TO ACK[\s\S]*image-not-found.*4 min 30 s/);
+  });
+
+  it('a double click and a Slack retry of the same request apply once', async () => {
+    const message = await firstIncident();
+    const request = click(message, ACTION_ID.snooze, alice, '4 hours');
+    const again = click(message, ACTION_ID.snooze, alice, '4 hours');
+    expect(await send(request, request, again)).toEqual([200, 200, 200]);
+    const state = await pipeline.actions!.getActions(subjectOf(message));
+    expect(state.timeline).toHaveLength(1);
+    expect(state.snooze).toMatchObject({ userId: 'U0ALICE', choice: '4h', seq: 1 });
+    expect(new Set(actionEvents().map((event) => event.detail.eventId)).size).toBe(1);
+  });
+
+  it('two users at once: both land, one after the other', async () => {
+    const message = await firstIncident();
+    const users = Array.from({ length: 8 }, (_, i) => ({ id: `U0USER${i}`, username: `user${i}` }));
+    const statuses = await send(...users.map((user) => click(message, ACTION_ID.acknowledge, user)));
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    const state = await pipeline.actions!.getActions(subjectOf(message));
+    expect(state.acks.map((ack) => ack.userId).sort()).toEqual(users.map((user) => user.id).sort());
+    expect(state.version).toBe(8);
+  });
+
+  it('renders user names inert', async () => {
+    const message = await firstIncident();
+    await send(
+      click(message, ACTION_ID.acknowledge, {
+        id: 'U0EVIL',
+        username: '<!channel> @here <https://evil.example|login>',
+      }),
+    );
+    const shown = JSON.stringify(mainMessage().blocks);
+    expect(shown).toContain(
+      'Acknowledged by @&lt;!channel&gt; @\u200bhere &lt;https://evil.example|login&gt;',
+    );
+    expect(shown).not.toContain('<!channel>');
+    expect(shown).not.toContain('<https://evil');
+  });
+});
+
+describe('refused requests change nothing', () => {
+  const refusedCase = async (request: SignedRequest, status: number) => {
+    const message = mainMessage();
+    const before = message.edits;
+    expect(await send(request)).toEqual([status]);
+    expect(mainMessage().edits).toBe(before);
+    expect((await pipeline.actions!.getActions(subjectOf(message))).version).toBe(0);
+    expect(
+      pipeline.bus.events.filter((event) => event.detailType === PIPELINE_DETAIL_TYPE.actionRequested),
+    ).toHaveLength(0);
+  };
+
+  it('forged, stale, foreign, oversized, malformed and unknown requests are refused with a metric', async () => {
+    const message = await firstIncident();
+    const now = Math.floor(pipeline.clock.ms / 1000);
+    const body = slackClient.body(
+      slackClient.click(message, ACTION_ID.acknowledge, alice, { nowMs: pipeline.clock.ms }),
+    );
+    await refusedCase(slackClient.sign(body, now, 'not-the-signing-secret'), 401);
+    const tampered = slackClient.sign(body, now);
+    await refusedCase({ ...tampered, body: body.replace('U0ALICE', 'U0MALLORY') }, 401);
+    await refusedCase({ body, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 401);
+    await refusedCase(slackClient.sign(body, now - 6 * 60), 401);
+    await refusedCase(slackClient.sign(body, now + 6 * 60), 401);
+    const foreign = slackClient.click(message, ACTION_ID.acknowledge, alice, {
+      nowMs: pipeline.clock.ms,
+      teamId: 'T0OTHER',
+    });
+    await refusedCase(slackClient.sign(slackClient.body(foreign), now), 403);
+    const otherApp = slackClient.click(message, ACTION_ID.acknowledge, alice, {
+      nowMs: pipeline.clock.ms,
+      appId: 'A0OTHER',
+    });
+    await refusedCase(slackClient.sign(slackClient.body(otherApp), now), 403);
+    await refusedCase(slackClient.sign(`${body}&padding=${'x'.repeat(70 * 1024)}`, now), 413);
+    await refusedCase(slackClient.sign('payload=%7Bnot%20json', now), 400);
+    await refusedCase(slackClient.sign(slackClient.body({ type: 'block_actions' }), now), 400);
+    const unknown = slackClient.click(message, ACTION_ID.acknowledge, alice, {
+      nowMs: pipeline.clock.ms,
+    }) as {
+      actions: Array<Record<string, unknown>>;
+    };
+    unknown.actions[0]!.action_id = 'someone_elses_button';
+    await refusedCase(slackClient.sign(slackClient.body(unknown), now), 400);
+    expect(receiverMetrics.get(METRIC.interactionsRefused)).toBe(11);
+  });
+});
+
+describe('snooze', () => {
+  it('silences the incident until it ends, then one reply says so with the current state', async () => {
+    const message = await firstIncident();
+    at(2);
+    await send(click(message, ACTION_ID.snooze, bob, '1 hour'));
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Snoozed by @bob until 11:02 UTC');
+    expect(slackClient.controls(mainMessage()).map((element) => element.action_id)).toContain(
+      ACTION_ID.unsnooze,
+    );
+    const edits = mainMessage().edits;
+    // More failures while snoozed: no update, no reply.
+    at(10);
+    await pipeline.flow([failed({ pod: 2, at: 10 })]);
+    at(30);
+    await pipeline.flow([failed({ pod: 3, at: 30 })]);
+    await pipeline.notifyTick();
+    expect(mainMessage().edits).toBe(edits);
+    expect(pipeline.slack.repliesTo(message.ts)).toHaveLength(0);
+    // The snooze ends at 11:02; the tick after it posts one reply and brings the message up to date.
+    at(63);
+    await pipeline.notifyTick();
+    at(64);
+    await pipeline.notifyTick();
+    const replies = pipeline.slack.repliesTo(message.ts);
+    expect(replies.map((reply) => reply.text)).toEqual([
+      expect.stringContaining(
+        'Snooze ended: @bob snoozed this at 10:02 UTC until 11:02 UTC. It is still failing: 3 containers',
+      ),
+    ]);
+    expect(mainMessage().edits).toBeGreaterThan(edits);
+    expect(JSON.stringify(mainMessage().blocks)).not.toContain('Snoozed by');
+  });
+
+  it("a snoozed workload's new incident is not posted while other workloads' are; unsnooze lifts it", async () => {
+    const message = await firstIncident();
+    at(1);
+    await send(click(message, ACTION_ID.snooze, alice, '24 hours'));
+    at(5);
+    await pipeline.flow([
+      failed({ pod: 9, at: 5, container: 'sidecar', image: 'busybox:nope' }),
+      failed({ workload: 'api', pod: 1, at: 5 }),
+    ]);
+    expect(pipeline.slack.topLevel(CHANNELS.alerts)).toHaveLength(2);
+    expect(mainMessage('api')).toBeDefined();
+    const posted = JSON.stringify(pipeline.slack.topLevel(CHANNELS.alerts).map((m) => m.blocks));
+    expect(posted).not.toContain('busybox:nope');
+    at(6);
+    await send(click(mainMessage(), ACTION_ID.unsnooze, bob));
+    expect(
+      (
+        await pipeline.actions!.getSilence({
+          cluster: 'prod-eu',
+          namespace: 'shop',
+          kind: 'Deployment',
+          name: 'web',
+        })
+      ).snooze,
+    ).toBeUndefined();
+    at(7);
+    await pipeline.flow([failed({ pod: 9, at: 7, container: 'sidecar', image: 'busybox:nope' })]);
+    expect(JSON.stringify(pipeline.slack.topLevel(CHANNELS.alerts).map((m) => m.blocks))).toContain(
+      'busybox:nope',
+    );
+  });
+});
+
+describe('a storm roll-up', () => {
+  beforeAll(() => {
+    windows = { stormHoldMs: 30_000 };
+  });
+  afterAll(() => {
+    windows = {};
+  });
+  it('carries Acknowledge; a click shows on the roll-up and goes on the bus', async () => {
+    at(0);
+    const RATE_LIMITED =
+      'Failed to pull image "nginx:1.27": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nginx:1.27": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+    await pipeline.flow(
+      Array.from({ length: 6 }, (_, i) =>
+        failed({ workload: `svc-${i}`, container: 'app', image: 'nginx:1.27', message: RATE_LIMITED, at: 0 }),
+      ),
+    );
+    pipeline.clock.advance(31_000);
+    for (let round = 0; round < 6; round++) await pipeline.notifyTick();
+    const rollup = pipeline.slack
+      .topLevel()
+      .find((message) => message.metadata?.event_payload.post_id === 'rollup');
+    expect(rollup).toBeDefined();
+    expect(slackClient.controls(rollup!).map((element) => element.action_id)).toEqual([
+      ACTION_ID.acknowledge,
+    ]);
+    await send(slackClient.signedClick(rollup!, ACTION_ID.acknowledge, alice, { nowMs: pipeline.clock.ms }));
+    const shown = pipeline.slack.topLevel().find((message) => message.ts === rollup!.ts)!;
+    expect(JSON.stringify(shown.blocks)).toContain('Acknowledged by @alice');
+    expect(actionEvents().map((event) => [event.detailType, event.detail.stormId])).toEqual([
+      ['IncidentAcknowledged', expect.stringMatching(/^sg-[0-9a-z]{12}\.1$/)],
+    ]);
+  });
+});
+
+describe('snooze until resolved', () => {
+  it('holds until the incident resolves; the resolution is told and the workload is free again', async () => {
+    const message = await firstIncident();
+    at(1);
+    await send(click(message, ACTION_ID.snooze, alice, 'until resolved'));
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Snoozed by @alice at 10:01 UTC until resolved');
+    at(2);
+    await pipeline.flow([recovered({ pod: 1, at: 2 })]);
+    expect(pipeline.slack.repliesTo(message.ts)).toHaveLength(0);
+    at(6);
+    await pipeline.tickAndNotify();
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringContaining('Resolved'),
+    ]);
+    const workload = { cluster: 'prod-eu', namespace: 'shop', kind: 'Deployment', name: 'web' };
+    expect((await pipeline.actions!.getSilence(workload)).snooze).toBeUndefined();
+    expect(JSON.stringify(mainMessage().blocks)).not.toContain('Snoozed by');
+  });
+});
+
+describe('mute and re-check', () => {
+  it('mute is stored until unmuted: nothing more is posted about the workload', async () => {
+    const message = await firstIncident();
+    at(1);
+    await send(click(message, ACTION_ID.mute, alice));
+    const mutes = await pipeline.actions!.listMutes('prod-eu');
+    expect(mutes).toEqual([
+      expect.objectContaining({ userName: 'alice', workload: expect.objectContaining({ name: 'web' }) }),
+    ]);
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Workload muted by @alice');
+    at(3);
+    await pipeline.flow([failed({ pod: 9, at: 3, container: 'sidecar', image: 'busybox:nope' })]);
+    expect(pipeline.slack.topLevel(CHANNELS.alerts)).toHaveLength(1);
+    expect(actionEvents().map((event) => event.detailType)).toEqual(['WorkloadMuted']);
+  });
+
+  it('re-check answers in the thread with the current state', async () => {
+    const message = await firstIncident();
+    at(2);
+    await send(click(message, ACTION_ID.recheck, alice));
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringContaining(
+        'Re-check asked by @alice at 10:02 UTC: the incident is still failing: 1 container',
+      ),
+    ]);
+  });
+});
+
+describe('re-check with the registry check', () => {
+  let registry: Server;
+  let host: string;
+  beforeAll(async () => {
+    // A Distribution registry, as far as the check asks: the tag is missing, others exist.
+    registry = createServer((request, response) => {
+      const url = request.url ?? '';
+      const send = (status: number, body: unknown) => {
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'docker-distribution-api-version': 'registry/2.0',
+        });
+        response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
+      };
+      if (url === '/v2/') send(200, {});
+      else if (url.startsWith('/v2/acme/app/tags/list'))
+        send(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
+      else if (url.startsWith('/v2/acme/app/manifests/'))
+        send(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
+      else
+        send(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] });
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    const checker = new RegistryChecker(
+      {
+        policy: { plainHttp: [host], trusted: [host], denyPrivate: false },
+        checkedFrom: 'the test',
+        credentials: ecosystemCredentials({}),
+      },
+      60_000,
+    );
+    options = { recheckRegistry: (subject) => checker.check(subject) };
+  });
+  afterAll(async () => {
+    options = {};
+    await new Promise<void>((resolve) => registry.close(() => resolve()));
+  });
+
+  it("answers in the thread with the registry's answer", async () => {
+    const image = `${host}/acme/app:1.0.2`;
+    at(0);
+    await pipeline.flow([
+      failed({
+        pod: 1,
+        at: 0,
+        image,
+        message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+      }),
+    ]);
+    const message = pipeline.slack.topLevel(CHANNELS.alerts)[0]!;
+    at(1);
+    await send(click(message, ACTION_ID.recheck, alice));
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringMatching(
+        /Re-check asked by @alice at 10:01 UTC: the incident is still failing.*Registry check: \*confirmed\*: .*1\.0\.1/,
+      ),
+    ]);
+  });
+});
+
+describe('a restart in the middle', () => {
+  it('a worker that fails after the write is retried: applied once, the message and the bus repaired', async () => {
+    const message = await firstIncident();
+    // The first delivery writes the acknowledgement, then Slack fails it (every retry too).
+    pipeline.slack.inject(
+      'chat.update',
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+      { kind: 'status', status: 500 },
+    );
+    at(3);
+    expect(await send(click(message, ACTION_ID.acknowledge))).toEqual([200]);
+    const state = await pipeline.actions!.getActions(subjectOf(message));
+    expect(state.acks).toHaveLength(1);
+    expect(state.version).toBe(1);
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Acknowledged by @alice');
+    expect(new Set(actionEvents().map((event) => event.detail.eventId)).size).toBe(1);
+  });
+});
