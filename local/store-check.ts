@@ -15,6 +15,7 @@
  */
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { sleep } from '../functions/_common/sleep';
 
 export type StoreState = 'existing' | 'new' | 'damaged' | 'repaired' | 'replaced';
 
@@ -85,8 +86,6 @@ const readEverything = async (path: string): Promise<number> => {
     await db.close();
   }
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const stamp = (now: Date) => now.toISOString().replace(/[:.]/g, '-');
 

@@ -29,6 +29,7 @@ import {
   type WorkloadSnooze,
 } from '#shared/incident-actions';
 import { DEFAULT_RETENTION_DAYS, INCIDENT_TABLE, ITEM_SCHEMA_VERSION } from './incident-table';
+import { untilWritten } from './conflict-retry';
 import { conditionally } from './table-client';
 import {
   MUTES_PK,
@@ -67,7 +68,8 @@ export interface WorkloadSilences {
   listMutes(cluster?: string): Promise<WorkloadMute[]>;
 }
 
-export class ActionConflict extends Error {
+/** Someone else's action changed the state since it was read (retried by untilWritten). */
+class ActionConflict extends Error {
   override readonly name = 'ActionConflict';
 }
 
@@ -153,16 +155,19 @@ export class DynamoActionStore implements IncidentActions, WorkloadSilences {
     subject: ActionSubject,
     decide: (state: ActionState) => ActionOutcome,
   ): Promise<ActionOutcome> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const state = await this.getActions(subject);
-      const outcome = decide(state);
-      if (outcome.kind !== 'applied') return outcome;
-      if (await this.save(subject, outcome.state, state.version))
+    // Someone else's action landed first: decide again on top of it.
+    return untilWritten(
+      `actions on ${JSON.stringify(subject)}`,
+      { maxAttempts: MAX_ATTEMPTS, isConflict: (error) => error instanceof ActionConflict },
+      async () => {
+        const state = await this.getActions(subject);
+        const outcome = decide(state);
+        if (outcome.kind !== 'applied') return outcome;
+        if (!(await this.save(subject, outcome.state, state.version)))
+          throw new ActionConflict('changed since read');
         return { ...outcome, state: { ...outcome.state, version: state.version + 1 } };
-      // Someone else's action landed first: decide again on top of it (a short, jittered pause).
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
-    }
-    throw new ActionConflict(`actions on ${JSON.stringify(subject)} kept conflicting`);
+      },
+    );
   }
 
   async getSilence(workload: WorkloadRef): Promise<WorkloadSilence> {

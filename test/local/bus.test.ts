@@ -8,6 +8,7 @@ import { DETAIL_TYPE, SOURCE, heartbeatPattern, pullEventsPattern } from '#share
 import {
   PIPELINE_DETAIL_TYPE,
   PIPELINE_SOURCE,
+  actionRequestedPattern,
   classifiedPattern,
   incidentEventsPattern,
   rejectedPattern,
@@ -26,6 +27,7 @@ describe('local rules', () => {
       notify: incidentEventsPattern,
       'dead-letter': rejectedPattern,
       watchdog: heartbeatPattern,
+      interactions: actionRequestedPattern,
       status: heartbeatPattern,
     });
     for (const rule of LOCAL_RULES) {
@@ -35,6 +37,7 @@ describe('local rules', () => {
         incidentEventsPattern,
         rejectedPattern,
         heartbeatPattern,
+        actionRequestedPattern,
       ]).toContain(rule.pattern);
     }
   });
@@ -47,6 +50,7 @@ describe('local rules', () => {
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.opened, ['notify']],
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.resolved, ['notify']],
     [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.rejected, ['dead-letter']],
+    [PIPELINE_SOURCE, PIPELINE_DETAIL_TYPE.actionRequested, ['interactions']],
     // A cluster cannot forge pipeline events: the forwarder's source never reaches dedupe or notify.
     [SOURCE, PIPELINE_DETAIL_TYPE.opened, []],
     [PIPELINE_SOURCE, DETAIL_TYPE.failed, []],
