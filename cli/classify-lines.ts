@@ -81,12 +81,13 @@ export const classifyLine = (line: string): ClassifyOutcome | undefined => {
 
 /** The output of a block of request lines: one line per request (each ending in a newline). */
 export interface ClassifiedBlock {
-  text: string;
+  /** As text, or UTF-8 encoded (from a classify thread). */
+  text: string | Uint8Array;
   failed: number;
 }
 
 /** Classifies a block of complete lines (separated by `\n`, a `\r` before it dropped). */
-export const classifyBlock = (block: string): ClassifiedBlock => {
+export const classifyBlock = (block: string): ClassifiedBlock & { text: string } => {
   let failed = 0;
   let text = '';
   let start = 0;
@@ -150,7 +151,7 @@ export interface BlockClassifier {
  */
 export const classifyStream = async (
   input: AsyncIterable<string | Buffer>,
-  write: (text: string) => Promise<void>,
+  write: (text: string | Uint8Array) => Promise<void>,
   parallel?: { start: () => BlockClassifier; inFlight: number },
 ): Promise<number> => {
   let failed = 0;
@@ -159,7 +160,7 @@ export const classifyStream = async (
   const writeOldest = async () => {
     const done = await queue.shift()!;
     failed += done.failed;
-    if (done.text !== '') await write(done.text);
+    if (done.text.length > 0) await write(done.text);
   };
   let pieces = 0;
   try {

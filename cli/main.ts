@@ -22,7 +22,7 @@ const readStdin = async (): Promise<string> => {
 };
 
 /** Writes to standard output; resolves when it may take more (at once, or after 'drain'). */
-const writeOut = (text: string): Promise<void> =>
+const writeOut = (text: string | Uint8Array): Promise<void> =>
   new Promise((resolve) => {
     if (process.stdout.write(text)) resolve();
     else process.stdout.once('drain', resolve);

@@ -2,7 +2,8 @@
  * The Slack bot token, from AWS Secrets Manager, cached for a while (a rotated secret is picked up
  * within the cache time, or at once after Slack rejects the old token).
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CachedSecret } from './cached-secret';
 
 export interface TokenSource {
   token(): Promise<string>;
@@ -29,38 +30,27 @@ export const tokenFromSecret = (secret: string): string => {
 };
 
 export class SecretsManagerTokenSource implements TokenSource {
-  private cached: { token: Promise<string>; until: number } | undefined;
+  private readonly secret: CachedSecret<string>;
   readonly refreshable = true;
 
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly secretId: string,
-    private readonly cacheMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(client: SecretsManagerClient, secretId: string, cacheMs?: number, now?: () => number) {
+    this.secret = new CachedSecret(
+      client,
+      secretId,
+      (text, id) => {
+        if (text.trim() === '') throw new SlackTokenMissing(`secret ${id} has no SecretString`);
+        return tokenFromSecret(text);
+      },
+      cacheMs,
+      now,
+    );
+  }
 
   token(): Promise<string> {
-    const now = this.now();
-    if (this.cached === undefined || this.cached.until <= now) {
-      const token = this.fetch();
-      this.cached = { token, until: now + this.cacheMs };
-      // A failed fetch is not cached: the next call tries again.
-      token.catch(() => {
-        if (this.cached?.token === token) this.cached = undefined;
-      });
-    }
-    return this.cached.token;
+    return this.secret.get();
   }
 
   invalidate(): void {
-    this.cached = undefined;
-  }
-
-  private async fetch(): Promise<string> {
-    const result = await this.client.send(new GetSecretValueCommand({ SecretId: this.secretId }));
-    if (result.SecretString === undefined || result.SecretString.trim() === '') {
-      throw new SlackTokenMissing(`secret ${this.secretId} has no SecretString`);
-    }
-    return tokenFromSecret(result.SecretString);
+    this.secret.invalidate();
   }
 }

@@ -2,7 +2,8 @@
  * The Slack app's signing secret, from the Secrets Manager secret that holds the bot token (a JSON
  * field next to it), cached like the token.
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CachedSecret } from '../_common/cached-secret';
 
 export interface SigningSecretSource {
   signingSecret(): Promise<string>;
@@ -28,27 +29,14 @@ export const signingSecretFromSecret = (secret: string): string => {
 };
 
 export class SecretsManagerSigningSecret implements SigningSecretSource {
-  private cached: { value: Promise<string>; until: number } | undefined;
+  private readonly secret: CachedSecret<string>;
 
-  constructor(
-    private readonly client: SecretsManagerClient,
-    private readonly secretId: string,
-    private readonly cacheMs = 15 * 60_000,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(client: SecretsManagerClient, secretId: string, cacheMs?: number, now?: () => number) {
+    this.secret = new CachedSecret(client, secretId, signingSecretFromSecret, cacheMs, now);
+  }
 
   signingSecret(): Promise<string> {
-    const now = this.now();
-    if (this.cached === undefined || this.cached.until <= now) {
-      const value = this.client
-        .send(new GetSecretValueCommand({ SecretId: this.secretId }))
-        .then((result) => signingSecretFromSecret(result.SecretString ?? ''));
-      this.cached = { value, until: now + this.cacheMs };
-      value.catch(() => {
-        if (this.cached?.value === value) this.cached = undefined;
-      });
-    }
-    return this.cached.value;
+    return this.secret.get();
   }
 }
 

@@ -13,7 +13,7 @@ describe('classifyStream', () => {
     const cut = bytes.indexOf(Buffer.from('é-2')) + 1;
     const writes: string[] = [];
     const failed = await classifyStream(chunks([bytes.subarray(0, cut), bytes.subarray(cut)]), (out) => {
-      writes.push(out);
+      writes.push(Buffer.from(out).toString('utf8'));
       return Promise.resolve();
     });
     expect(failed).toBe(0);
@@ -43,7 +43,7 @@ describe('classifyStream', () => {
           yield* chunks;
         })(),
         (text) => {
-          out += text;
+          out += Buffer.from(text).toString('utf8');
           return Promise.resolve();
         },
         parallel,
