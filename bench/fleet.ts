@@ -23,6 +23,7 @@ import { LOCAL_TABLE } from '../local/store';
 import { fleetTruth } from '../test/e2e/support/fleet-truth';
 import { watchIncidentMessages } from '../test/e2e/support/incident-messages';
 import { PullwatchProcess } from '../test/e2e/support/process';
+import { replayStartedAt } from '../test/e2e/support/replay-clock';
 import { TEXTS, daemonSetFleet } from '../test/fixtures/recordings/scenarios';
 import { describeCapacity } from '../test/support/capacity-proxy';
 import { FakeSlack } from '../test/support/fake-slack';
@@ -72,15 +73,16 @@ const main = async (): Promise<void> => {
   );
   try {
     await local.waitFor(/Ctrl-C to stop\./, 120_000);
-    // The replay starts as local mode says it is ready: recording time t is then started + t / SPEED.
-    const started = Date.now();
-    const realTimeOf = (recordingMs: number) => started + recordingMs / SPEED;
-    const recordingTimeOf = (at: number) => (at - started) * SPEED;
     const exit = await Promise.race([
       local.exited,
       new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30 * 60_000).unref()),
     ]);
     const finished = Date.now();
+    const log = readFileSync(join(data, 'pullwatch.log'), 'utf8');
+    // Recording time t happened at started + t / SPEED.
+    const started = replayStartedAt(log);
+    const realTimeOf = (recordingMs: number) => started + recordingMs / SPEED;
+    const recordingTimeOf = (at: number) => (at - started) * SPEED;
 
     const { shown, resolutions } = messages;
     const firstFailure = realTimeOf(truth.firstFailureAt);
@@ -97,7 +99,7 @@ const main = async (): Promise<void> => {
     )[0];
     const stillFailing = allClear === undefined ? undefined : truth.failingAt(recordingTimeOf(allClear.at));
     const trueRecovery = (truth.lastRecoveryAt - truth.firstFailureAt) / SPEED;
-    const observations = observationsHandled(readFileSync(join(data, 'pullwatch.log'), 'utf8'));
+    const observations = observationsHandled(log);
     const largest = await store.largestItem(LOCAL_TABLE);
 
     const lines = [

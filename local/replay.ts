@@ -120,6 +120,12 @@ export const startReplay = (options: ReplayOptions): ReplayHandle => {
     }
   };
 
+  // Where recording time 0 fell on this clock: what the replay showed can be held against it.
+  log.info('replay started', {
+    startedAt: new Date(started).toISOString(),
+    speed,
+    changes: recording.changes.length,
+  });
   const beat = setInterval(heartbeat, 5000);
   beat.unref();
   const done = (async () => {
