@@ -203,6 +203,16 @@ const main = async (): Promise<void> => {
       `  Slack calls: ${posts} chat.postMessage, ${updates} chat.update; observations never shown: ${missing}`,
       `  latency: ${summary(sorted)}`,
       ...(warm.length === 0 ? [] : [`  after the first 5 s: ${summary(warm)}`]),
+      // Where the tail comes from: each of the first seconds on its own.
+      ...[0, 1, 2, 3, 4]
+        .map((second) => {
+          const within = sortedLatencies(
+            (observation) =>
+              observation.at >= start + second * 1000 && observation.at < start + (second + 1) * 1000,
+          );
+          return within.length === 0 ? '' : `    second ${second + 1}: ${summary(within)}`;
+        })
+        .filter((line) => line !== ''),
       `  target p99 < 1000 ms: ${missing === 0 && p99 < 1000 ? 'met' : 'NOT met'}`,
     ];
     local.signal('SIGINT');
