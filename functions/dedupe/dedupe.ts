@@ -27,6 +27,7 @@ import {
   changesBetween,
   containerIdOf,
   inContainerGroups,
+  type JournalBudget,
   foldMove,
   foldObservation,
   incidentIdOfIncident,
@@ -175,11 +176,12 @@ export interface KeyWork {
 }
 
 /**
- * A head write carries the registers it changed (its journal) for at most this many containers:
- * a batch that names more is folded and written in turns, so the head stays a few KB (under 4 KB:
- * test/functions/fleet-scale.test.ts measures 2.49 WCU per observation with 20, 2.8–3.0 with 10).
+ * A head write carries the registers it changed (its journal): a batch that names more containers
+ * than one journal takes is folded and written in turns. The head's own attributes take ~1.8 KB (a
+ * fleet incident's, measured by bench:fleet), so ~2.2 KB of registers keep it under 4 KB: a batch of
+ * the event source's 10 with EKS-style pod and node names, up to 20 with short ones.
  */
-export const CONTAINERS_PER_WRITE = 20;
+export const JOURNAL_BUDGET: JournalBudget = { containers: 20, bytes: 2200 };
 
 /** Container pointers written at once (each is one small conditional put). */
 const POINTER_WRITES_AT_ONCE = 16;
@@ -193,7 +195,7 @@ export const reconcileKey = async (
   keyId: string,
   work: KeyWork,
 ): Promise<string | undefined> => {
-  const groups = inContainerGroups(work.observations, CONTAINERS_PER_WRITE);
+  const groups = inContainerGroups(work.observations, JOURNAL_BUDGET);
   if (groups.length <= 1) return reconcileOnce(deps, keyId, work);
   let latest: string | undefined;
   for (const [index, observations] of groups.entries()) {

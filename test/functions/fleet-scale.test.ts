@@ -58,14 +58,18 @@ const classified = async (events: ReadonlyArray<ReturnType<typeof failed>>): Pro
   });
 };
 
-/** Delivers to dedupe in batches of 10, `concurrency` batches at a time (as the event source does). */
-const dedupe = async (bodies: readonly unknown[], concurrency = 2): Promise<void> => {
+/**
+ * Delivers to dedupe in batches of `size`, `concurrency` batches at a time: 10 as the deployed event
+ * source does (infra BATCH_SIZE), 100 one at a time as local mode does (local/pipeline.ts).
+ */
+const dedupe = async (bodies: readonly unknown[], concurrency = 2, size = 10): Promise<void> => {
   const batches: unknown[][] = [];
-  for (let i = 0; i < bodies.length; i += 10) batches.push(bodies.slice(i, i + 10));
+  for (let i = 0; i < bodies.length; i += size) batches.push(bodies.slice(i, i + size));
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < batches.length) await deliverUntilDone(pipeline.dedupe, batches[next++]!);
+      while (next < batches.length)
+        await deliverUntilDone(pipeline.dedupe, batches[next++]!, { batchSize: size });
     }),
   );
 };
@@ -77,6 +81,12 @@ const headItem = async () => {
 };
 
 const pod = (n: number) => `node-agent-${String(n).padStart(5, '0')}`;
+/** Pod UIDs and node names as long as an EKS cluster's: what a head's journal carries per container. */
+const onItsNode = <E extends ReturnType<typeof failed>>(event: E, n: number): E => {
+  event.detail.podUid = `6ebfa6b3-fb97-4315-a077-${n.toString(16).padStart(12, '0')}`;
+  event.detail.node = `ip-10-${(n >> 8) & 255}-${n & 255}-4.eu-west-1.compute.internal`;
+  return event;
+};
 
 describe('a DaemonSet on 5,000 nodes', () => {
   it('is one incident with exact counts, open until the last container recovers, timed from that one, at constant cost', async () => {
@@ -154,5 +164,21 @@ describe('a DaemonSet on 5,000 nodes', () => {
     expect(shown).toContain(`${n(2 * PODS)} failed pulls`);
     const [reply] = pipeline.slack.repliesTo(post!.ts);
     expect(reply!.text).toContain(`${n(PODS)} pods affected`);
+  });
+
+  it('keeps every head write under 4 KB when a batch names 100 containers with EKS-length names', async () => {
+    const pods = 1000;
+    const failures = Array.from({ length: pods }, (_, n) =>
+      onItsNode(failed({ ...daemonSet, pod: pod(n), at: (n * 10) / MINUTE }), n),
+    );
+    const bodies = await classified(failures);
+    pipeline.capacity.reset();
+    await dedupe(bodies, 1, 100);
+    expect(await headItem()).toMatchObject({ affectedPods: pods, failingContainers: pods });
+    console.log(
+      `EKS-length names, batches of 100: ${(pipeline.capacity.writeUnits / pods).toFixed(2)} WCU per observation, largest write ${pipeline.capacity.largestWriteUnits} WCU`,
+    );
+    // A journal of 20 such registers made a 7 KB head (bench:fleet): the journal is held to its bytes.
+    expect(pipeline.capacity.largestWriteUnits).toBeLessThanOrEqual(4);
   });
 });

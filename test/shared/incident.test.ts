@@ -13,7 +13,9 @@ import {
   containerIdOf,
   figuresOf,
   foldObservation,
+  inContainerGroups,
   incidentWindows,
+  journalBytesOf,
   keyState,
   latestOfKey,
   moveContainer,
@@ -478,5 +480,40 @@ describe('at fleet scale: the tally is exact with only a batch of registers in h
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('inContainerGroups', () => {
+  const observation = (podUid: string, node = 'ip-10-0-1-23.eu-west-1.compute.internal') =>
+    ({ podUid, pod: `web-${podUid}`, node, key: { container: 'web' } }) as unknown as PullObservation;
+
+  it('closes a group at the container count, a container counted once however often it is seen', () => {
+    const seen = ['a', 'b', 'a', 'c', 'b', 'd'].map((id) => observation(id));
+    const groups = inContainerGroups(seen, { containers: 2, bytes: 100_000 });
+    expect(groups.map((group) => group.map((item) => item.podUid))).toEqual([
+      ['a', 'b', 'a'],
+      ['c', 'b'],
+      ['d'],
+    ]);
+  });
+
+  it('closes a group before its journal would pass the bytes, whatever the count allows', () => {
+    const short = observation('s1', 'n1');
+    const long = observation('l1', 'x'.repeat(253));
+    const budget = { containers: 20, bytes: journalBytesOf(short) * 2 + 1 };
+    const groups = inContainerGroups([short, observation('s2', 'n2'), long, observation('s3', 'n3')], budget);
+    expect(groups.map((group) => group.map((item) => item.podUid))).toEqual([['s1', 's2'], ['l1'], ['s3']]);
+  });
+
+  it('keeps every observation, in order', () => {
+    const seen = Array.from({ length: 57 }, (_, n) => observation(`p${n % 23}`));
+    const groups = inContainerGroups(seen, { containers: 5, bytes: 900 });
+    expect(groups.flat()).toEqual(seen);
+    for (const group of groups) {
+      const named = new Map(group.map((item) => [item.podUid, item]));
+      expect(named.size).toBeLessThanOrEqual(5);
+      const bytes = [...named.values()].reduce((sum, item) => sum + journalBytesOf(item), 0);
+      expect(named.size === 1 || bytes <= 900).toBe(true);
+    }
   });
 });
