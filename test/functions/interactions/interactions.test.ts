@@ -19,8 +19,8 @@ import { renderIncident, renderStats } from '../../../cli/history-view';
 import { createInteractionReceiver, enqueueOnBus } from '../../../functions/interactions/receive';
 import { SecretsManagerSigningSecret } from '../../../functions/interactions/signing-secret';
 import { createInteractionsWorker } from '../../../functions/actions/worker';
-import { RegistryChecker } from '../../../functions/_common/registry-check/check';
-import { ecosystemCredentials } from '../../../functions/_common/registry-check/credentials';
+import { lambdaRegistryCheck } from '../../../functions/_common/registry-check/pipeline-checker';
+import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { DUMMY_CREDENTIALS, TEST_REGION } from '../../support/dynalite';
 import type { StoredMessage } from '../../support/fake-slack';
 import { type SignedRequest, SlackInteractionClient } from '../../support/slack-interactions';
@@ -130,6 +130,11 @@ const actionEvents = () =>
   pipeline.bus.events.filter((event) =>
     (ACTION_DETAIL_TYPES as readonly string[]).includes(event.detailType),
   );
+
+/** Action events, a repeat of one (same eventId: a retry's repair) counted once. */
+const distinctActionEvents = () => [
+  ...new Map(actionEvents().map((event) => [String(event.detail.eventId), event])).values(),
+];
 
 describe('controls and acknowledgement', () => {
   it('a posted incident has controls; a click acknowledges it, in the message, the timeline and on the bus', async () => {
@@ -343,30 +348,145 @@ describe('a storm roll-up', () => {
   afterAll(() => {
     windows = {};
   });
-  it('carries Acknowledge; a click shows on the roll-up and goes on the bus', async () => {
+  const RATE_LIMITED =
+    'Failed to pull image "nginx:1.27": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nginx:1.27": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
+  const stormFailure = (i: number, minutes = 0) =>
+    failed({
+      workload: `svc-${i}`,
+      container: 'app',
+      image: 'nginx:1.27',
+      message: RATE_LIMITED,
+      at: minutes,
+    });
+  /** Six rate-limited workloads at once: one roll-up, six replies under it. */
+  const stormRollup = async () => {
     at(0);
-    const RATE_LIMITED =
-      'Failed to pull image "nginx:1.27": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nginx:1.27": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
-    await pipeline.flow(
-      Array.from({ length: 6 }, (_, i) =>
-        failed({ workload: `svc-${i}`, container: 'app', image: 'nginx:1.27', message: RATE_LIMITED, at: 0 }),
-      ),
-    );
+    await pipeline.flow(Array.from({ length: 6 }, (_, i) => stormFailure(i)));
     pipeline.clock.advance(31_000);
     for (let round = 0; round < 6; round++) await pipeline.notifyTick();
-    const rollup = pipeline.slack
+    return rollupNow();
+  };
+  const rollupNow = (): StoredMessage => {
+    const found = pipeline.slack
       .topLevel()
       .find((message) => message.metadata?.event_payload.post_id === 'rollup');
-    expect(rollup).toBeDefined();
-    expect(slackClient.controls(rollup!).map((element) => element.action_id)).toEqual([
+    if (found === undefined) throw new Error('no roll-up');
+    return found;
+  };
+  const rollupClick = (actionId: string, user = alice, option?: string) =>
+    slackClient.signedClick(rollupNow(), actionId, user, {
+      nowMs: pipeline.clock.ms,
+      ...(option === undefined ? {} : { option }),
+    });
+  const svc = (i: number) => ({
+    cluster: 'prod-eu',
+    namespace: 'shop',
+    kind: 'Deployment',
+    name: `svc-${i}`,
+  });
+
+  it('carries the full controls; Acknowledge shows on the roll-up and goes on the bus', async () => {
+    const rollup = await stormRollup();
+    expect(slackClient.controls(rollup).map((element) => element.action_id)).toEqual([
       ACTION_ID.acknowledge,
+      ACTION_ID.snooze,
+      ACTION_ID.mute,
+      ACTION_ID.recheck,
     ]);
-    await send(slackClient.signedClick(rollup!, ACTION_ID.acknowledge, alice, { nowMs: pipeline.clock.ms }));
-    const shown = pipeline.slack.topLevel().find((message) => message.ts === rollup!.ts)!;
-    expect(JSON.stringify(shown.blocks)).toContain('Acknowledged by @alice');
+    await send(rollupClick(ACTION_ID.acknowledge));
+    expect(JSON.stringify(rollupNow().blocks)).toContain('Acknowledged by @alice');
     expect(actionEvents().map((event) => [event.detailType, event.detail.stormId])).toEqual([
       ['IncidentAcknowledged', expect.stringMatching(/^sg-[0-9a-z]{12}\.1$/)],
     ]);
+  });
+
+  it("snooze holds the roll-up and its members' posts (a new member's too) until it ends, then says so once", async () => {
+    const rollup = await stormRollup();
+    const replies = pipeline.slack.repliesTo(rollup.ts).length;
+    // A double click and Slack's retry of it: one snooze.
+    const request = rollupClick(ACTION_ID.snooze, bob, '1 hour');
+    expect(await send(request, request, rollupClick(ACTION_ID.snooze, bob, '1 hour'))).toEqual([
+      200, 200, 200,
+    ]);
+    const subject = subjectOf(rollup);
+    expect((await pipeline.actions!.getActions(subject)).timeline.map((record) => record.kind)).toEqual([
+      'snoozed',
+    ]);
+    expect(JSON.stringify(rollupNow().blocks)).toContain('Snoozed by @bob until');
+    expect(slackClient.controls(rollupNow()).map((element) => element.action_id)).toContain(
+      ACTION_ID.unsnooze,
+    );
+    // The retry repeats its event with the same id (consumers drop repeats): one snooze on the bus.
+    expect(
+      distinctActionEvents().map((event) => [event.detailType, event.detail.stormId, event.detail.snooze]),
+    ).toEqual([['IncidentSnoozed', expect.stringMatching(/^sg-/), '1h']]);
+    const edits = rollupNow().edits;
+    // While snoozed: a member gets worse, a new workload joins the storm: nothing is posted or updated.
+    pipeline.clock.advance(20_000);
+    await pipeline.flow([stormFailure(0, 1), stormFailure(6, 1)]);
+    for (let round = 0; round < 3; round++) await pipeline.notifyTick();
+    expect(rollupNow().edits).toBe(edits);
+    expect(pipeline.slack.repliesTo(rollup.ts)).toHaveLength(replies);
+    expect(JSON.stringify(pipeline.slack.messages.map((message) => message.blocks))).not.toContain('svc-6');
+    // The snooze ends: the roll-up is brought up to date, one reply says so, the new member is posted.
+    pipeline.clock.advance(61 * MINUTE);
+    for (let round = 0; round < 4; round++) await pipeline.notifyTick();
+    const texts = pipeline.slack.repliesTo(rollup.ts).map((reply) => reply.text);
+    expect(texts.filter((text) => text.includes('Snooze ended'))).toEqual([
+      expect.stringContaining('Snooze ended: @bob snoozed this roll-up'),
+    ]);
+    expect(texts.some((text) => text.includes('svc-6'))).toBe(true);
+    expect(rollupNow().edits).toBeGreaterThan(edits);
+    expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
+  });
+
+  it('unsnooze lifts it at once: held members post on the next tick', async () => {
+    const rollup = await stormRollup();
+    await send(rollupClick(ACTION_ID.snooze, bob, '24 hours'));
+    pipeline.clock.advance(20_000);
+    await pipeline.flow([stormFailure(6, 1)]);
+    await pipeline.notifyTick();
+    expect(JSON.stringify(pipeline.slack.repliesTo(rollup.ts).map((m) => m.text))).not.toContain('svc-6');
+    await send(rollupClick(ACTION_ID.unsnooze, alice));
+    expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
+    pipeline.clock.advance(1000);
+    for (let round = 0; round < 3; round++) await pipeline.notifyTick();
+    expect(JSON.stringify(pipeline.slack.repliesTo(rollup.ts).map((m) => m.text))).toContain('svc-6');
+    expect(actionEvents().map((event) => event.detailType)).toEqual(['IncidentSnoozed', 'IncidentUnsnoozed']);
+  });
+
+  it('mute mutes every workload listed, once, with one WorkloadMuted each', async () => {
+    await stormRollup();
+    const request = rollupClick(ACTION_ID.mute);
+    await send(request, request);
+    const mutes = await pipeline.actions!.listMutes('prod-eu');
+    expect(mutes.map((mute) => mute.workload.name).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `svc-${i}`),
+    );
+    expect(new Set(mutes.map((mute) => mute.subjectId)).size).toBe(1);
+    const muted = distinctActionEvents().filter((event) => event.detailType === 'WorkloadMuted');
+    expect(muted.map((event) => (event.detail.workload as { name: string }).name).sort()).toEqual(
+      mutes.map((mute) => mute.workload.name).sort(),
+    );
+    expect(new Set(muted.map((event) => event.detail.eventId)).size).toBe(6);
+    expect(JSON.stringify(rollupNow().blocks)).toContain('6 workloads of this roll-up muted by @alice');
+    // Muted: the button goes; a member's new failure is not posted.
+    expect(slackClient.controls(rollupNow()).map((element) => element.action_id)).not.toContain(
+      ACTION_ID.mute,
+    );
+    expect((await pipeline.actions!.getSilence(svc(3))).mute).toBeDefined();
+    expect((await pipeline.actions!.getSilence(svc(7))).mute).toBeUndefined();
+  });
+
+  it("re-check answers in the roll-up's thread with the storm's state (the check off: said so)", async () => {
+    const rollup = await stormRollup();
+    await send(rollupClick(ACTION_ID.recheck, bob));
+    const reply = pipeline.slack.repliesTo(rollup.ts).find((message) => message.text.includes('Re-check'));
+    expect(reply?.text).toMatch(
+      /Re-check asked by @bob at .*: the storm is 6 incidents failing, 0 recovering, 0 resolved, across 6 workloads/,
+    );
+    expect(reply?.text).toContain('`nginx:1.27`: The registry check is off in the config');
+    expect(actionEvents().map((event) => event.detailType)).toEqual(['IncidentRechecked']);
   });
 });
 
@@ -415,6 +535,10 @@ describe('mute and re-check', () => {
         'Re-check asked by @alice at 10:02 UTC: the incident is still failing: 1 container',
       ),
     ]);
+    // Without the registry check (off in the config), the reply says the registry was not asked.
+    expect(pipeline.slack.repliesTo(message.ts)[0]!.text).toContain(
+      'The registry check is off in the config, so the registry was not asked',
+    );
   });
 });
 
@@ -442,15 +566,17 @@ describe('re-check with the registry check', () => {
     });
     await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
     host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
-    const checker = new RegistryChecker(
-      {
-        policy: { plainHttp: [host], trusted: [host], denyPrivate: false },
-        checkedFrom: 'the test',
-        credentials: ecosystemCredentials({}),
-      },
-      60_000,
+    // The check as the Lambda builds it (classify's config and site), the registry listed as private.
+    const check = lambdaRegistryCheck(
+      registryCheckConfigSchema.parse({
+        enabled: true,
+        privateRegistries: [host],
+        plainHttpRegistries: [host],
+      }),
+      'the test',
+      TEST_REGION,
     );
-    options = { recheckRegistry: (subject) => checker.check(subject) };
+    options = { recheckRegistry: check! };
   });
   afterAll(async () => {
     options = {};
