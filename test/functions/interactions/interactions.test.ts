@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IncidentWindows } from '#shared/incident';
-import { ACTION_ID, subjectIdOf } from '#shared/incident-actions';
+import { ACTION_ID, muteAllowListOf, subjectIdOf } from '#shared/incident-actions';
 import { ACTION_DETAIL_TYPES, PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
 import { EventBridgePublisher } from '../../../functions/_common/event-publisher';
 import { METRIC } from '../../../functions/_common/observability';
@@ -69,7 +69,12 @@ beforeEach(async () => {
   const publisher = new EventBridgePublisher(eventBridge, 'pullwatch-test');
   receiverMetrics = new RecordingMetrics();
   receive = createInteractionReceiver({
-    config: { teamIds: ['T0PULLWATCH'], appIds: ['A0PULLWATCH'], maxBodyBytes: 64 * 1024 },
+    config: {
+      teamIds: ['T0PULLWATCH'],
+      appIds: ['A0PULLWATCH'],
+      maxBodyBytes: 64 * 1024,
+      ...(options.muteAllowList === undefined ? {} : { muteAllowList: options.muteAllowList }),
+    },
     secret: new SecretsManagerSigningSecret(secretsClient, 'pullwatch/slack'),
     enqueue: enqueueOnBus(publisher),
     metrics: receiverMetrics,
@@ -539,6 +544,88 @@ describe('mute and re-check', () => {
     expect(pipeline.slack.repliesTo(message.ts)[0]!.text).toContain(
       'The registry check is off in the config, so the registry was not asked',
     );
+  });
+});
+
+describe('the mute allow-list with a user group', () => {
+  const carol = { id: 'U0CAROL', username: 'carol' };
+  beforeAll(() => {
+    // Bob by name; alice as a member of the SRE user group (asked of Slack, not listed here).
+    options = { muteAllowList: muteAllowListOf(['U0BOB', 'S0SRE']) };
+  });
+  afterAll(() => {
+    options = {};
+  });
+  beforeEach(() => {
+    pipeline.slack.userGroups.set('S0SRE', ['U0ALICE', 'U0DAVE']);
+  });
+  const groupCalls = () => pipeline.slack.calls.filter((call) => call.method === 'usergroups.users.list');
+  const webMuted = async () =>
+    (
+      await pipeline.actions!.getSilence({
+        cluster: 'prod-eu',
+        namespace: 'shop',
+        kind: 'Deployment',
+        name: 'web',
+      })
+    ).mute;
+
+  it('a member of the group may mute; someone in no group is refused and told so, nothing changes', async () => {
+    const message = await firstIncident();
+    // Carol passes the endpoint (it cannot know the groups) and is refused by the worker.
+    expect(await send(click(message, ACTION_ID.mute, carol))).toEqual([200]);
+    expect(await webMuted()).toBeUndefined();
+    expect((await pipeline.actions!.getActions(subjectOf(message))).version).toBe(0);
+    expect(pipeline.slack.ephemerals).toEqual([
+      expect.objectContaining({
+        user: 'U0CAROL',
+        channel: message.channel,
+        text: expect.stringContaining('you are not in any of them'),
+      }),
+    ]);
+    expect(groupCalls().map((call) => call.args.usergroup)).toEqual(['S0SRE']);
+    expect(actionEvents()).toHaveLength(0);
+    // Alice is in the group: muted, and the group's members came from the cache (asked once).
+    expect(await send(click(mainMessage(), ACTION_ID.mute, alice))).toEqual([200]);
+    expect((await webMuted())?.userId).toBe('U0ALICE');
+    expect(groupCalls()).toHaveLength(1);
+    expect(actionEvents().map((event) => event.detailType)).toEqual(['WorkloadMuted']);
+  });
+
+  it('a listed user needs no Slack call', async () => {
+    const message = await firstIncident();
+    expect(await send(click(message, ACTION_ID.mute, bob))).toEqual([200]);
+    expect((await webMuted())?.userId).toBe('U0BOB');
+    expect(groupCalls()).toHaveLength(0);
+  });
+
+  it('Slack failing to answer refuses the mute (fail closed), with a message and a log line', async () => {
+    const message = await firstIncident();
+    // Every attempt of the client's idempotent retries fails.
+    pipeline.slack.inject(
+      'usergroups.users.list',
+      ...Array.from({ length: 3 }, () => ({ kind: 'status' as const, status: 503 as const })),
+    );
+    expect(await send(click(message, ACTION_ID.mute, alice))).toEqual([200]);
+    expect(await webMuted()).toBeUndefined();
+    expect(pipeline.slack.ephemerals.map((ephemeral) => [ephemeral.user, ephemeral.text])).toEqual([
+      [
+        'U0ALICE',
+        expect.stringContaining('Slack did not answer whether you are in a user group allowed to mute'),
+      ],
+    ]);
+    const warned = (pipeline.workerDeps!.log as RecordingLog).entries.filter(
+      (entry) => entry.message === 'mute refused by the allow-list',
+    );
+    expect(warned).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        extra: [expect.objectContaining({ reason: 'unavailable', userId: 'U0ALICE', groups: ['S0SRE'] })],
+      }),
+    ]);
+    // Slack back: the next click asks again (a failure is not cached) and mutes.
+    expect(await send(click(mainMessage(), ACTION_ID.mute, alice))).toEqual([200]);
+    expect((await webMuted())?.userId).toBe('U0ALICE');
   });
 });
 
