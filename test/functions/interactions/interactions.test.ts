@@ -355,9 +355,10 @@ describe('a storm roll-up', () => {
   });
   const RATE_LIMITED =
     'Failed to pull image "nginx:1.27": rpc error: code = Unknown desc = failed to pull and unpack image "docker.io/library/nginx:1.27": failed to copy: httpReadSeeker: failed open: unexpected status code https://registry-1.docker.io/v2/library/nginx/manifests/sha256:0a1b: 429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit.';
-  const stormFailure = (i: number, minutes = 0) =>
+  const stormFailure = (i: number, minutes = 0, pod = 1) =>
     failed({
       workload: `svc-${i}`,
+      pod,
       container: 'app',
       image: 'nginx:1.27',
       message: RATE_LIMITED,
@@ -407,6 +408,9 @@ describe('a storm roll-up', () => {
 
   it("snooze holds the roll-up and its members' posts (a new member's too) until it ends, then says so once", async () => {
     const rollup = await stormRollup();
+    // A change just before the snooze: the roll-up's update is throttled, due within the snooze.
+    pipeline.clock.advance(5_000);
+    await pipeline.flow([stormFailure(1, 1, 2)]);
     const replies = pipeline.slack.repliesTo(rollup.ts).length;
     // A double click and Slack's retry of it: one snooze.
     const request = rollupClick(ACTION_ID.snooze, bob, '1 hour');
@@ -430,11 +434,14 @@ describe('a storm roll-up', () => {
     pipeline.clock.advance(20_000);
     await pipeline.flow([stormFailure(0, 1), stormFailure(6, 1)]);
     for (let round = 0; round < 3; round++) await pipeline.notifyTick();
+    // The throttled update's time comes within the snooze: still nothing.
+    pipeline.clock.advance(6 * MINUTE);
+    for (let round = 0; round < 3; round++) await pipeline.notifyTick();
     expect(rollupNow().edits).toBe(edits);
     expect(pipeline.slack.repliesTo(rollup.ts)).toHaveLength(replies);
     expect(JSON.stringify(pipeline.slack.messages.map((message) => message.blocks))).not.toContain('svc-6');
     // The snooze ends: the roll-up is brought up to date, one reply says so, the new member is posted.
-    pipeline.clock.advance(61 * MINUTE);
+    pipeline.clock.advance(55 * MINUTE);
     for (let round = 0; round < 4; round++) await pipeline.notifyTick();
     const texts = pipeline.slack.repliesTo(rollup.ts).map((reply) => reply.text);
     expect(texts.filter((text) => text.includes('Snooze ended'))).toEqual([
@@ -443,6 +450,55 @@ describe('a storm roll-up', () => {
     expect(texts.some((text) => text.includes('svc-6'))).toBe(true);
     expect(rollupNow().edits).toBeGreaterThan(edits);
     expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
+  });
+
+  it('snooze until resolved holds the roll-up while the storm is open, and ends when its last incident resolves', async () => {
+    const rollup = await stormRollup();
+    await send(rollupClick(ACTION_ID.snooze, bob, 'until resolved'));
+    expect(JSON.stringify(rollupNow().blocks)).toContain('Snoozed by @bob at');
+    const edits = rollupNow().edits;
+    const replies = pipeline.slack.repliesTo(rollup.ts).length;
+    at(2);
+    await pipeline.flow([stormFailure(1, 2, 2)]);
+    // The roll-up looks again every few minutes (the storm may have resolved): still open, still held.
+    at(8);
+    for (let round = 0; round < 3; round++) await pipeline.notifyTick();
+    expect(rollupNow().edits).toBe(edits);
+    expect(pipeline.slack.repliesTo(rollup.ts)).toHaveLength(replies);
+    // Every member recovers: the storm resolves, the snooze with it; the resolutions are told.
+    at(9);
+    await pipeline.flow([
+      ...Array.from({ length: 6 }, (_, i) =>
+        recovered({
+          workload: `svc-${i}`,
+          container: 'app',
+          image: 'nginx:1.27',
+          message: RATE_LIMITED,
+          at: 9,
+        }),
+      ),
+      recovered({
+        workload: 'svc-1',
+        pod: 2,
+        container: 'app',
+        image: 'nginx:1.27',
+        message: RATE_LIMITED,
+        at: 9,
+      }),
+    ]);
+    for (const minute of [13, 19, 25]) {
+      at(minute);
+      await pipeline.tickAndNotify();
+      await pipeline.notifyTick();
+    }
+    const resolved = pipeline.slack
+      .repliesTo(rollup.ts)
+      .filter((reply) => reply.text.includes(':white_check_mark: Resolved after'));
+    expect(resolved).toHaveLength(6);
+    expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
+    expect(pipeline.slack.repliesTo(rollup.ts).some((reply) => reply.text.includes('Snooze ended'))).toBe(
+      false,
+    );
   });
 
   it('unsnooze lifts it at once: held members post on the next tick', async () => {
