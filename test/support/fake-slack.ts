@@ -3,9 +3,10 @@
  * `/api/<method>`, form-encoded bodies with `blocks` and `metadata` as JSON strings, the token in
  * `Authorization: Bearer`). Point the client at it with `slackApiUrl: fakeSlack.apiUrl`.
  *
- * It keeps channels and messages (threads, metadata), user groups and ephemeral messages, records every call, and can be told to answer
- * the next calls of a method with a 429 and Retry-After, a 5xx, an `ok: false` error, or to hang
- * (before or after it has recorded the message, like a lost response).
+ * It keeps channels and messages (threads, metadata), user groups and ephemeral messages, records
+ * every call, and can be told to answer the next calls of a method with a 429 and Retry-After, a
+ * 5xx, an `ok: false` error, or to hang (before or after it has recorded the message, like a lost
+ * response).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer, readBody } from './local-server';
