@@ -144,6 +144,10 @@ export const stormWorkloadsOf = (view: StormView): WorkloadRef[] => {
   return [...workloads.values()];
 };
 
+/** The workloads a roll-up's mute at `at` muted: those it listed then (a retry mutes the same ones). */
+export const workloadsMutedFrom = (view: StormView, at: number): WorkloadRef[] =>
+  stormWorkloadsOf({ ...view, members: view.members.filter((member) => member.joinedAt <= at) });
+
 export interface StormActionsView {
   controls: ControlsView;
   /** The roll-up is snoozed: no update until then (the timer brings notify back). */
@@ -168,11 +172,7 @@ export const stormActions = async (
   const resolved = view.status === 'resolved';
   const snooze = activeSnooze(state, now, resolved);
   const muted = state.timeline.findLast((record) => record.kind === 'muted');
-  const mutedWorkloads =
-    muted === undefined
-      ? 0
-      : stormWorkloadsOf({ ...view, members: view.members.filter((member) => member.joinedAt <= muted.at) })
-          .length;
+  const mutedWorkloads = muted === undefined ? 0 : workloadsMutedFrom(view, muted.at).length;
   const controls: ControlsView = {
     subject,
     acks: state.acks,

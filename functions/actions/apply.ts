@@ -33,7 +33,7 @@ import {
   workloadRefText,
 } from '#shared/incident-actions';
 import { ACTION_DETAIL_TYPE, type ActionDetail, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
-import { type StormView, stormIdOf, stormView } from '#shared/incident-storm';
+import { stormIdOf, stormView } from '#shared/incident-storm';
 import {
   type RegistryRecheck,
   STORM_RECHECK_IMAGES,
@@ -56,10 +56,10 @@ import {
   heldUntil,
   incidentActions,
   stormActions,
-  stormWorkloadsOf,
   withIncidentControls,
   withStormControls,
   workloadOf,
+  workloadsMutedFrom,
 } from '../_common/action-views';
 
 export interface ApplyDeps extends PostDeps<PostOwnerRef> {
@@ -302,7 +302,7 @@ const applyToStorm = async (
       deps.posts.markRenderDue({ keyId: member.keyId, generation: member.generation }, now),
     );
   }
-  const muted = record.kind === 'muted' ? mutedWorkloadsOf(view, record.at) : [];
+  const muted = record.kind === 'muted' ? workloadsMutedFrom(view, record.at) : [];
   await inParallel(muted, concurrency, async (workload) => {
     await deps.actions.putMute({
       workload,
@@ -377,7 +377,3 @@ const applyToStorm = async (
   }
   return outcome.kind === 'applied' ? 'applied' : 'repaired';
 };
-
-/** The workloads a roll-up's mute at `at` mutes: those it listed then (a retry mutes the same ones). */
-const mutedWorkloadsOf = (view: StormView, at: number) =>
-  stormWorkloadsOf({ ...view, members: view.members.filter((member) => member.joinedAt <= at) });

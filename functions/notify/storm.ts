@@ -228,15 +228,20 @@ export const reconcileStorm = async (deps: StormDeps, ref: StormRef): Promise<Re
     return 'held';
   }
   const posted = { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel };
+  const message = () => withStormControls(renderStormMessage(view), actions);
   if (actions?.endedSnooze !== undefined) {
     const ended = actions.endedSnooze;
+    const postId = snoozeEndedPostId(ended.seq);
+    const first = storm.posts[postId]?.state !== 'posted';
     await ensurePost(
       deps,
       { ref, posts: storm.posts, subjectId: storm.bucket.stormId },
-      snoozeEndedPostId(ended.seq),
+      postId,
       { channel: posted.channelId, threadTs: posted.ts },
       () => renderStormSnoozeEndedReply(view, ended),
     );
+    // The roll-up still says "Snoozed by…" though nothing else may have changed: shown once, with the reply.
+    if (first) await deps.notifier.update({ ...posted, ...message() });
   }
   return ensureRendered(
     deps,
@@ -244,7 +249,7 @@ export const reconcileStorm = async (deps: StormDeps, ref: StormRef): Promise<Re
     { version: storm.bucket.version, status: view.status, render: storm.render },
     posted,
     deps.windows.updateIntervalMs,
-    () => withStormControls(renderStormMessage(view), actions),
+    message,
   );
 };
 

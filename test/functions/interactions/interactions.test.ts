@@ -452,6 +452,20 @@ describe('a storm roll-up', () => {
     expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
   });
 
+  it('a snooze that ends with nothing changed still leaves the roll-up without its snooze line', async () => {
+    const rollup = await stormRollup();
+    await send(rollupClick(ACTION_ID.snooze, bob, '1 hour'));
+    expect(JSON.stringify(rollupNow().blocks)).toContain('Snoozed by @bob');
+    pipeline.clock.advance(61 * MINUTE);
+    await pipeline.notifyTick();
+    await pipeline.notifyTick();
+    expect(
+      pipeline.slack.repliesTo(rollup.ts).filter((reply) => reply.text.includes('Snooze ended')),
+    ).toHaveLength(1);
+    expect(JSON.stringify(rollupNow().blocks)).not.toContain('Snoozed by');
+    expect(slackClient.controls(rollupNow()).map((element) => element.action_id)).toContain(ACTION_ID.snooze);
+  });
+
   it('snooze until resolved holds the roll-up while the storm is open, and ends when its last incident resolves', async () => {
     const rollup = await stormRollup();
     await send(rollupClick(ACTION_ID.snooze, bob, 'until resolved'));
