@@ -384,6 +384,11 @@ describe('a storm roll-up', () => {
       nowMs: pipeline.clock.ms,
       ...(option === undefined ? {} : { option }),
     });
+  const stormRefOf = (message: StoredMessage) => {
+    const subject = subjectOf(message);
+    if (subject.kind !== 'storm') throw new Error('not a roll-up');
+    return { groupId: subject.groupId, seq: subject.seq };
+  };
   const svc = (i: number) => ({
     cluster: 'prod-eu',
     namespace: 'shop',
@@ -545,6 +550,19 @@ describe('a storm roll-up', () => {
     );
     expect(new Set(muted.map((event) => event.detail.eventId)).size).toBe(6);
     expect(JSON.stringify(rollupNow().blocks)).toContain('6 workloads of this roll-up muted by @alice');
+    // A member's timeline (`incidents show`) has what was done on its roll-up.
+    const queries = new IncidentQueries(pipeline.dynamo.client, {
+      tableName: pipeline.dynamo.tableName,
+      now: () => pipeline.clock.ms,
+    });
+    const member = (await pipeline.store.storms.getStorm(stormRefOf(rollupNow())))!.bucket.members;
+    const record = (await queries.get(Object.values(member)[0]!.keyId))!;
+    expect(record.actions?.map((action) => [action.kind, action.stormId])).toEqual([
+      ['muted', expect.stringMatching(/^sg-[0-9a-z]{12}\.1$/)],
+    ]);
+    expect(renderIncident(record, pipeline.clock.ms)).toMatch(
+      /workloads listed muted on the roll-up of storm sg-[0-9a-z]{12}\.1 by @alice/,
+    );
     // Muted: the button goes; a member's new failure is not posted.
     expect(slackClient.controls(rollupNow()).map((element) => element.action_id)).not.toContain(
       ACTION_ID.mute,
