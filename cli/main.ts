@@ -342,11 +342,13 @@ export const buildProgram = (): Command => {
                 `unmuted ${mute.workload.cluster}/${mute.workload.namespace}/${mute.workload.kind.toLowerCase()}/${mute.workload.name} (muted by @${mute.userName})`,
             )
             .concat(
-              source.bus === undefined
-                ? [
-                    '(no bus event: the local store has none to put it on; with --stack, or --table and --event-bus, WorkloadUnmuted goes on the bus)',
-                  ]
-                : [`WorkloadUnmuted put on the bus ${source.bus.name}`],
+              source.bus !== undefined
+                ? [`WorkloadUnmuted put on the bus ${source.bus.name}`]
+                : options.table !== undefined
+                  ? ['(no bus event: give --event-bus NAME to put WorkloadUnmuted on the pipeline bus)']
+                  : [
+                      '(no bus event: the local store has none to put it on; with --stack, or --table and --event-bus, WorkloadUnmuted goes on the bus)',
+                    ],
             )
             .join('\n'),
         );
