@@ -11,7 +11,9 @@ import { existsSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand, type Stack } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { INCIDENT_TABLE_OUTPUT } from '../infra/outputs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { EventBridgePublisher, type EventPublisher } from '../functions/_common/event-publisher';
+import { EVENT_BUS_OUTPUT, INCIDENT_TABLE_OUTPUT } from '../infra/outputs';
 import { DEFAULT_DATA_DIR } from '../local/config';
 import { openLocalStore } from '../local/store';
 import { IncidentQueries } from '../functions/history/queries';
@@ -22,6 +24,8 @@ export interface SourceOptions {
   stack?: string;
   region?: string;
   data?: string;
+  /** The bus `pullwatch unmute` announces on (a stack's own by default). */
+  eventBus?: string;
 }
 
 /** The options do not name a readable source: fix the command (or the stack) and run it again. */
@@ -40,6 +44,11 @@ export interface HistorySource {
   silences: WorkloadSilences;
   /** Where the answers come from, for the footer. */
   description: string;
+  /**
+   * The pipeline's bus, for what the CLI changes (`WorkloadUnmuted`): a stack's (its output
+   * EventBusName) or `--event-bus`. None for the local store: local mode's bus lives in its process.
+   */
+  bus?: { publisher: EventPublisher; name: string };
   close(): Promise<void>;
 }
 
@@ -63,13 +72,25 @@ const regionFor = (
   return region;
 };
 
-const deployedTable = (tableName: string, region: string, description: string): HistorySource => {
+const deployedTable = (
+  tableName: string,
+  region: string,
+  description: string,
+  eventBusName: string | undefined,
+): HistorySource => {
   const client = new DynamoDBClient({ region });
+  const events = eventBusName === undefined ? undefined : new EventBridgeClient({ region });
   return {
     queries: new IncidentQueries(client, { tableName }),
     silences: new DynamoActionStore(client, { tableName, now: () => new Date() }),
     description,
-    close: async () => client.destroy(),
+    ...(events === undefined || eventBusName === undefined
+      ? {}
+      : { bus: { publisher: new EventBridgePublisher(events, eventBusName), name: eventBusName } }),
+    close: async () => {
+      client.destroy();
+      events?.destroy();
+    },
   };
 };
 
@@ -86,8 +107,11 @@ const WITHOUT_OUTPUTS = new Set([
   'REVIEW_IN_PROGRESS',
 ]);
 
-/** The incident table's name, from the stack's output `IncidentTableName` (DescribeStacks). */
-export const tableOfStack = async (stackName: string, region: string): Promise<string> => {
+/** The incident table's name (output `IncidentTableName`) and its bus (`EventBusName`), by DescribeStacks. */
+export const tableOfStack = async (
+  stackName: string,
+  region: string,
+): Promise<{ tableName: string; eventBusName?: string }> => {
   const client = new CloudFormationClient({ region });
   let stack: Stack | undefined;
   try {
@@ -107,7 +131,8 @@ export const tableOfStack = async (stackName: string, region: string): Promise<s
   }
   if (stack === undefined) throw new SourceError(`no stack ${stackName} in ${region}`);
   const tableName = stack.Outputs?.find((output) => output.OutputKey === INCIDENT_TABLE_OUTPUT)?.OutputValue;
-  if (tableName) return tableName;
+  const eventBusName = stack.Outputs?.find((output) => output.OutputKey === EVENT_BUS_OUTPUT)?.OutputValue;
+  if (tableName) return { tableName, ...(eventBusName ? { eventBusName } : {}) };
   const status = String(stack.StackStatus ?? 'UNKNOWN');
   if (WITHOUT_OUTPUTS.has(status)) {
     const next = ['CREATE_IN_PROGRESS', 'REVIEW_IN_PROGRESS'].includes(status)
@@ -135,16 +160,23 @@ export const openHistorySource = async (
     if (options.data !== undefined)
       throw new SourceError('--data reads the local store; --stack reads AWS: give one');
     const region = regionFor('--stack', options, env);
-    const tableName = await tableOfStack(options.stack, region);
-    return deployedTable(tableName, region, `table ${tableName} of stack ${options.stack} in ${region}`);
+    const { tableName, eventBusName } = await tableOfStack(options.stack, region);
+    return deployedTable(
+      tableName,
+      region,
+      `table ${tableName} of stack ${options.stack} in ${region}`,
+      options.eventBus ?? eventBusName,
+    );
   }
   if (options.table !== undefined) {
     if (options.data !== undefined)
       throw new SourceError('--data reads the local store; --table reads AWS: give one');
     const region = regionFor('--table', options, env);
-    return deployedTable(options.table, region, `table ${options.table} in ${region}`);
+    return deployedTable(options.table, region, `table ${options.table} in ${region}`, options.eventBus);
   }
   if (options.region !== undefined) throw new SourceError('--region goes with --table NAME or --stack NAME');
+  if (options.eventBus !== undefined)
+    throw new SourceError("--event-bus goes with --table NAME (a stack's own bus is found with --stack)");
   const folder = options.data ?? (env.PULLWATCH_DATA_DIR?.trim() || DEFAULT_DATA_DIR);
   const dataDir = isAbsolute(folder) ? folder : resolve(cwd, folder);
   if (!existsSync(dataDir)) {

@@ -261,20 +261,26 @@ const figureCells = (figures: RecoveryFigures): string[] => [
 const ackCell = (figures: RecoveryFigures): string =>
   figures.medianAcknowledgeMs === undefined ? '-' : formatDuration(figures.medianAcknowledgeMs);
 
-/** One action from Slack in the timeline (the user's name is Slack's: made safe for a terminal). */
-const actionLine = (action: ActionRecord): string => {
+/**
+ * One action from Slack in the timeline (the user's name is Slack's: made safe for a terminal); one
+ * taken on the incident's storm roll-up says so.
+ */
+const actionLine = (action: ActionRecord & { stormId?: string }): string => {
   const who = `@${safe(action.userName)}`;
+  const where = action.stormId === undefined ? 'in Slack' : `on the roll-up of storm ${safe(action.stormId)}`;
   switch (action.kind) {
     case 'acknowledged':
-      return `acknowledged in Slack by ${who}`;
+      return `acknowledged ${where} by ${who}`;
     case 'snoozed':
-      return `snoozed in Slack by ${who} ${action.choice === 'resolved' ? 'until resolved' : `until ${action.until === undefined ? '?' : secondUtc(action.until)}`}`;
+      return `snoozed ${where} by ${who} ${action.choice === 'resolved' ? 'until resolved' : `until ${action.until === undefined ? '?' : secondUtc(action.until)}`}`;
     case 'unsnoozed':
-      return `unsnoozed in Slack by ${who}`;
+      return `unsnoozed ${where} by ${who}`;
     case 'muted':
-      return `workload muted in Slack by ${who} (pullwatch unmute lifts it)`;
+      return action.stormId === undefined
+        ? `workload muted in Slack by ${who} (pullwatch unmute lifts it)`
+        : `workloads listed muted ${where} by ${who} (pullwatch unmute lifts each)`;
     case 'rechecked':
-      return `re-checked from Slack by ${who}`;
+      return `re-checked ${action.stormId === undefined ? 'from Slack' : where} by ${who}`;
   }
 };
 

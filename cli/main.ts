@@ -304,31 +304,56 @@ export const buildProgram = (): Command => {
         '<workload>',
         'cluster/namespace/workload, e.g. prod-eu/shop/web (or prod-eu/shop/deployment/web)',
       ),
-  ).action(async (argument: string, options: SourceCommandOptions) => {
-    await withHistory(options, async (source) => {
-      const { unmute, UnmuteInputError } = require('./mutes') as typeof import('./mutes');
-      let lifted;
-      try {
-        lifted = await unmute(source.silences, argument);
-      } catch (error) {
-        if (error instanceof UnmuteInputError) throw new UsageError(error.message);
-        throw error;
-      }
-      if (lifted.length === 0) {
-        process.stderr.write(`pullwatch: ${argument} is not muted (${source.description})\n`);
-        process.exitCode = 1;
-        return;
-      }
-      await writeLine(
-        lifted
-          .map(
-            (mute) =>
-              `unmuted ${mute.workload.cluster}/${mute.workload.namespace}/${mute.workload.kind.toLowerCase()}/${mute.workload.name} (muted by @${mute.userName})`,
-          )
-          .join('\n'),
-      );
+  )
+    .option(
+      '--event-bus <name>',
+      "with --table: the bus to announce it on (WorkloadUnmuted); --stack uses the stack's own",
+    )
+    .action(async (argument: string, options: SourceCommandOptions) => {
+      await withHistory(options, async (source) => {
+        const { unmute, UnmuteInputError } = require('./mutes') as typeof import('./mutes');
+        const { userInfo } = require('node:os') as typeof import('node:os');
+        let lifted;
+        try {
+          lifted = await unmute(
+            source.silences,
+            argument,
+            source.bus === undefined
+              ? undefined
+              : {
+                  publisher: source.bus.publisher,
+                  by: { userId: 'cli', userName: localUserName(userInfo) },
+                  now: Date.now,
+                },
+          );
+        } catch (error) {
+          if (error instanceof UnmuteInputError) throw new UsageError(error.message);
+          throw error;
+        }
+        if (lifted.length === 0) {
+          process.stderr.write(`pullwatch: ${argument} is not muted (${source.description})\n`);
+          process.exitCode = 1;
+          return;
+        }
+        await writeLine(
+          lifted
+            .map(
+              (mute) =>
+                `unmuted ${mute.workload.cluster}/${mute.workload.namespace}/${mute.workload.kind.toLowerCase()}/${mute.workload.name} (muted by @${mute.userName})`,
+            )
+            .concat(
+              source.bus !== undefined
+                ? [`WorkloadUnmuted put on the bus ${source.bus.name}`]
+                : options.table !== undefined
+                  ? ['(no bus event: give --event-bus NAME to put WorkloadUnmuted on the pipeline bus)']
+                  : [
+                      '(no bus event: the local store has none to put it on; with --stack, or --table and --event-bus, WorkloadUnmuted goes on the bus)',
+                    ],
+            )
+            .join('\n'),
+        );
+      });
     });
-  });
 
   sourceOptions(
     program
@@ -376,6 +401,8 @@ interface SourceCommandOptions {
   table?: string;
   stack?: string;
   region?: string;
+  /** `unmute` only. */
+  eventBus?: string;
 }
 
 interface IncidentsOptions extends SourceCommandOptions {
@@ -389,6 +416,15 @@ interface IncidentsOptions extends SourceCommandOptions {
   limit?: string;
   json?: boolean;
 }
+
+/** Who runs the CLI, for the events it puts on the bus (the OS user; never a secret). */
+const localUserName = (userInfo: typeof import('node:os').userInfo): string => {
+  try {
+    return userInfo().username || 'unknown';
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+};
 
 /** Opens the history source, runs the query, closes; input and source problems become usage errors. */
 const withHistory = async (

@@ -1,8 +1,11 @@
 /**
  * `pullwatch mutes` and `pullwatch unmute`: the workloads muted from Slack (stored until unmuted),
- * with who muted them and when.
+ * with who muted them and when. A lifted mute is announced on the pipeline's bus (`WorkloadUnmuted`),
+ * as its mute was (`WorkloadMuted`), when the source has one.
  */
 import { type WorkloadMute, parseWorkloadArgument, workloadRefText } from '#shared/incident-actions';
+import { PIPELINE_DETAIL_TYPE, unmutedDetailOf } from '#shared/incident-events';
+import { type EventPublisher, publishAll } from '../functions/_common/event-publisher';
 import type { WorkloadSilences } from '../functions/_common/incident-actions-store';
 
 export const renderMutes = (mutes: readonly WorkloadMute[], source: string): string => {
@@ -35,8 +38,23 @@ export class UnmuteInputError extends Error {
   override readonly name = 'UnmuteInputError';
 }
 
-/** Lifts the mutes the argument names (`cluster/namespace/name` matches any kind); what was lifted. */
-export const unmute = async (silences: WorkloadSilences, argument: string): Promise<WorkloadMute[]> => {
+/** Who lifted a mute, as the event says it: the CLI and the local user name. */
+export interface UnmutedBy {
+  userId: string;
+  userName: string;
+}
+
+/**
+ * Lifts the mutes the argument names (`cluster/namespace/name` matches any kind); what was lifted.
+ * With a bus, each lifted mute goes on it as `WorkloadUnmuted` (after the delete: an event never
+ * says a mute was lifted that is still there; a failed publish throws, and running again finds
+ * nothing to lift, so the operator is told).
+ */
+export const unmute = async (
+  silences: WorkloadSilences,
+  argument: string,
+  announce?: { publisher: EventPublisher; by: UnmutedBy; now: () => number },
+): Promise<WorkloadMute[]> => {
   const target = parseWorkloadArgument(argument);
   if (target === undefined)
     throw new UnmuteInputError(
@@ -53,5 +71,13 @@ export const unmute = async (silences: WorkloadSilences, argument: string): Prom
     const removed = await silences.deleteMute(mute.workload);
     if (removed !== undefined) lifted.push(removed);
   }
+  if (announce !== undefined && lifted.length > 0)
+    await publishAll(
+      announce.publisher,
+      lifted.map((mute) => ({
+        detailType: PIPELINE_DETAIL_TYPE.unmuted,
+        detail: unmutedDetailOf(mute, announce.by, announce.now()),
+      })),
+    );
   return lifted;
 };

@@ -8,6 +8,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DURATION_EXAMPLES, durationText, parseDuration } from '#shared/duration';
 import { isChannel } from '#shared/routing';
+import { MUTE_ALLOW_ID } from '#shared/incident-actions';
 import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 
 export const CONFIG_DIR = join(__dirname, 'config');
@@ -195,9 +196,9 @@ export const infraConfigSchema = z
         .strictObject({
           teamIds: z.array(z.string().regex(/^[TE][A-Z0-9]{2,30}$/, 'must be a Slack team id (T…)')).min(1),
           appIds: z.array(z.string().regex(/^A[A-Z0-9]{2,30}$/, 'must be a Slack app id (A…)')).min(1),
-          /** When set, only these users may mute a workload. */
+          /** When set, only these users (U…, W…) and members of these user groups (S…) may mute. */
           muteUsers: z
-            .array(z.string().regex(/^[UW][A-Z0-9]{2,30}$/, 'must be a Slack user id (U…)'))
+            .array(z.string().regex(MUTE_ALLOW_ID, 'must be a Slack user id (U…, W…) or user group id (S…)'))
             .optional(),
         })
         .optional(),

@@ -4,3 +4,5 @@
  * A CfnOutput created directly in the stack keeps its construct id as its OutputKey.
  */
 export const INCIDENT_TABLE_OUTPUT = 'IncidentTableName';
+/** The pipeline's bus: forwarders put events on it; `pullwatch unmute --stack` announces on it. */
+export const EVENT_BUS_OUTPUT = 'EventBusName';

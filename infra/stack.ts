@@ -7,7 +7,7 @@ import type { Construct } from 'constructs';
 import { incidentEventsPattern, watchdogEventsPattern } from '#shared/incident-events';
 import { METRIC } from '../functions/_common/observability';
 import type { InfraConfig } from './config';
-import { INCIDENT_TABLE_OUTPUT } from './outputs';
+import { EVENT_BUS_OUTPUT, INCIDENT_TABLE_OUTPUT } from './outputs';
 import { Alarms } from './constructs/alarms';
 import { PullwatchBus } from './constructs/event-bus';
 import { ForwarderAccess } from './constructs/forwarder-access';
@@ -157,7 +157,7 @@ export class PullwatchStack extends Stack {
       ],
     });
 
-    new CfnOutput(this, 'EventBusName', {
+    new CfnOutput(this, EVENT_BUS_OUTPUT, {
       value: this.bus.bus.eventBusName,
       description: 'PULLWATCH_EVENT_BUS of every forwarder',
     });

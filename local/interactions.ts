@@ -12,6 +12,7 @@ import { type IncomingMessage, type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LogLevel, SocketModeClient } from '@slack/socket-mode';
 import { type Env, TEXT, group, integer, optional } from '#shared/config-table';
+import type { MuteAllowList } from '#shared/incident-actions';
 import type { EventPublisher } from '../functions/_common/event-publisher';
 import type { Log, PipelineMetrics } from '../functions/_common/observability';
 import {
@@ -46,7 +47,7 @@ export const localInteractionSettings = group({
   }),
   teamIds: optional(TEAM_IDS_VARIABLE),
   appIds: optional(APP_IDS_VARIABLE),
-  muteAllowedUsers: SLACK_MUTE_USERS,
+  muteAllowList: SLACK_MUTE_USERS,
   maxBodyBytes: MAX_BODY_BYTES,
 });
 
@@ -54,6 +55,12 @@ export const localInteractionSettings = group({
 export const interactionsConfigured = (env: Env): boolean => {
   const config = localInteractionSettings.read(env);
   return config.appToken !== undefined || (config.signingSecret !== undefined && config.port !== undefined);
+};
+
+/** The actions worker's allow-list (the same variable the endpoint reads). */
+export const muteSettingsOf = (env: Env): { muteAllowList?: MuteAllowList } => {
+  const { muteAllowList } = localInteractionSettings.read(env);
+  return muteAllowList === undefined ? {} : { muteAllowList };
 };
 
 export interface LocalInteractionsOptions {
@@ -98,7 +105,7 @@ export const startLocalInteractions = async (
       maxBodyBytes: config.maxBodyBytes,
       ...(config.teamIds === undefined ? {} : { teamIds: config.teamIds }),
       ...(config.appIds === undefined ? {} : { appIds: config.appIds }),
-      ...(config.muteAllowedUsers === undefined ? {} : { muteAllowedUsers: config.muteAllowedUsers }),
+      ...(config.muteAllowList === undefined ? {} : { muteAllowList: config.muteAllowList }),
     },
     enqueue: enqueueOnBus(options.publisher),
     metrics: options.metrics,

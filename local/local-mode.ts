@@ -33,7 +33,7 @@ import { deadLetterFile } from './dead-letters';
 import { failingCountFromHeartbeats } from './heartbeats';
 import { localLog } from './log';
 import { CountingMetrics, type LocalPipeline, forwarderPublisher, wirePipeline } from './pipeline';
-import { interactionsConfigured, startLocalInteractions } from './interactions';
+import { interactionsConfigured, muteSettingsOf, startLocalInteractions } from './interactions';
 import { type ReplayHandle, startReplay } from './replay';
 import { waitUntilSettled } from './settled';
 import { slackTarget } from './slack-target';
@@ -173,6 +173,8 @@ export const startLocalMode = async (options: LocalModeOptions): Promise<LocalMo
       tickIntervalMs: config.tickIntervalMs,
       registryCheck: config.registryCheck,
       interactions: interactionsConfigured(env),
+      ...muteSettingsOf(env),
+      ...(slack.people === undefined ? {} : { slackPeople: slack.people }),
       onRejected: deadLetters.onRejected,
       onHeartbeat: failing.handler,
       onTickError: (tick, error) =>

@@ -8,16 +8,16 @@ import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoActionStore } from '../functions/_common/incident-actions-store';
 import { createInteractionsWorker } from '../functions/actions/worker';
-import { RegistryChecker } from '../functions/_common/registry-check/check';
 import { ecosystemCredentials } from '../functions/_common/registry-check/credentials';
-import { LAPTOP_POLICY } from '#shared/registry-check/url-safety';
+import { CachedUserGroups } from '../functions/_common/user-groups';
+import type { MuteAllowList } from '#shared/incident-actions';
 import { BUS_RULES, type BusRulePattern, type BusRuleTarget } from '#shared/bus-rules';
 import { heartbeatPattern, matchesPattern } from '#shared/contract';
 import type { Incident, IncidentWindows } from '#shared/incident';
 import { PIPELINE_SOURCE } from '#shared/incident-events';
 import type { EventPublisher, PipelineEntry, PublishOutcome } from '../functions/_common/event-publisher';
 import { DynamoIncidentStore } from '../functions/_common/incident-store';
-import type { Notifier } from '../functions/_common/notifier';
+import type { Notifier, SlackPeople } from '../functions/_common/notifier';
 import type { Log, MetricName, PipelineMetrics } from '../functions/_common/observability';
 import type { RegistryCheckConfig } from '#shared/registry-check/check-config';
 import {
@@ -175,6 +175,10 @@ export interface LocalPipelineOptions {
   registryCheckSite?: Partial<CheckSite>;
   /** Actions from Slack are taken (local/interactions.ts): messages get controls, snoozes and mutes hold. */
   interactions?: boolean;
+  /** Who may mute (PULLWATCH_SLACK_MUTE_USERS). */
+  muteAllowList?: MuteAllowList;
+  /** Slack itself (when configured): user groups of the allow-list, ephemeral refusals. */
+  slackPeople?: SlackPeople;
 }
 
 /** The check from a laptop: says so in every answer, and reaches what the laptop reaches. */
@@ -251,10 +255,6 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     concurrency,
   };
   const actions = new DynamoActionStore(options.client, { tableName: options.tableName, now });
-  const registryChecker = new RegistryChecker(
-    { policy: LAPTOP_POLICY, checkedFrom: 'local mode', credentials: ecosystemCredentials(process.env) },
-    10 * 60_000,
-  );
   const notifyDeps: NotifyDeps = {
     ...posting,
     store,
@@ -273,6 +273,7 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
     channelFor: options.channelFor,
     silenceMs: windows.silenceMs,
   };
+  // One check, one cache: classify's answers and the re-checks from Slack share them.
   const registryCheck = laptopRegistryCheck(options.registryCheck, options.registryCheckSite);
   const registryCheckDeps = registryCheck === undefined ? {} : { registryCheck };
   const handlers: Record<LocalRule['target'], QueueHandler> = {
@@ -288,8 +289,15 @@ export const wirePipeline = (options: LocalPipelineOptions): LocalPipeline => {
       posts: store.posts,
       actions,
       windows,
-      // Re-check asks the image's registry from this machine, as `diagnose --check` does.
-      registryCheck: (subject) => registryChecker.check(subject),
+      // Re-check asks the image's registry with classify's check (off: it re-reads the state).
+      ...registryCheckDeps,
+      ...(options.muteAllowList === undefined ? {} : { muteAllowList: options.muteAllowList }),
+      ...(options.slackPeople === undefined
+        ? {}
+        : {
+            people: options.slackPeople,
+            userGroups: new CachedUserGroups(options.slackPeople, () => now().getTime()),
+          }),
     }),
     status: options.onHeartbeat,
   };

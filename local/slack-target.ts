@@ -3,7 +3,7 @@
  * terminal, and the token checked with `auth.test` before anything starts), otherwise the terminal.
  */
 import { ConfigError } from '../functions/_common/env';
-import { type Notifier, SlackNotifier } from '../functions/_common/notifier';
+import { type Notifier, SlackNotifier, type SlackPeople } from '../functions/_common/notifier';
 import type { PipelineMetrics } from '../functions/_common/observability';
 import type { LocalConfig } from './config';
 import { EnvTokenSource, TerminalSlack } from './terminal-slack';
@@ -37,6 +37,8 @@ export interface SlackTargetOptions {
 
 export interface SlackTarget {
   notifier: Notifier;
+  /** Slack's user groups and ephemeral messages (absent on the terminal: a user group cannot be checked). */
+  people?: SlackPeople;
   /**
    * Asks Slack whether SLACK_BOT_TOKEN is good: throws a ConfigError naming it (never its value) if
    * Slack refuses it; returns a warning if Slack could not be asked; nothing when all is well.
@@ -68,6 +70,7 @@ export const slackTarget = (options: SlackTargetOptions): SlackTarget => {
   });
   return {
     notifier: announcing(slack, options.say),
+    people: slack,
     check: async () => {
       const auth = await slack.checkAuth();
       if (auth.kind === 'refused') {

@@ -177,8 +177,6 @@ export const actionRequestsOf = (payload: unknown, receivedAt: number): ActionRe
     const kind = actionKindOf(action.action_id as ActionId);
     if (kind === 'snooze' && value.snooze === undefined)
       throw new InvalidAction('malformed', 'a snooze without its duration');
-    if (value.s.kind === 'storm' && kind !== 'acknowledge')
-      throw new InvalidAction('unknown-action', 'a storm roll-up can only be acknowledged');
     const channelId = data.container?.channel_id ?? data.channel?.id;
     const messageTs = data.container?.message_ts ?? data.message?.ts;
     return {
@@ -345,6 +343,36 @@ export const applyAction = (
       return { kind: 'applied', record, state: remember(state, key, record) };
     }
   }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Who may mute (PULLWATCH_SLACK_MUTE_USERS, `interactivity.muteUsers`): listed users, and the
+// members of listed user groups. The rule is here once; the endpoint applies what it can decide
+// without Slack (a listed user, or no group to ask), the worker asks Slack about the groups.
+
+/** A user id (U…, W… for Enterprise Grid) or a user group id (S…). */
+export const MUTE_ALLOW_ID = /^[UWS][A-Z0-9]{2,30}$/;
+
+export interface MuteAllowList {
+  users: readonly string[];
+  groups: readonly string[];
+}
+
+export const muteAllowListOf = (ids: readonly string[]): MuteAllowList => ({
+  users: ids.filter((id) => !id.startsWith('S')),
+  groups: ids.filter((id) => id.startsWith('S')),
+});
+
+export type MuteAllowance =
+  | { kind: 'allowed' }
+  | { kind: 'refused' }
+  /** Allowed only if the user is in one of these groups (Slack knows). */
+  | { kind: 'if-member'; groups: readonly string[] };
+
+/** Whether `userId` may mute, as far as the list alone says (no list: anyone may). */
+export const muteAllowance = (list: MuteAllowList | undefined, userId: string): MuteAllowance => {
+  if (list === undefined || list.users.includes(userId)) return { kind: 'allowed' };
+  return list.groups.length === 0 ? { kind: 'refused' } : { kind: 'if-member', groups: list.groups };
 };
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
  * The events the pipeline puts on the bus, defined once: the classify → dedupe hop
  * (`ImagePullClassified`), what other teams subscribe to (`IncidentOpened` / `IncidentUpdated` /
  * `IncidentReopened` / `IncidentResolved`, and the watchdog's `ForwarderSilent` / `ForwarderBack`),
+ * what people did from Slack or the CLI (`IncidentAcknowledged`, …, `WorkloadMuted`, `WorkloadUnmuted`),
  * and the dead-letter path for input that breaks the contract (`PipelineEventRejected`).
  *
  * They carry their own source, `pullwatch.pipeline`, not the forwarder's `pullwatch`: the forwarder's
@@ -9,6 +10,7 @@
  *
  * Pure: no AWS, Kubernetes or Slack imports.
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
   ContractViolation,
@@ -27,7 +29,13 @@ import {
   REGISTRY_CHECK_OUTCOMES,
 } from '#shared/registry-check/outcome';
 import { MAX_SUGGESTED_TAGS } from '#shared/registry-check/nearest-tags';
-import { SNOOZE_CHOICES, type TimelineKind, actionRequestSchema } from '#shared/incident-actions';
+import {
+  SNOOZE_CHOICES,
+  type TimelineKind,
+  type WorkloadMute,
+  actionRequestSchema,
+  workloadRefText,
+} from '#shared/incident-actions';
 import type { ForwarderChange, ForwarderState } from '#shared/watchdog';
 
 export const PIPELINE_SOURCE = 'pullwatch.pipeline' as const;
@@ -46,6 +54,7 @@ export const PIPELINE_DETAIL_TYPE = {
   snoozed: 'IncidentSnoozed',
   unsnoozed: 'IncidentUnsnoozed',
   muted: 'WorkloadMuted',
+  unmuted: 'WorkloadUnmuted',
   rechecked: 'IncidentRechecked',
 } as const;
 export type PipelineDetailType = (typeof PIPELINE_DETAIL_TYPE)[keyof typeof PIPELINE_DETAIL_TYPE];
@@ -238,6 +247,7 @@ export const ACTION_DETAIL_TYPES = [
   PIPELINE_DETAIL_TYPE.snoozed,
   PIPELINE_DETAIL_TYPE.unsnoozed,
   PIPELINE_DETAIL_TYPE.muted,
+  PIPELINE_DETAIL_TYPE.unmuted,
   PIPELINE_DETAIL_TYPE.rechecked,
 ] as const;
 export type ActionDetailType = (typeof ACTION_DETAIL_TYPES)[number];
@@ -266,6 +276,27 @@ export const actionDetailSchema = z.object({
   until: timestamp.optional(),
 });
 export type ActionDetail = z.infer<typeof actionDetailSchema>;
+
+/**
+ * `WorkloadUnmuted`: a mute lifted (`pullwatch unmute`), as `WorkloadMuted` said it was set. Its id
+ * names the mute it lifts (the workload and when it was set), so a repeat is dropped as one.
+ */
+export const unmutedDetailOf = (
+  mute: WorkloadMute,
+  by: { userId: string; userName: string },
+  at: number,
+): ActionDetail => ({
+  schemaVersion: PIPELINE_SCHEMA_VERSION,
+  eventId: createHash('sha256')
+    .update(`unmuted|${workloadRefText(mute.workload)}|${mute.at}`)
+    .digest('hex')
+    .slice(0, 32),
+  cluster: mute.workload.cluster,
+  namespace: mute.workload.namespace,
+  workload: { kind: mute.workload.kind, name: mute.workload.name },
+  by,
+  at: new Date(at).toISOString(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // The dead-letter path
@@ -309,6 +340,7 @@ export const pipelineDetailSchemas = {
   [PIPELINE_DETAIL_TYPE.snoozed]: actionDetailSchema,
   [PIPELINE_DETAIL_TYPE.unsnoozed]: actionDetailSchema,
   [PIPELINE_DETAIL_TYPE.muted]: actionDetailSchema,
+  [PIPELINE_DETAIL_TYPE.unmuted]: actionDetailSchema,
   [PIPELINE_DETAIL_TYPE.rechecked]: actionDetailSchema,
 } as const;
 

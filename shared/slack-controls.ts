@@ -29,6 +29,7 @@ import {
   escapeClip,
   formatDuration,
 } from '#shared/slack-message';
+import type { StormView } from '#shared/incident-storm';
 
 export const CONTROLS_BLOCK_ID = 'pullwatch_controls';
 
@@ -38,8 +39,10 @@ export interface ControlsView {
   acks: ActionState['acks'];
   /** The snooze in force (activeSnooze), if any. */
   snooze?: Snooze;
-  /** The workload is muted (by whom). */
-  mutedBy?: { userName: string; at: number };
+  /** The workload is muted (by whom); for a roll-up, its workloads (how many). */
+  mutedBy?: { userName: string; at: number; workloads?: number };
+  /** Offer Mute although mutedBy is set (a roll-up with workloads that joined since). */
+  offerMute?: boolean;
   /** The message is resolved: no snooze control, the rest stay. */
   resolved: boolean;
 }
@@ -69,53 +72,79 @@ export const acknowledgedLine = (acks: ActionState['acks']): string | undefined 
   return `:eyes: Acknowledged by ${named.join(', ')}${more > 0 ? ` and ${n(more, 'other')}` : ''}`;
 };
 
-export const snoozedLine = (snooze: Snooze): string =>
-  snooze.untilResolved
-    ? `:zzz: Snoozed by ${inertUser(snooze.userName)} at ${utcTime(snooze.at)} until resolved: no updates or replies, nor new incidents of this workload in this cluster`
-    : `:zzz: Snoozed by ${inertUser(snooze.userName)} until ${utcTime(snooze.until, snooze.at)} (${formatDuration(snooze.until - snooze.at)}): no updates or replies, nor new incidents of this workload in this cluster`;
+const SILENCED: Record<ActionSubject['kind'], string> = {
+  incident: 'no updates or replies, nor new incidents of this workload in this cluster',
+  storm: 'no updates of this roll-up, nor posts of its incidents (new ones joining it included)',
+};
 
-const button = (kind: ActionKind, subject: ActionSubject, style?: 'primary' | 'danger'): ButtonElement => ({
+export const snoozedLine = (snooze: Snooze, kind: ActionSubject['kind'] = 'incident'): string =>
+  snooze.untilResolved
+    ? `:zzz: Snoozed by ${inertUser(snooze.userName)} at ${utcTime(snooze.at)} until resolved: ${SILENCED[kind]}`
+    : `:zzz: Snoozed by ${inertUser(snooze.userName)} until ${utcTime(snooze.until, snooze.at)} (${formatDuration(snooze.until - snooze.at)}): ${SILENCED[kind]}`;
+
+const mutedLine = (subject: ActionSubject, muted: NonNullable<ControlsView['mutedBy']>): string =>
+  subject.kind === 'storm'
+    ? `:no_bell: ${n(muted.workloads ?? 0, 'workload')} of this roll-up muted by ${inertUser(muted.userName)} at ${utcTime(muted.at)}`
+    : `:no_bell: Workload muted by ${inertUser(muted.userName)} at ${utcTime(muted.at)}`;
+
+const button = (
+  kind: ActionKind,
+  subject: ActionSubject,
+  style?: 'primary' | 'danger',
+  label = CONTROL_LABELS[kind],
+): ButtonElement => ({
   type: 'button',
   action_id: ACTION_ID[kind],
-  text: plain(CONTROL_LABELS[kind]),
+  text: plain(label),
   value: encodeActionValue(subject),
   ...(style === undefined ? {} : { style }),
 });
 
+const MUTE_CONFIRM: Record<ActionSubject['kind'], { title: string; text: string; label: string }> = {
+  incident: {
+    label: CONTROL_LABELS.mute,
+    title: 'Mute this workload?',
+    text: 'Nothing is posted about this workload in this cluster until someone runs `pullwatch unmute`.',
+  },
+  storm: {
+    label: 'Mute workloads',
+    title: 'Mute every workload listed?',
+    text: 'Each workload in this roll-up is muted in this cluster: nothing is posted about it until someone runs `pullwatch unmute` for it. Workloads that join later are not.',
+  },
+};
+
+/** The same controls on an incident's message and on a roll-up (whose Mute mutes its workloads). */
 export const controlsBlock = (view: ControlsView): ActionsBlock => {
   const { subject } = view;
   const elements: ActionsBlock['elements'] = [button('acknowledge', subject, 'primary')];
-  if (subject.kind === 'incident') {
-    if (!view.resolved) {
-      elements.push(
-        view.snooze !== undefined
-          ? button('unsnooze', subject)
-          : {
-              type: 'static_select',
-              action_id: ACTION_ID.snooze,
-              placeholder: plain('Snooze…'),
-              options: SNOOZE_CHOICES.map((choice) => ({
-                text: plain(SNOOZE_LABELS[choice]),
-                value: encodeActionValue(subject, choice),
-              })),
-            },
-      );
-    }
-    if (view.mutedBy === undefined) {
-      elements.push({
-        ...button('mute', subject, 'danger'),
-        confirm: {
-          title: plain('Mute this workload?'),
-          text: plain(
-            'Nothing is posted about this workload in this cluster until someone runs `pullwatch unmute`.',
-          ),
-          confirm: plain('Mute'),
-          deny: plain('Cancel'),
-        },
-      });
-    }
-    elements.push(button('recheck', subject));
+  if (!view.resolved) {
+    elements.push(
+      view.snooze !== undefined
+        ? button('unsnooze', subject)
+        : {
+            type: 'static_select',
+            action_id: ACTION_ID.snooze,
+            placeholder: plain('Snooze…'),
+            options: SNOOZE_CHOICES.map((choice) => ({
+              text: plain(SNOOZE_LABELS[choice]),
+              value: encodeActionValue(subject, choice),
+            })),
+          },
+    );
   }
+  if (view.mutedBy === undefined || view.offerMute === true) {
+    const confirm = MUTE_CONFIRM[subject.kind];
+    elements.push({
+      ...button('mute', subject, 'danger', confirm.label),
+      confirm: {
+        title: plain(confirm.title),
+        text: plain(confirm.text),
+        confirm: plain('Mute'),
+        deny: plain('Cancel'),
+      },
+    });
+  }
+  elements.push(button('recheck', subject));
   return { type: 'actions', block_id: CONTROLS_BLOCK_ID, elements };
 };
 
@@ -135,10 +164,8 @@ const lineBlock = (texts: string[]): ContextBlock => ({
 export const withControls = (message: SlackMessage, view: ControlsView): SlackMessage => {
   const lines = [
     acknowledgedLine(view.acks),
-    view.snooze === undefined ? undefined : snoozedLine(view.snooze),
-    view.mutedBy === undefined
-      ? undefined
-      : `:no_bell: Workload muted by ${inertUser(view.mutedBy.userName)} at ${utcTime(view.mutedBy.at)}`,
+    view.snooze === undefined ? undefined : snoozedLine(view.snooze, view.subject.kind),
+    view.mutedBy === undefined ? undefined : mutedLine(view.subject, view.mutedBy),
   ].filter((line): line is string => line !== undefined);
   const added: Block[] = lines.length === 0 ? [] : [lineBlock(lines)];
   const room = SLACK_LIMITS.blocks - added.length - 1;
@@ -187,12 +214,45 @@ export const renderSnoozeEndedReply = (
   };
 };
 
-/** The thread reply to a re-check: the registry's answer when it was asked, else the current state. */
+/** What the registry said to a re-check, or why it was not asked. */
+export type RegistryRecheck =
+  | { kind: 'answered'; outcome: string; summary: string }
+  /** The registry check is off in the config: the re-check re-read the stored state only. */
+  | { kind: 'off' }
+  /** The config does not ask about this image's registry. */
+  | { kind: 'out-of-scope' }
+  /** The check itself failed (it should not: it answers `unreachable` for what registries do). */
+  | { kind: 'failed' };
+
+const registryText = (check: RegistryRecheck): string => {
+  switch (check.kind) {
+    case 'answered':
+      return `Registry check: *${escapeClip(check.outcome, 40)}*: ${escapeClip(check.summary.replace(/[\r\n]+/g, ' '), 1500)}`;
+    case 'off':
+      return 'The registry check is off in the config, so the registry was not asked: this re-read the stored state only.';
+    case 'out-of-scope':
+      return "The registry check's config does not cover this image's registry, so it was not asked.";
+    case 'failed':
+      return 'The registry check could not run; the state above is as stored.';
+  }
+};
+
+const replyOf = (text: string): SlackMessage => ({
+  text,
+  blocks: [
+    {
+      type: 'section',
+      text: { type: 'mrkdwn', text: text.slice(0, SLACK_LIMITS.sectionText), verbatim: true },
+    },
+  ],
+});
+
+/** The thread reply to a re-check: the current state, and the registry's answer or why it was not asked. */
 export const renderRecheckReply = (
   view: IncidentView,
   by: string,
   at: number,
-  check?: { outcome: string; summary: string },
+  check: RegistryRecheck,
 ): SlackMessage => {
   const state =
     view.status === 'resolved'
@@ -200,18 +260,34 @@ export const renderRecheckReply = (
       : view.failingContainers > 0
         ? `still failing: ${n(view.failingContainers, 'container')} cannot pull the image (${n(view.affectedPods, 'pod')} affected, ${n(view.occurrences, 'failed pull')})`
         : 'open, nothing failing now (recovering)';
-  const registry =
-    check === undefined
-      ? ''
-      : ` Registry check: *${escapeClip(check.outcome, 40)}*: ${escapeClip(check.summary.replace(/[\r\n]+/g, ' '), 1500)}`;
-  const text = `:mag: Re-check asked by ${inertUser(by)} at ${utcTime(at)}: the incident is ${state}.${registry}`;
-  return {
-    text,
-    blocks: [
-      {
-        type: 'section',
-        text: { type: 'mrkdwn', text: text.slice(0, SLACK_LIMITS.sectionText), verbatim: true },
-      },
-    ],
-  };
+  return replyOf(
+    `:mag: Re-check asked by ${inertUser(by)} at ${utcTime(at)}: the incident is ${state}. ${registryText(check)}`,
+  );
 };
+
+/** A roll-up's re-check asks about this many of its images at most (failing members' first). */
+export const STORM_RECHECK_IMAGES = 3;
+
+/** The reply in a roll-up's thread: the storm's state as stored now, and its images' answers. */
+export const renderStormRecheckReply = (
+  view: StormView,
+  by: string,
+  at: number,
+  checks: ReadonlyArray<{ image: string; check: RegistryRecheck }>,
+): SlackMessage => {
+  const state =
+    view.status === 'resolved'
+      ? `resolved: all ${n(view.incidents, 'incident')} recovered`
+      : `${n(view.failing, 'incident')} failing, ${view.recovering} recovering, ${view.resolved} resolved, across ${n(view.workloads, 'workload')} (${n(view.affectedPods, 'pod')} affected)`;
+  const images = [...new Set(view.members.map((member) => member.image))];
+  const asked = checks.map(({ image, check }) => `${inlineCode(image)}: ${registryText(check)}`);
+  const rest = images.length - checks.length;
+  const text = `:mag: Re-check asked by ${inertUser(by)} at ${utcTime(at)}: the storm is ${state}.${asked.length === 0 ? '' : `\n${asked.join('\n')}`}${rest > 0 ? `\n(${n(rest, 'more image')} not asked: a re-check asks about ${STORM_RECHECK_IMAGES} at most.)` : ''}`;
+  return replyOf(text);
+};
+
+/** The reply in a roll-up's thread when its snooze ends by itself while the storm is still open. */
+export const renderStormSnoozeEndedReply = (view: StormView, snooze: Snooze): SlackMessage =>
+  replyOf(
+    `:alarm_clock: Snooze ended: ${inertUser(snooze.userName)} snoozed this roll-up at ${utcTime(snooze.at)} until ${utcTime(snooze.until, snooze.at)}. The storm is still open: ${n(view.failing, 'incident')} failing, ${view.recovering} recovering, ${view.resolved} resolved. Updates and its incidents' posts resume.`,
+  );

@@ -5,7 +5,9 @@
  * - a snoozed incident: no update and no reply until the snooze ends (its timer in the `renderDue`
  *   index brings notify back then); when it ends by itself while the incident is open, one reply
  *   says so with the current state;
- * - a snoozed workload: a new incident of it (not posted yet) is held until the snooze ends.
+ * - a snoozed workload: a new incident of it (not posted yet) is held until the snooze ends;
+ * - a snoozed roll-up: no update of it, and no post of its members (new ones included), until the
+ *   snooze ends; then one reply in its thread says so. Its Mute mutes the workloads it lists.
  * Without an action store (interactivity not configured) messages have no controls and nothing is
  * silenced but by annotation.
  */
@@ -14,11 +16,13 @@ import {
   type ActionState,
   type ActionSubject,
   type Snooze,
+  type WorkloadRef,
   activeSnooze,
   silenceAt,
   subjectIdOf,
+  workloadRefText,
 } from '#shared/incident-actions';
-import type { StormRef } from '#shared/incident-storm';
+import type { StormRef, StormView } from '#shared/incident-storm';
 import { type ControlsView, withControls } from '#shared/slack-controls';
 import { type SlackMessage } from '#shared/slack-message';
 import type { IncidentActions, WorkloadSilences } from './incident-actions-store';
@@ -118,13 +122,91 @@ export const withIncidentControls = (
   actions: IncidentActionsView | undefined,
 ): SlackMessage => (actions === undefined ? message : withControls(message, actions.controls));
 
-/** A storm roll-up's controls (acknowledge), read before it is rendered. */
-export const stormControls = async (deps: ActionDeps, ref: StormRef): Promise<ControlsView | undefined> => {
-  if (deps.actions === undefined) return undefined;
-  const subject: ActionSubject = { kind: 'storm', groupId: ref.groupId, seq: ref.seq };
-  const state = await deps.actions.getActions(subject);
-  return { subject, acks: state.acks, resolved: false };
+/** A roll-up's subject. */
+export const stormSubject = (ref: StormRef): ActionSubject => ({
+  kind: 'storm',
+  groupId: ref.groupId,
+  seq: ref.seq,
+});
+
+/** The workloads a roll-up lists (what its Mute mutes). */
+export const stormWorkloadsOf = (view: StormView): WorkloadRef[] => {
+  const workloads = new Map<string, WorkloadRef>();
+  for (const member of view.members) {
+    const workload = {
+      cluster: view.group.cluster,
+      namespace: member.namespace,
+      kind: member.workload.kind,
+      name: member.workload.name,
+    };
+    workloads.set(workloadRefText(workload), workload);
+  }
+  return [...workloads.values()];
 };
 
-export const withStormControls = (message: SlackMessage, controls: ControlsView | undefined): SlackMessage =>
-  controls === undefined ? message : withControls(message, controls);
+/** The workloads a roll-up's mute at `at` muted: those it listed then (a retry mutes the same ones). */
+export const workloadsMutedFrom = (view: StormView, at: number): WorkloadRef[] =>
+  stormWorkloadsOf({ ...view, members: view.members.filter((member) => member.joinedAt <= at) });
+
+export interface StormActionsView {
+  controls: ControlsView;
+  /** The roll-up is snoozed: no update until then (the timer brings notify back). */
+  heldUntil?: number;
+  /** Its snooze ended by itself while the storm is open: the reply to post (once). */
+  endedSnooze?: Snooze;
+}
+
+/**
+ * What a roll-up shows of its actions, and whether it is snoozed. Its Mute is offered again when
+ * workloads joined after the last mute from it (those are not muted).
+ */
+export const stormActions = async (
+  deps: ActionDeps,
+  ref: StormRef,
+  view: StormView,
+): Promise<StormActionsView | undefined> => {
+  if (deps.actions === undefined) return undefined;
+  const now = deps.now().getTime();
+  const subject = stormSubject(ref);
+  const state = await deps.actions.getActions(subject);
+  const resolved = view.status === 'resolved';
+  const snooze = activeSnooze(state, now, resolved);
+  const muted = state.timeline.findLast((record) => record.kind === 'muted');
+  const mutedWorkloads = muted === undefined ? 0 : workloadsMutedFrom(view, muted.at).length;
+  const controls: ControlsView = {
+    subject,
+    acks: state.acks,
+    ...(snooze === undefined ? {} : { snooze }),
+    ...(muted === undefined
+      ? {}
+      : {
+          mutedBy: { userName: muted.userName, at: muted.at, workloads: mutedWorkloads },
+          offerMute: view.members.some((member) => member.joinedAt > muted.at),
+        }),
+    resolved,
+  };
+  const ended =
+    state.snooze !== undefined && !resolved && snooze === undefined && now >= state.snooze.until
+      ? state.snooze
+      : undefined;
+  return {
+    controls,
+    ...(snooze === undefined ? {} : { heldUntil: heldUntil(snooze, now) }),
+    ...(ended === undefined ? {} : { endedSnooze: ended }),
+  };
+};
+
+/** When to look again at a snooze: its end, or soon for "until resolved" (the storm may resolve). */
+export const heldUntil = (snooze: Pick<Snooze, 'until' | 'untilResolved'>, now: number): number =>
+  snooze.untilResolved ? Math.min(snooze.until, now + RECHECK_UNTIL_RESOLVED_MS) : snooze.until;
+
+/** A roll-up's snooze in force (its "until resolved" is the caller's to end: it knows the members). */
+export const activeStormSnooze = async (deps: ActionDeps, ref: StormRef): Promise<Snooze | undefined> => {
+  if (deps.actions === undefined) return undefined;
+  return activeSnooze(await deps.actions.getActions(stormSubject(ref)), deps.now().getTime());
+};
+
+export const withStormControls = (
+  message: SlackMessage,
+  actions: StormActionsView | undefined,
+): SlackMessage => (actions === undefined ? message : withControls(message, actions.controls));

@@ -63,6 +63,17 @@ export interface Notifier {
   ): Promise<PostedMessage | undefined>;
 }
 
+/**
+ * What the actions worker asks Slack besides posts: a user group's members (the mute allow-list),
+ * and a message only one person sees (why their click did nothing).
+ */
+export interface SlackPeople {
+  /** `usergroups.users.list` (scope usergroups:read); throws the errors above. */
+  userGroupMembers(groupId: string): Promise<string[]>;
+  /** `chat.postEphemeral`: shown to `user` only, in the channel (or thread) they acted in. */
+  postEphemeral(message: { channel: string; user: string; text: string; threadTs?: string }): Promise<void>;
+}
+
 export class SlackRateLimited extends Error {
   override readonly name = 'SlackRateLimited';
   constructor(readonly retryAfterSeconds: number) {
@@ -136,7 +147,7 @@ interface HistoryMessage {
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;
 const LOOKUP_PAGES = 10;
 
-export class SlackNotifier implements Notifier {
+export class SlackNotifier implements Notifier, SlackPeople {
   private clients = new Map<string, WebClient>();
   private channelIds = new Map<string, string>();
   /** Per Web API method: epoch ms before which Slack asked not to be called again (Retry-After). */
@@ -271,6 +282,32 @@ export class SlackNotifier implements Notifier {
         ts: message.ts,
         text: message.text,
         blocks: message.blocks,
+        parse: 'none',
+        link_names: false,
+      }),
+    );
+  }
+
+  async userGroupMembers(groupId: string): Promise<string[]> {
+    const response = await this.call('usergroups.users.list', true, (client) =>
+      client.usergroups.users.list({ usergroup: groupId }),
+    );
+    return response.users ?? [];
+  }
+
+  async postEphemeral(message: {
+    channel: string;
+    user: string;
+    text: string;
+    threadTs?: string;
+  }): Promise<void> {
+    // Not retried: a second copy of a note only one person sees is noise, not harm, but not needed.
+    await this.call('chat.postEphemeral', false, (client) =>
+      client.chat.postEphemeral({
+        channel: message.channel,
+        user: message.user,
+        text: message.text,
+        ...(message.threadTs === undefined ? {} : { thread_ts: message.threadTs }),
         parse: 'none',
         link_names: false,
       }),

@@ -14,6 +14,7 @@ import {
   required,
   withDefault,
 } from '#shared/config-table';
+import { MUTE_ALLOW_ID, type MuteAllowList, muteAllowListOf } from '#shared/incident-actions';
 import { SLACK_CHANNEL_VARIABLE, SLACK_ROUTES } from '#shared/routing';
 
 /** An http(s) URL; it always ends in `/` (the client appends method names to it). */
@@ -67,3 +68,31 @@ export const SLACK_SETTINGS = {
 };
 
 export type SlackConfig = ValuesOf<typeof SLACK_SETTINGS>;
+
+/** Comma-separated user ids (U…, W…) and user group ids (S…). */
+const MUTE_ALLOW_LIST: ValueKind<MuteAllowList> = {
+  parse: (text) => {
+    const ids = text
+      .split(',')
+      .map((id) => id.trim())
+      .filter((id) => id !== '');
+    const bad = ids.find((id) => !MUTE_ALLOW_ID.test(id));
+    if (bad !== undefined)
+      throw new InvalidValue(
+        `must be comma-separated Slack user ids (U…, W…) or user group ids (S…), got "${bad}"`,
+      );
+    return muteAllowListOf(ids);
+  },
+  format: (list) => [...list.users, ...list.groups].join(','),
+};
+
+/**
+ * Who may mute: read by the endpoint (a listed user, or a list without groups, is decided there)
+ * and by the actions worker (which asks Slack whether the user is in a listed group).
+ */
+export const SLACK_MUTE_USERS: Setting<MuteAllowList | undefined> = optional({
+  name: 'PULLWATCH_SLACK_MUTE_USERS',
+  purpose:
+    'when set, the only Slack users (U…, W…) and members of user groups (S…) allowed to mute a workload',
+  kind: MUTE_ALLOW_LIST,
+});

@@ -8,7 +8,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SlackConfig } from './slack-config';
 import { type EventPublisher, EventBridgePublisher } from './event-publisher';
-import { type AuthCheck, SlackNotifier } from './notifier';
+import { type AuthCheck, SlackNotifier, type SlackPeople } from './notifier';
 import { slackAuthCheckOnce } from './slack-auth-check';
 import { createLogger, createMetrics } from './observability';
 import type { PostDeps } from './slack-posts';
@@ -18,6 +18,8 @@ export type SlackFunctionDeps = Omit<PostDeps<unknown>, 'posts'> & {
   publisher: EventPublisher;
   /** auth.test, once per container (functions/_common/slack-auth-check.ts). */
   checkSlackAuth: () => Promise<AuthCheck>;
+  /** The same client: user groups, ephemeral messages (the actions worker). */
+  people: SlackPeople;
 };
 
 export const slackFunctionDeps = (
@@ -36,6 +38,7 @@ export const slackFunctionDeps = (
   });
   return {
     notifier,
+    people: notifier,
     checkSlackAuth: slackAuthCheckOnce({
       checkAuth: () => notifier.checkAuth(),
       tokenSource: `secret ${config.slackTokenSecretId}`,

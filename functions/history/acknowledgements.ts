@@ -16,17 +16,44 @@ const keyOf = (ref: { keyId: string; generation: number }) => ({
   [INCIDENT_TABLE.sortKey]: actionsSk(ref.generation),
 });
 
-/** An incident's actions from Slack, oldest first (none when nothing was done). */
+const stormKeyOf = (ref: { groupId: string; seq: number }) => ({
+  [INCIDENT_TABLE.partitionKey]: actionsPk('storm', ref.groupId),
+  [INCIDENT_TABLE.sortKey]: actionsSk(ref.seq),
+});
+
+/** An action in an incident's timeline; `stormId` when it was taken on its storm's roll-up. */
+export type TimelineAction = ActionRecord & { stormId?: string };
+
+const timelineOf = async (
+  documents: DynamoDBDocumentClient,
+  tableName: string,
+  key: Record<string, string>,
+): Promise<ActionRecord[]> => {
+  const result = await documents.send(
+    new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }),
+  );
+  return ((result.Item?.timeline as ActionRecord[] | undefined) ?? []).map(
+    ({ key: _key, ...record }) => record,
+  );
+};
+
+/**
+ * An incident's actions from Slack, oldest first (none when nothing was done): its own, and those
+ * taken on the roll-up of the storm it is threaded under (they snoozed, muted or re-checked it too).
+ */
 export const actionTimelineOf = async (
   documents: DynamoDBDocumentClient,
   tableName: string,
   ref: { keyId: string; generation: number },
-): Promise<ActionRecord[]> => {
-  const result = await documents.send(
-    new GetCommand({ TableName: tableName, Key: keyOf(ref), ConsistentRead: true }),
-  );
-  return ((result.Item?.timeline as ActionRecord[] | undefined) ?? []).map(
-    ({ key: _key, ...record }) => record,
+  storm?: { groupId: string; seq: number },
+): Promise<TimelineAction[]> => {
+  const [own, onRollup] = await Promise.all([
+    timelineOf(documents, tableName, keyOf(ref)),
+    storm === undefined ? [] : timelineOf(documents, tableName, stormKeyOf(storm)),
+  ]);
+  const stormId = storm === undefined ? undefined : `${storm.groupId}.${storm.seq}`;
+  return [...own, ...onRollup.map((record) => ({ ...record, stormId: stormId! }))].sort(
+    (a, b) => a.at - b.at,
   );
 };
 

@@ -57,8 +57,8 @@ export interface IncidentRecord {
   render?: RenderRecord;
   /** The storm it was rolled up into, e.g. `sg-3m9q2xa4cd7k.1`: its Slack message is in that thread. */
   stormId?: string;
-  /** What people did from Slack (acknowledged, snoozed, muted…), oldest first. */
-  actions?: ActionRecord[];
+  /** What people did from Slack (acknowledged, snoozed, muted…), oldest first; on its roll-up too. */
+  actions?: Array<ActionRecord & { stormId?: string }>;
 }
 
 export interface IncidentList {

@@ -168,10 +168,9 @@ export class IncidentQueries {
     const ref = { keyId: id.keyId, generation: id.generation };
     const read = (pk: string, sk: string) =>
       this.table.read({ [INCIDENT_TABLE.partitionKey]: pk, [INCIDENT_TABLE.sortKey]: sk });
-    const [head, slack, actions] = await Promise.all([
+    const [head, slack] = await Promise.all([
       read(incidentPk(ref.keyId), generationSk(ref.generation)),
       read(postsPk(ref.keyId), postsSk(ref.generation)),
-      actionTimelineOf(this.documents, this.tableName, ref),
     ]);
     const item = head;
     if (item === undefined || item.status === 'pending') return undefined;
@@ -189,6 +188,12 @@ export class IncidentQueries {
     const recoveredAt = item.status === 'resolved' ? recoveredAtOf(incident) : undefined;
     const notify = slack ?? {};
     const storm = notify.storm as { groupId?: string; seq?: number } | undefined;
+    // Threaded under a roll-up: what was done on the roll-up is in its timeline too.
+    const rollup =
+      notify.inStorm === true && storm?.groupId !== undefined && storm.seq !== undefined
+        ? { groupId: storm.groupId, seq: storm.seq }
+        : undefined;
+    const actions = await actionTimelineOf(this.documents, this.tableName, ref, rollup);
     return {
       summary: { ...summaryOf(item), ...(recoveredAt === undefined ? {} : { recoveredAt }) },
       incident,

@@ -6,15 +6,14 @@ import {
   type ValueKind,
   group,
   integer,
-  optional,
   required,
   withDefault,
 } from '#shared/config-table';
 import { EVENT_BUS_NAME } from '../_common/env';
-import { SLACK_SETTINGS } from '../_common/slack-config';
+import { SLACK_MUTE_USERS, SLACK_SETTINGS } from '../_common/slack-config';
 import { DEFAULT_MAX_BODY_BYTES } from './receive';
 
-/** Comma-separated Slack ids (T…, A…, U…). */
+/** Comma-separated Slack ids (T…, A…). */
 const SLACK_IDS: ValueKind<string[]> = {
   parse: (text) => {
     const ids = text
@@ -41,11 +40,6 @@ export const APP_IDS_VARIABLE = {
 };
 export const SLACK_TEAM_IDS = required(TEAM_IDS_VARIABLE);
 export const SLACK_APP_IDS = required(APP_IDS_VARIABLE);
-export const SLACK_MUTE_USERS = optional({
-  name: 'PULLWATCH_SLACK_MUTE_USERS',
-  purpose: 'when set, the only Slack user ids (U…) allowed to mute a workload',
-  kind: SLACK_IDS,
-});
 export const MAX_BODY_BYTES = withDefault(
   {
     name: 'PULLWATCH_INTERACTIONS_MAX_BODY_BYTES',
@@ -61,9 +55,11 @@ export const receiverSettings = group({
   eventBusName: EVENT_BUS_NAME,
   teamIds: SLACK_TEAM_IDS,
   appIds: SLACK_APP_IDS,
-  muteAllowedUsers: SLACK_MUTE_USERS,
+  muteAllowList: SLACK_MUTE_USERS,
   maxBodyBytes: MAX_BODY_BYTES,
 });
 export type ReceiverSettings = ConfigOf<typeof receiverSettings>;
 
 export const loadReceiverConfig = (env: Env): ReceiverSettings => receiverSettings.read(env);
+
+export { SLACK_MUTE_USERS };

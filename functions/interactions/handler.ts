@@ -24,7 +24,7 @@ const receiver = (() => {
         teamIds: config.teamIds,
         appIds: config.appIds,
         maxBodyBytes: config.maxBodyBytes,
-        ...(config.muteAllowedUsers === undefined ? {} : { muteAllowedUsers: config.muteAllowedUsers }),
+        ...(config.muteAllowList === undefined ? {} : { muteAllowList: config.muteAllowList }),
       },
       secret: new SecretsManagerSigningSecret(new SecretsManagerClient({}), config.slackTokenSecretId),
       enqueue: enqueueOnBus(publisher),

@@ -12,8 +12,10 @@
 import {
   type ActionRequest,
   InvalidAction,
+  type MuteAllowList,
   actionRequestsOf,
   blockActionsPayloadSchema,
+  muteAllowance,
 } from '#shared/incident-actions';
 import { PIPELINE_DETAIL_TYPE, PIPELINE_SCHEMA_VERSION } from '#shared/incident-events';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
@@ -27,8 +29,8 @@ export interface ReceiverConfig {
   /** The Slack app ids (A…) whose requests are taken (local mode: undefined, any). */
   appIds?: readonly string[];
   maxBodyBytes: number;
-  /** When set, only these user ids may mute a workload. */
-  muteAllowedUsers?: readonly string[];
+  /** When set, only these users, and members of these user groups, may mute (the worker asks about groups). */
+  muteAllowList?: MuteAllowList;
 }
 
 export interface AcceptDeps {
@@ -107,10 +109,12 @@ export const acceptPayload = async (
     if (error instanceof InvalidAction) return refuse(deps, { status: 400, reason: error.reason });
     throw error;
   }
-  const allowed = deps.config.muteAllowedUsers;
+  // Refused here when the list alone says so; a user group's members are the worker's to ask Slack.
+  const list = deps.config.muteAllowList;
   if (
-    allowed !== undefined &&
-    requests.some((action) => action.kind === 'mute' && !allowed.includes(action.actor.userId))
+    requests.some(
+      (action) => action.kind === 'mute' && muteAllowance(list, action.actor.userId).kind === 'refused',
+    )
   )
     return refuse(deps, { status: 403, reason: 'not-allowed' }, { userId: envelope.data.user.id });
   await deps.enqueue(requests);

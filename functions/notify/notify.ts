@@ -49,7 +49,14 @@ import {
   isRetryScheduled,
 } from '../_common/slack-posts';
 import type { Route } from '#shared/routing';
-import { type StormDeps, awaitRollup, joinStorm, reconcileStorm, syncStormMember } from './storm';
+import {
+  type StormDeps,
+  awaitRollup,
+  joinStorm,
+  reconcileStorm,
+  stormSnoozeHold,
+  syncStormMember,
+} from './storm';
 import { incidentActions, snoozeEndedPostId, withIncidentControls } from '../_common/action-views';
 import { renderSnoozeEndedReply } from '#shared/slack-controls';
 
@@ -133,6 +140,12 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
     }
   } else if (stored.storm !== undefined && stored.inStorm) {
     storm = await deps.storms.getStormHead(stored.storm, view.incidentId);
+  }
+  // A snoozed roll-up holds its members' posts and replies too.
+  const stormHold = storm === undefined ? undefined : await stormSnoozeHold(deps, storm, stored);
+  if (stormHold !== undefined) {
+    await deps.posts.markRenderDue(ref, stormHold);
+    return nothing('held');
   }
 
   const firstRender: RenderRecord = {

@@ -34,7 +34,15 @@ import {
 import type { IncidentSlackState, PostOwnerRef, Storms } from '../_common/incident-store';
 import type { PostDeps } from '../_common/slack-posts';
 import type { IncidentWindows } from '#shared/incident';
-import { type ActionDeps, stormControls, withStormControls } from '../_common/action-views';
+import {
+  type ActionDeps,
+  snoozeEndedPostId,
+  activeStormSnooze,
+  heldUntil,
+  stormActions,
+  withStormControls,
+} from '../_common/action-views';
+import { renderStormSnoozeEndedReply } from '#shared/slack-controls';
 
 /** What notify's part in storms needs (notify's own deps include it). */
 export interface StormDeps extends PostDeps<PostOwnerRef>, ActionDeps {
@@ -181,7 +189,7 @@ export const awaitRollup = async (deps: StormDeps, ref: StormRef): Promise<PostO
 /** The roll-up message exists (exactly once: a claimed post in the bucket's item). */
 export const ensureRollup = async (deps: StormDeps, storm: StoredStorm): Promise<PostOutcome> => {
   const view = stormView(storm.bucket);
-  const controls = await stormControls(deps, storm.bucket.ref);
+  const controls = await stormActions(deps, storm.bucket.ref, view);
   return ensurePost(
     deps,
     { ref: storm.bucket.ref, posts: storm.posts, subjectId: storm.bucket.stormId },
@@ -203,20 +211,66 @@ export const syncStormMember = async (
   if (memberChanged(seen, member)) await deps.storms.updateStormMember(ref, member);
 };
 
-/** Brings a storm's roll-up in line with its bucket (throttled like an incident's message). */
+/**
+ * Brings a storm's roll-up in line with its bucket (throttled like an incident's message). While
+ * the roll-up is snoozed nothing is updated (its timer comes back at the end); a snooze that ended
+ * by itself while the storm is open gets one reply in the roll-up's thread.
+ */
 export const reconcileStorm = async (deps: StormDeps, ref: StormRef): Promise<RenderState> => {
   const storm = await deps.storms.getStorm(ref);
   if (storm === undefined || !isStorm(storm.bucket)) return 'none';
   const rollup = storm.posts[ROLLUP_POST];
   if (rollup?.state !== 'posted' || rollup.ts === undefined) return 'none';
   const view = stormView(storm.bucket);
-  const controls = await stormControls(deps, ref);
+  const actions = await stormActions(deps, ref, view);
+  if (actions?.heldUntil !== undefined) {
+    await deps.posts.markRenderDue(ref, actions.heldUntil);
+    return 'held';
+  }
+  const posted = { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel };
+  const message = () => withStormControls(renderStormMessage(view), actions);
+  if (actions?.endedSnooze !== undefined) {
+    const ended = actions.endedSnooze;
+    const postId = snoozeEndedPostId(ended.seq);
+    const first = storm.posts[postId]?.state !== 'posted';
+    await ensurePost(
+      deps,
+      { ref, posts: storm.posts, subjectId: storm.bucket.stormId },
+      postId,
+      { channel: posted.channelId, threadTs: posted.ts },
+      () => renderStormSnoozeEndedReply(view, ended),
+    );
+    // The roll-up still says "Snoozed by…" though nothing else may have changed: shown once, with the reply.
+    if (first) await deps.notifier.update({ ...posted, ...message() });
+  }
   return ensureRendered(
     deps,
     ref,
     { version: storm.bucket.version, status: view.status, render: storm.render },
-    { ts: rollup.ts, channelId: rollup.channelId ?? rollup.channel },
+    posted,
     deps.windows.updateIntervalMs,
-    () => withStormControls(renderStormMessage(view), controls),
+    message,
   );
+};
+
+/**
+ * Whether a member's posts wait for its roll-up's snooze (until when). The member's entry is kept
+ * current meanwhile, so the roll-up is right when the snooze ends (and knows when the storm resolved).
+ */
+export const stormSnoozeHold = async (
+  deps: StormDeps,
+  storm: StoredStormHead,
+  stored: StoredIncident,
+): Promise<number | undefined> => {
+  if (deps.actions === undefined || !isStorm(storm.head)) return undefined;
+  const { ref } = storm.head;
+  const snooze = await activeStormSnooze(deps, ref);
+  if (snooze === undefined) return undefined;
+  await syncStormMember(deps, ref, storm.member, stored);
+  // "Until resolved" ends with the storm: only a resolved member can be its last one.
+  if (snooze.untilResolved && stored.incident.status === 'resolved') {
+    const full = await deps.storms.getStorm(ref);
+    if (full === undefined || stormView(full.bucket).status === 'resolved') return undefined;
+  }
+  return heldUntil(snooze, deps.now().getTime());
 };

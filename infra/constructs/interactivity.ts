@@ -3,7 +3,8 @@
  *
  *   Slack → Function URL (auth NONE) → interactions.handler: verifies Slack's signature, puts
  *          IncidentActionRequested on the bus, answers at once
- *   rule actionRequestedPattern → SQS → actions.handler: applies it (table, Slack, bus)
+ *   rule actionRequestedPattern → SQS → actions.handler: applies it (table, Slack, bus; a re-check
+ *          asks the registry when the registry check is on, with classify's ECR reads)
  *
  * The URL is public because Slack cannot sign SigV4: every request is checked against the signing
  * secret instead (in the Slack secret, next to the bot token), and the endpoint's role can only
@@ -13,6 +14,7 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
 import { busRuleFor } from '#shared/bus-rules';
+import { muteAllowListOf } from '#shared/incident-actions';
 import { workerSettings } from '../../functions/actions/config';
 import { receiverSettings } from '../../functions/interactions/config';
 import { DEFAULT_MAX_BODY_BYTES } from '../../functions/interactions/receive';
@@ -24,6 +26,8 @@ import {
   QUEUE_VISIBILITY,
   consumeQueue,
   grantPublishPipelineEvents,
+  grantRegistryCheckReads,
+  registryCheckSettingsOf,
   slackSettingsOf,
   windowsOf,
 } from './pipeline';
@@ -52,6 +56,8 @@ export class Interactivity extends Construct {
   constructor(scope: Construct, id: string, props: InteractivityProps) {
     super(scope, id);
     const { config, bus, table, slackToken, interactivity } = props;
+    const muteAllowList =
+      interactivity.muteUsers === undefined ? undefined : muteAllowListOf(interactivity.muteUsers);
 
     // Slack wants an answer within 3 s: a small, quick function that only verifies and enqueues.
     this.endpoint = new PipelineFunction(this, 'Endpoint', {
@@ -63,7 +69,7 @@ export class Interactivity extends Construct {
         eventBusName: bus.bus.eventBusName,
         teamIds: interactivity.teamIds,
         appIds: interactivity.appIds,
-        muteAllowedUsers: interactivity.muteUsers,
+        muteAllowList: muteAllowList,
         maxBodyBytes: DEFAULT_MAX_BODY_BYTES,
       },
       timeout: Duration.seconds(3),
@@ -90,6 +96,9 @@ export class Interactivity extends Construct {
         eventBusName: bus.bus.eventBusName,
         windows: windowsOf(config),
         ...slackSettingsOf(config, slackToken, QUEUE_FUNCTION.timeout),
+        muteAllowList,
+        // Re-check asks the registry as classify does, from the same place.
+        ...registryCheckSettingsOf(this, config),
       },
       logRetentionDays: config.logRetention,
     });
@@ -98,6 +107,7 @@ export class Interactivity extends Construct {
     table.grantReadWriteIncidents(this.worker.role);
     table.grantLiftSilences(this.worker.role);
     slackToken.grantRead(this.worker.role);
+    grantRegistryCheckReads(this.worker, config.registryCheck);
     for (const fn of props.notifyFunctions) table.grantLiftSilences(fn.role);
 
     new CfnOutput(scope, INTERACTIVITY_URL_OUTPUT, {

@@ -147,8 +147,7 @@ export class IncidentPipeline extends Construct {
       settings: classifySettings,
       config: {
         eventBusName,
-        registryCheck: config.registryCheck,
-        registryCheckFrom: `AWS Lambda in account ${Stack.of(this).account} (${Stack.of(this).region})`,
+        ...registryCheckSettingsOf(this, config),
       },
     });
     const dedupeConfig = {
@@ -232,15 +231,22 @@ export class IncidentPipeline extends Construct {
 /** The ECR reads the registry check makes, on the repositories the config lists and no others. */
 export const ECR_CHECK_ACTIONS = ['ecr:DescribeImages', 'ecr:ListImages', 'ecr:BatchGetImage'] as const;
 
-const grantRegistryCheckReads = (classify: PipelineFunction, check: RegistryCheckConfig): void => {
+/** The registry check's settings of a function that runs it (classify; the actions worker's re-check). */
+export const registryCheckSettingsOf = (scope: Construct, config: InfraConfig) => ({
+  registryCheck: config.registryCheck,
+  registryCheckFrom: `AWS Lambda in account ${Stack.of(scope).account} (${Stack.of(scope).region})`,
+});
+
+/** The one grant of the check's ECR reads, to each function that runs the check. */
+export const grantRegistryCheckReads = (fn: PipelineFunction, check: RegistryCheckConfig): void => {
   if (!check.enabled || check.ecrRepositories.length === 0) return;
-  classify.role.addToPrincipalPolicy(
+  fn.role.addToPrincipalPolicy(
     new iam.PolicyStatement({ actions: [...ECR_CHECK_ACTIONS], resources: [...check.ecrRepositories] }),
   );
   // A trailing * is a repository-name prefix the operator chose: each is acknowledged by its ARN.
   for (const arn of check.ecrRepositories.filter((listed) => listed.endsWith('*'))) {
     acknowledge(
-      classify.role,
+      fn.role,
       `AwsSolutions-IAM5[Resource::${arn}]`,
       `The registry check reads the ECR repositories registryCheck.ecrRepositories lists; ${arn} is a repository-name prefix the operator chose, and the actions are read-only (DescribeImages, ListImages, BatchGetImage)`,
     );

@@ -8,7 +8,14 @@
  * Pure: zod and the image grammar only.
  */
 import { z } from 'zod';
-import { InvalidValue, type Setting, type ValueKind, withDefault } from '#shared/config-table';
+import {
+  InvalidValue,
+  type Setting,
+  TEXT,
+  type ValueKind,
+  optional,
+  withDefault,
+} from '#shared/config-table';
 import { type ImageReference, parseImageRef } from '#shared/image-ref';
 import { detectRegistry } from '#shared/registry';
 import { globToRegExp } from '#shared/routing';
@@ -143,3 +150,16 @@ export const REGISTRY_CHECK_SETTING: Setting<RegistryCheckConfig> = withDefault(
   },
   DISABLED_REGISTRY_CHECK,
 );
+
+/** Where the check runs, as its answers say it; the stack writes it (the account and region). */
+export const REGISTRY_CHECK_FROM_SETTING: Setting<string | undefined> = optional({
+  name: 'PULLWATCH_REGISTRY_CHECK_FROM',
+  purpose: 'where the registry check runs, as messages say it ("AWS Lambda in account … (eu-west-1)")',
+  kind: TEXT,
+});
+
+/** The settings of a function that runs the check (classify, the actions worker's re-check). */
+export const REGISTRY_CHECK_SETTINGS = {
+  registryCheck: REGISTRY_CHECK_SETTING,
+  registryCheckFrom: REGISTRY_CHECK_FROM_SETTING,
+};

@@ -4,6 +4,8 @@
  */
 import { incidentWindows } from '#shared/incident';
 import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
+import { muteAllowListOf } from '#shared/incident-actions';
+import { loadWorkerConfig, workerSettings } from '../../functions/actions/config';
 import { classifySettings, loadClassifyConfig } from '../../functions/classify/config';
 import { dedupeSettings, loadDedupeConfig } from '../../functions/dedupe/config';
 import { historySettings } from '../../functions/history/config';
@@ -84,6 +86,20 @@ describe('each function reads', () => {
         'PULLWATCH_RETENTION_DAYS',
       ],
     ],
+    [
+      'actions',
+      loadWorkerConfig,
+      [
+        ...SLACK,
+        'PULLWATCH_TABLE',
+        'PULLWATCH_EVENT_BUS',
+        'PULLWATCH_UPDATE_INTERVAL',
+        'PULLWATCH_QUIET_PERIOD',
+        'PULLWATCH_SLACK_MUTE_USERS',
+        'PULLWATCH_REGISTRY_CHECK',
+        'PULLWATCH_REGISTRY_CHECK_FROM',
+      ],
+    ],
   ])('%s: exactly its variables', (_name, load, variables) => {
     expect(readBy(load as (env: Record<string, string | undefined>) => unknown)).toEqual(variables);
   });
@@ -153,6 +169,26 @@ describe('the environment a table writes', () => {
       },
     ],
     [
+      'actions',
+      () =>
+        workerSettings.read(
+          workerSettings.write({
+            ...common,
+            ...slack,
+            windows,
+            muteAllowList: muteAllowListOf(['U0BOB', 'S0SRE']),
+            ...registryCheck,
+          }),
+        ),
+      {
+        ...common,
+        ...slack,
+        windows: incidentWindows({ updateIntervalMs: 420_000, quietPeriodMs: 90_000 }),
+        muteAllowList: { users: ['U0BOB'], groups: ['S0SRE'] },
+        ...registryCheck,
+      },
+    ],
+    [
       'watchdog',
       () =>
         watchdogSettings.read(
@@ -168,4 +204,16 @@ describe('the environment a table writes', () => {
   ])('%s: reads back to the config it was written for', (_name, roundTrip, expected) => {
     expect(roundTrip()).toEqual(expected);
   });
+});
+
+test('the mute allow-list takes user ids and user group ids, and names a wrong one', () => {
+  expect(
+    loadWorkerConfig({ ...VALID, PULLWATCH_SLACK_MUTE_USERS: 'U0BOB, S0SRE,W0ENT' }).muteAllowList,
+  ).toEqual({
+    users: ['U0BOB', 'W0ENT'],
+    groups: ['S0SRE'],
+  });
+  expect(() => loadWorkerConfig({ ...VALID, PULLWATCH_SLACK_MUTE_USERS: 'U0BOB,C0ALERTS' })).toThrow(
+    'PULLWATCH_SLACK_MUTE_USERS must be comma-separated Slack user ids (U…, W…) or user group ids (S…), got "C0ALERTS"',
+  );
 });

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_DIR, InfraConfigError, loadInfraConfig, parseInfraConfig } from '../../infra/config';
+import { exampleWith, resourcesOf, synthesize } from './support/synth';
 
 const minimal = () => ({
   clusters: [{ name: 'prod-eu', auth: { type: 'pod-identity' } }],
@@ -143,4 +144,34 @@ test('loading: a name is infra/config/<name>.json; a missing file or bad JSON sa
     source: 'create',
     secretName: 'pullwatch/slack-bot-token',
   });
+});
+
+test('interactivity.muteUsers takes user ids and user group ids; both functions get the list', () => {
+  const slack = (muteUsers: string[]) => ({
+    ...minimal(),
+    slack: { ...minimal().slack, interactivity: { teamIds: ['T0TEAM'], appIds: ['A0APP'], muteUsers } },
+  });
+  expect(parseInfraConfig(slack(['U0BOB', 'W0ENT', 'S0SRE'])).slack.interactivity?.muteUsers).toEqual([
+    'U0BOB',
+    'W0ENT',
+    'S0SRE',
+  ]);
+  expect(problems(slack(['U0BOB', 'C0ALERTS']))).toEqual([
+    'slack.interactivity.muteUsers.1: must be a Slack user id (U…, W…) or user group id (S…)',
+  ]);
+  const { template } = synthesize(
+    exampleWith((raw) => {
+      (raw.slack as { interactivity: { muteUsers: string[] } }).interactivity.muteUsers = ['U0BOB', 'S0SRE'];
+    }),
+  );
+  const lists = resourcesOf(template, 'AWS::Lambda::Function')
+    .map(
+      ([, fn]) =>
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables,
+    )
+    .flatMap((variables) =>
+      variables?.PULLWATCH_SLACK_MUTE_USERS === undefined ? [] : [variables.PULLWATCH_SLACK_MUTE_USERS],
+    );
+  // The endpoint (its users) and the actions worker (its groups).
+  expect(lists).toEqual(['U0BOB,S0SRE', 'U0BOB,S0SRE']);
 });

@@ -1,12 +1,14 @@
 /**
- * The registry check's deployment: the `registryCheck` section is validated at synth, classify gets it
- * in its environment, and only classify may read ECR: the three read actions, on exactly the configured
- * repositories, nothing when the check is off or lists none.
+ * The registry check's deployment: the `registryCheck` section is validated at synth, the functions
+ * that run the check (classify, and the actions worker's re-check) get it in their environment, and
+ * only they may read ECR: the three read actions, on exactly the configured repositories, nothing
+ * when the check is off or lists none.
  */
 import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { InfraConfigError, parseInfraConfig } from '../../infra/config';
 import { ECR_CHECK_ACTIONS } from '../../infra/constructs/pipeline';
 import { classifySettings } from '../../functions/classify/config';
+import { workerSettings } from '../../functions/actions/config';
 import {
   type Resource,
   asList,
@@ -81,42 +83,59 @@ const ecrStatements = (template: ReturnType<typeof synthesize>['template']) =>
       .map((statement) => ({ roleId, statement })),
   );
 
-const classifyOf = (template: ReturnType<typeof synthesize>['template']): Resource => {
+const functionOf = (template: ReturnType<typeof synthesize>['template'], description: string): Resource => {
   const found = resourcesOf(template, 'AWS::Lambda::Function').find(([, fn]) =>
-    String(fn.Properties?.Description ?? '').includes('diagnoses image-pull failures'),
+    String(fn.Properties?.Description ?? '').includes(description),
   );
-  if (!found) throw new Error('no classify function');
+  if (!found) throw new Error(`no function "${description}"`);
   return found[1];
 };
+const classifyOf = (template: ReturnType<typeof synthesize>['template']) =>
+  functionOf(template, 'diagnoses image-pull failures');
+const roleOf = (fn: Resource) => (fn.Properties!.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+const environmentOf = (fn: Resource) =>
+  (fn.Properties!.Environment as { Variables: Record<string, unknown> }).Variables;
 
 describe('least privilege', () => {
-  test('only classify may read ECR, with the three read actions on exactly the configured repositories', () => {
-    const repositories = [
-      'arn:aws:ecr:eu-west-1:111111111111:repository/platform/*',
-      'arn:aws:ecr:us-east-1:222222222222:repository/shared/base',
-    ];
+  const repositories = [
+    'arn:aws:ecr:eu-west-1:111111111111:repository/platform/*',
+    'arn:aws:ecr:us-east-1:222222222222:repository/shared/base',
+  ];
+  test("only the functions that run the check (classify, the actions worker's re-check) may read ECR: the three read actions on exactly the configured repositories", () => {
     const { template } = synthesize(
       exampleWith((raw) => {
         raw.registryCheck = { enabled: true, ecrRepositories: repositories, timeoutSeconds: 3 };
       }),
     );
     const statements = ecrStatements(template);
-    expect(statements).toHaveLength(1);
     const classify = classifyOf(template);
-    expect(statements[0]!.roleId).toBe(
-      (classify.Properties!.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0],
-    );
-    const { Action, ...rest } = statements[0]!.statement;
-    expect(asList(Action).sort()).toEqual([...ECR_CHECK_ACTIONS].sort());
-    expect(rest).toEqual({ Effect: 'Allow', Resource: repositories });
-    // The section reaches classify as its table writes it, and reads back to the validated config.
-    const environment = (classify.Properties!.Environment as { Variables: Record<string, unknown> })
-      .Variables;
-    expect(JSON.parse(String(environment.PULLWATCH_REGISTRY_CHECK))).toEqual(
-      registryCheckConfigSchema.parse({ enabled: true, ecrRepositories: repositories, timeoutSeconds: 3 }),
-    );
-    expect(environment.PULLWATCH_REGISTRY_CHECK_FROM).toBeDefined();
+    const worker = functionOf(template, 'applies Slack actions');
+    expect(statements.map((found) => found.roleId).sort()).toEqual([roleOf(classify), roleOf(worker)].sort());
+    for (const { statement } of statements) {
+      const { Action, ...rest } = statement;
+      expect(asList(Action).sort()).toEqual([...ECR_CHECK_ACTIONS].sort());
+      expect(rest).toEqual({ Effect: 'Allow', Resource: repositories });
+    }
+    // The section reaches both as its table writes it, and reads back to the validated config.
+    for (const fn of [classify, worker]) {
+      const environment = environmentOf(fn);
+      expect(JSON.parse(String(environment.PULLWATCH_REGISTRY_CHECK))).toEqual(
+        registryCheckConfigSchema.parse({ enabled: true, ecrRepositories: repositories, timeoutSeconds: 3 }),
+      );
+      expect(environment.PULLWATCH_REGISTRY_CHECK_FROM).toBeDefined();
+    }
     expect(classifySettings.names).toContain('PULLWATCH_REGISTRY_CHECK');
+    expect(workerSettings.names).toContain('PULLWATCH_REGISTRY_CHECK');
+  });
+
+  test('without interactivity only classify reads ECR', () => {
+    const { template } = synthesize(
+      exampleWith((raw) => {
+        raw.registryCheck = { enabled: true, ecrRepositories: repositories };
+        delete (raw.slack as Record<string, unknown>).interactivity;
+      }),
+    );
+    expect(ecrStatements(template).map((found) => found.roleId)).toEqual([roleOf(classifyOf(template))]);
   });
 
   test('no ECR permission at all when the check is off or lists no repository', () => {

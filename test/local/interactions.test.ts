@@ -4,7 +4,10 @@
  * real `POST /slack/events` over HTTP, and envelopes over a Socket Mode WebSocket from a local
  * Socket Mode endpoint (apps.connections.open, hello, envelope, ack). Measures the ack latency.
  */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { DETAIL_TYPE, SOURCE } from '#shared/contract';
+import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { ACTION_ID, type ActionSubject } from '#shared/incident-actions';
 import { incidentWindows } from '#shared/incident';
 import { createClusterRouter, createRouter } from '#shared/routing';
@@ -12,7 +15,12 @@ import { DynamoActionStore } from '../../functions/_common/incident-actions-stor
 import { SlackNotifier } from '../../functions/_common/notifier';
 import { LocalBus } from '../../local/bus';
 import { type LocalInteractions, startLocalInteractions } from '../../local/interactions';
-import { CountingMetrics, type LocalPipeline, wirePipeline } from '../../local/pipeline';
+import {
+  CountingMetrics,
+  type LocalPipeline,
+  type LocalPipelineOptions,
+  wirePipeline,
+} from '../../local/pipeline';
 import { renderBlocks } from '../../local/render';
 import { type LocalDynamo, startDynalite } from '../support/dynalite';
 import { FakeSlack, type StoredMessage } from '../support/fake-slack';
@@ -34,6 +42,10 @@ let pipeline: LocalPipeline;
 let metrics: CountingMetrics;
 let interactions: LocalInteractions | undefined;
 const client = new SlackInteractionClient(SIGNING_SECRET);
+
+/** More options of the next pipeline, and its first failure's image and message. */
+let extra: Partial<LocalPipelineOptions> = {};
+let firstFailure: Parameters<typeof failureDetail>[0] = { at: 0 };
 
 beforeEach(async () => {
   dynamo = await startDynalite();
@@ -63,9 +75,14 @@ beforeEach(async () => {
     onRejected: () => Promise.resolve(),
     onHeartbeat: () => Promise.resolve(),
     interactions: true,
+    ...extra,
   });
   bus.put([
-    { source: SOURCE, detailType: DETAIL_TYPE.failed, detail: failureDetail({ at: Date.now() - 1000 }) },
+    {
+      source: SOURCE,
+      detailType: DETAIL_TYPE.failed,
+      detail: failureDetail({ ...firstFailure, at: Date.now() - 1000 }),
+    },
   ]);
   await bus.idle();
 });
@@ -153,6 +170,91 @@ describe('POST /slack/events', () => {
     expect(JSON.stringify(message().blocks)).toContain('Acknowledged by @alice at');
     expect(JSON.stringify(message().blocks)).toContain('and 196 others');
     expect((await actionsOfTheIncident()).acks).toHaveLength(201);
+  });
+});
+
+describe('re-check in local mode', () => {
+  let registry: Server;
+  let host: string;
+  let registryRequests = 0;
+  const startHttp = async () => {
+    interactions = await startLocalInteractions({
+      env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, PULLWATCH_INTERACTIONS_PORT: '0' },
+      publisher: pipeline.publisher,
+      log: silent,
+      metrics,
+    });
+  };
+  const recheck = async () => {
+    const signed = client.signedClick(message(), ACTION_ID.recheck, alice, { nowMs: Date.now() });
+    const response = await fetch(interactions!.url!, {
+      method: 'POST',
+      headers: signed.headers,
+      body: signed.body,
+    });
+    expect(response.status).toBe(200);
+    await bus.idle();
+    return slack.repliesTo(message().ts).map((reply) => reply.text);
+  };
+
+  it('with the registry check off, says the registry was not asked', async () => {
+    await startHttp();
+    expect(await recheck()).toEqual([
+      expect.stringContaining('The registry check is off in the config, so the registry was not asked'),
+    ]);
+  });
+
+  describe('with the registry check on', () => {
+    beforeAll(async () => {
+      // A Distribution registry, as far as the check asks: the tag is missing, others exist.
+      registry = createServer((request, response) => {
+        registryRequests++;
+        const url = request.url ?? '';
+        const answer = (status: number, body: unknown) => {
+          response.writeHead(status, {
+            'content-type': 'application/json',
+            'docker-distribution-api-version': 'registry/2.0',
+          });
+          response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
+        };
+        if (url === '/v2/') answer(200, {});
+        else if (url.startsWith('/v2/acme/app/tags/list'))
+          answer(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
+        else answer(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
+      });
+      await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+      host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+      const image = `${host}/acme/app:1.0.2`;
+      firstFailure = {
+        at: 0,
+        image,
+        message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+      };
+      extra = {
+        registryCheck: registryCheckConfigSchema.parse({
+          enabled: true,
+          privateRegistries: [host],
+          plainHttpRegistries: [host],
+        }),
+        registryCheckSite: { credentials: async () => undefined },
+      };
+    });
+    afterAll(async () => {
+      extra = {};
+      firstFailure = { at: 0 };
+      await new Promise<void>((resolve) => registry.close(() => resolve()));
+    });
+
+    it("answers from classify's check: one checker, one cache (the registry is not asked again)", async () => {
+      // classify asked when the failure came.
+      const asked = registryRequests;
+      expect(asked).toBeGreaterThan(0);
+      await startHttp();
+      expect(await recheck()).toEqual([
+        expect.stringMatching(/Re-check asked by @alice .*Registry check: \*confirmed\*: .*1\.0\.1/),
+      ]);
+      expect(registryRequests).toBe(asked);
+    });
   });
 });
 

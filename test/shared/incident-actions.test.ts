@@ -5,11 +5,14 @@ import {
   DOUBLE_CLICK_MS,
   EMPTY_ACTION_STATE,
   InvalidAction,
+  MUTE_ALLOW_ID,
   UNTIL_RESOLVED_MAX_MS,
   actionRequestsOf,
   activeSnooze,
   applyAction,
   encodeActionValue,
+  muteAllowListOf,
+  muteAllowance,
   parseWorkloadArgument,
   silenceAt,
   snoozeEnd,
@@ -213,5 +216,45 @@ describe('controls in the message', () => {
       '[Acknowledge] [Unsnooze] [Mute workload] [Re-check]',
     );
     expect(inertUser('a\nb')).toBe('@a b');
+  });
+});
+
+describe('who may mute', () => {
+  it('a listed user may; with no group listed, nobody else; with groups, their members (Slack knows)', () => {
+    expect(muteAllowance(undefined, 'U0ANY')).toEqual({ kind: 'allowed' });
+    const usersOnly = muteAllowListOf(['U0BOB', 'W0ENTERPRISE']);
+    expect(muteAllowance(usersOnly, 'U0BOB')).toEqual({ kind: 'allowed' });
+    expect(muteAllowance(usersOnly, 'W0ENTERPRISE')).toEqual({ kind: 'allowed' });
+    expect(muteAllowance(usersOnly, 'U0CAROL')).toEqual({ kind: 'refused' });
+    const withGroups = muteAllowListOf(['U0BOB', 'S0SRE', 'S0LEADS']);
+    expect(withGroups).toEqual({ users: ['U0BOB'], groups: ['S0SRE', 'S0LEADS'] });
+    expect(muteAllowance(withGroups, 'U0BOB')).toEqual({ kind: 'allowed' });
+    expect(muteAllowance(withGroups, 'U0CAROL')).toEqual({ kind: 'if-member', groups: ['S0SRE', 'S0LEADS'] });
+    expect(['U0BOB', 'W0X1', 'S0SRE'].every((id) => MUTE_ALLOW_ID.test(id))).toBe(true);
+    expect(['C0ALERTS', 'T0TEAM', 'u0bob', 'S'].some((id) => MUTE_ALLOW_ID.test(id))).toBe(false);
+  });
+});
+
+describe("a roll-up's controls", () => {
+  const storm = { kind: 'storm' as const, groupId: 'sg-3m9q2xa4cd7k', seq: 2 };
+  it('are the incident controls, Mute naming the workloads; muted, Mute comes back only when offered', () => {
+    const open = controlsBlock({ subject: storm, acks: [], resolved: false });
+    expect(controlsLine(open)).toBe(
+      '[Acknowledge] [Snooze: 1 hour | 4 hours | 24 hours | until resolved] [Mute workloads] [Re-check]',
+    );
+    const mute = open.elements.find((element) => element.action_id === ACTION_ID.mute)!;
+    expect(mute.type === 'button' && mute.confirm?.title.text).toBe('Mute every workload listed?');
+    const mutedBy = { userName: 'alice', at: T, workloads: 6 };
+    expect(controlsLine(controlsBlock({ subject: storm, acks: [], mutedBy, resolved: false }))).not.toContain(
+      'Mute',
+    );
+    expect(
+      controlsLine(controlsBlock({ subject: storm, acks: [], mutedBy, offerMute: true, resolved: false })),
+    ).toContain('[Mute workloads]');
+    const shown = JSON.stringify(
+      withControls({ text: 'storm', blocks: [] }, { subject: storm, acks: [], mutedBy, resolved: false })
+        .blocks,
+    );
+    expect(shown).toContain('6 workloads of this roll-up muted by @alice at 10:04 UTC');
   });
 });

@@ -3,9 +3,10 @@
  * `/api/<method>`, form-encoded bodies with `blocks` and `metadata` as JSON strings, the token in
  * `Authorization: Bearer`). Point the client at it with `slackApiUrl: fakeSlack.apiUrl`.
  *
- * It keeps channels and messages (threads, metadata), records every call, and can be told to answer
- * the next calls of a method with a 429 and Retry-After, a 5xx, an `ok: false` error, or to hang
- * (before or after it has recorded the message, like a lost response).
+ * It keeps channels and messages (threads, metadata), user groups and ephemeral messages, records
+ * every call, and can be told to answer the next calls of a method with a 429 and Retry-After, a
+ * 5xx, an `ok: false` error, or to hang (before or after it has recorded the message, like a lost
+ * response).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LocalServer, readBody } from './local-server';
@@ -50,6 +51,10 @@ export class FakeSlack extends LocalServer {
   readonly tokens = new Set<string>();
   /** How long every answer takes (a slow Slack). */
   latencyMs = 0;
+  /** User groups (S…) and their members, for `usergroups.users.list`. */
+  readonly userGroups = new Map<string, string[]>();
+  /** Messages only one user sees (`chat.postEphemeral`). */
+  readonly ephemerals: Array<{ channel: string; user: string; text: string; threadTs?: string }> = [];
 
   /** Message times follow this clock (epoch ms) when given; a fixed day otherwise. */
   private readonly now: (() => number) | undefined;
@@ -241,6 +246,21 @@ export class FakeSlack extends LocalServer {
           has_more: next !== '',
           response_metadata: { next_cursor: next },
         };
+      }
+      case 'usergroups.users.list': {
+        const users = this.userGroups.get(String(args.usergroup ?? ''));
+        return users === undefined ? { ok: false, error: 'no_such_subteam' } : { ok: true, users };
+      }
+      case 'chat.postEphemeral': {
+        const channel = this.channelId(args.channel);
+        if (channel === undefined) return { ok: false, error: 'channel_not_found' };
+        this.ephemerals.push({
+          channel,
+          user: String(args.user ?? ''),
+          text: String(args.text ?? ''),
+          ...(typeof args.thread_ts === 'string' ? { threadTs: args.thread_ts } : {}),
+        });
+        return { ok: true, message_ts: this.nextTs() };
       }
       default:
         return { ok: false, error: 'unknown_method' };

@@ -87,3 +87,22 @@ export class PipelineRegistryCheck {
     return incidentCheckOf(await this.checker.check(subject));
   }
 }
+
+/**
+ * The check as a Lambda runs it (classify, and the actions worker's re-check): private ranges only
+ * where the config lists them, ECR read by the function's own role (infra grants it on the listed
+ * repositories), other registries anonymously. Undefined when the config turns the check off.
+ */
+export const lambdaRegistryCheck = (
+  config: RegistryCheckConfig,
+  checkedFrom: string | undefined,
+  region: string | undefined,
+): PipelineRegistryCheck | undefined =>
+  config.enabled
+    ? new PipelineRegistryCheck(config, {
+        checkedFrom: checkedFrom ?? `AWS Lambda (${region ?? 'unknown region'})`,
+        denyPrivate: true,
+        credentials: async () => undefined,
+        ecrClient: ecrClientsByRegion(),
+      })
+    : undefined;

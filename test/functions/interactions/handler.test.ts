@@ -4,6 +4,8 @@
  * them: a Function URL event (base64 body, as Function URLs deliver a form post), then the worker
  * from its queue. The signing secret is read from the Slack secret (JSON, next to the token).
  */
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ACTION_ID } from '#shared/incident-actions';
 import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
@@ -47,34 +49,35 @@ const urlEvent = (request: SignedRequest): LambdaFunctionURLEvent =>
     isBase64Encoded: true,
   }) as unknown as LambdaFunctionURLEvent;
 
+const awsEnv = () => ({
+  ...saved,
+  AWS_REGION: TEST_REGION,
+  AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
+  AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
+  SLACK_API_URL: pipeline.slack.apiUrl,
+  PULLWATCH_EVENT_BUS: 'pullwatch-test',
+  PULLWATCH_TABLE: pipeline.dynamo.tableName,
+  PULLWATCH_SLACK_CHANNEL: '#alerts',
+  PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
+  PULLWATCH_SLACK_INTERACTIONS: 'true',
+  PULLWATCH_SLACK_TEAM_IDS: 'T0PULLWATCH',
+  PULLWATCH_SLACK_APP_IDS: 'A0PULLWATCH',
+  PULLWATCH_STORM_HOLD: '0',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+});
+type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+type UrlHandler = (event: LambdaFunctionURLEvent) => Promise<LambdaFunctionURLResult>;
+
 it('a signed click through the Function URL is applied by the worker; a forged one is refused', async () => {
-  process.env = {
-    ...saved,
-    AWS_REGION: TEST_REGION,
-    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
-    SLACK_API_URL: pipeline.slack.apiUrl,
-    PULLWATCH_EVENT_BUS: 'pullwatch-test',
-    PULLWATCH_TABLE: pipeline.dynamo.tableName,
-    PULLWATCH_SLACK_CHANNEL: '#alerts',
-    PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
-    PULLWATCH_SLACK_INTERACTIONS: 'true',
-    PULLWATCH_SLACK_TEAM_IDS: 'T0PULLWATCH',
-    PULLWATCH_SLACK_APP_IDS: 'A0PULLWATCH',
-    PULLWATCH_STORM_HOLD: '0',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  };
-  type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
+  process.env = awsEnv();
   const classify = load<{ handler: QueueHandler }>('../../../functions/classify/handler').handler;
   const dedupe = load<{ handler: QueueHandler }>('../../../functions/dedupe/handler').handler;
   const notify = load<{ handler: QueueHandler }>('../../../functions/notify/handler').handler;
-  const endpoint = load<{ handler: (event: LambdaFunctionURLEvent) => Promise<LambdaFunctionURLResult> }>(
-    '../../../functions/interactions/handler',
-  ).handler;
+  const endpoint = load<{ handler: UrlHandler }>('../../../functions/interactions/handler').handler;
   const worker = load<{ handler: QueueHandler }>('../../../functions/actions/handler').handler;
 
   await deliver(classify, [failed({ pod: 1, at: 0 })]);
@@ -104,4 +107,108 @@ it('a signed click through the Function URL is applied by the worker; a forged o
   expect(await deliver(worker, requested)).toEqual([]);
   expect(JSON.stringify(pipeline.slack.topLevel()[0]!.blocks)).toContain('Acknowledged by @alice');
   expect(pipeline.bus.ofType(PIPELINE_DETAIL_TYPE.acknowledged)).toHaveLength(1);
+});
+
+describe('the worker as configured by the stack: re-check asks the registry; the allow-list asks Slack', () => {
+  let registry: Server;
+  let host: string;
+  beforeAll(async () => {
+    // A Distribution registry, as far as the check asks: the tag is missing, others exist.
+    registry = createServer((request, response) => {
+      const url = request.url ?? '';
+      const answer = (status: number, body: unknown) => {
+        response.writeHead(status, {
+          'content-type': 'application/json',
+          'docker-distribution-api-version': 'registry/2.0',
+        });
+        response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
+      };
+      if (url === '/v2/') answer(200, {});
+      else if (url.startsWith('/v2/acme/app/tags/list'))
+        answer(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
+      else answer(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => registry.close(() => resolve()));
+  });
+
+  it('answers a re-check with the registry check; refuses a mute by someone in no listed group', async () => {
+    process.env = {
+      ...awsEnv(),
+      PULLWATCH_REGISTRY_CHECK: JSON.stringify({
+        enabled: true,
+        privateRegistries: [host],
+        plainHttpRegistries: [host],
+      }),
+      PULLWATCH_REGISTRY_CHECK_FROM: 'AWS Lambda in the test',
+      PULLWATCH_SLACK_MUTE_USERS: 'U0BOB,S0SRE',
+    };
+    pipeline.slack.userGroups.set('S0SRE', ['U0ALICE']);
+    const classify = load<{ handler: QueueHandler }>('../../../functions/classify/handler').handler;
+    const dedupe = load<{ handler: QueueHandler }>('../../../functions/dedupe/handler').handler;
+    const notify = load<{ handler: QueueHandler }>('../../../functions/notify/handler').handler;
+    const endpoint = load<{ handler: UrlHandler }>('../../../functions/interactions/handler').handler;
+    const worker = load<{ handler: QueueHandler }>('../../../functions/actions/handler').handler;
+    const image = `${host}/acme/app:1.0.2`;
+    const seen = pipeline.bus.events.length;
+    await deliver(classify, [
+      failed({
+        workload: 'api',
+        pod: 1,
+        at: 0,
+        image,
+        message: `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`,
+      }),
+    ]);
+    const fresh = () => pipeline.bus.events.slice(seen);
+    const ofType = (type: string) =>
+      fresh()
+        .filter((event) => event.detailType === type)
+        .map(delivered);
+    await deliver(dedupe, ofType(PIPELINE_DETAIL_TYPE.classified));
+    await deliver(notify, ofType(PIPELINE_DETAIL_TYPE.opened));
+    const message = pipeline.slack
+      .topLevel()
+      .find((posted) => JSON.stringify(posted.blocks).includes(image))!;
+    const slack = new SlackInteractionClient(SIGNING_SECRET);
+
+    const recheck = slack.signedClick(
+      message,
+      ACTION_ID.recheck,
+      { id: 'U0ALICE', username: 'alice' },
+      { nowMs: Date.now() },
+    );
+    expect(await endpoint(urlEvent(recheck))).toMatchObject({ statusCode: 200 });
+    expect(await deliver(worker, ofType(PIPELINE_DETAIL_TYPE.actionRequested))).toEqual([]);
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringMatching(/Re-check asked by @alice .*Registry check: \*confirmed\*: .*1\.0\.1/),
+    ]);
+
+    // Carol is not listed: the endpoint cannot know her groups and hands it on; the worker asks Slack.
+    const before = ofType(PIPELINE_DETAIL_TYPE.actionRequested).length;
+    const mute = slack.signedClick(
+      message,
+      ACTION_ID.mute,
+      { id: 'U0CAROL', username: 'carol' },
+      { nowMs: Date.now() },
+    );
+    expect(await endpoint(urlEvent(mute))).toMatchObject({ statusCode: 200 });
+    expect(await deliver(worker, ofType(PIPELINE_DETAIL_TYPE.actionRequested).slice(before))).toEqual([]);
+    expect(pipeline.slack.ephemerals.map((ephemeral) => ephemeral.user)).toEqual(['U0CAROL']);
+    expect(ofType(PIPELINE_DETAIL_TYPE.muted)).toHaveLength(0);
+
+    // Without a group in the list, the endpoint refuses her itself.
+    process.env = { ...process.env, PULLWATCH_SLACK_MUTE_USERS: 'U0BOB' };
+    const strict = load<{ handler: UrlHandler }>('../../../functions/interactions/handler').handler;
+    const again = slack.signedClick(
+      message,
+      ACTION_ID.mute,
+      { id: 'U0CAROL', username: 'carol' },
+      { nowMs: Date.now() },
+    );
+    expect(await strict(urlEvent(again))).toMatchObject({ statusCode: 403, body: 'not-allowed' });
+  });
 });

@@ -45,6 +45,7 @@ import { FakeSlack } from '../../support/fake-slack';
 import { FakeSecretsManager } from './fake-secrets-manager';
 import { DynamoActionStore } from '../../../functions/_common/incident-actions-store';
 import type { ApplyDeps } from '../../../functions/actions/apply';
+import { CachedUserGroups } from '../../../functions/_common/user-groups';
 
 export const T0 = Date.parse('2026-03-01T10:00:00.000Z');
 export const MINUTE = 60_000;
@@ -276,6 +277,8 @@ export interface PipelineOptions {
   interactions?: boolean;
   /** The actions worker's registry check (a re-check asks the registry). */
   recheckRegistry?: ApplyDeps['registryCheck'];
+  /** The actions worker's mute allow-list (user groups asked of the fake Slack, real client). */
+  muteAllowList?: ApplyDeps['muteAllowList'];
 }
 
 export interface Pipeline {
@@ -415,15 +418,21 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   const workerDeps: ApplyDeps | undefined =
     actions === undefined
       ? undefined
-      : {
-          ...posting('notify'),
-          store,
-          storms: store.storms,
-          posts: store.posts,
-          actions,
-          windows,
-          ...(options.recheckRegistry === undefined ? {} : { registryCheck: options.recheckRegistry }),
-        };
+      : (() => {
+          const worker = posting('notify');
+          return {
+            ...worker,
+            store,
+            storms: store.storms,
+            posts: store.posts,
+            actions,
+            windows,
+            ...(options.recheckRegistry === undefined ? {} : { registryCheck: options.recheckRegistry }),
+            ...(options.muteAllowList === undefined ? {} : { muteAllowList: options.muteAllowList }),
+            people: worker.notifier,
+            userGroups: new CachedUserGroups(worker.notifier, () => now().getTime()),
+          };
+        })();
   const notify = createNotifyHandler(notifyDeps);
   const notifyTick = createNotifyTickHandler(notifyDeps);
   const forwarders = new DynamoForwarderStore(dynamoClient, { tableName: dynamo.tableName });
