@@ -193,9 +193,17 @@ const reconcileOnce = async (deps: NotifyDeps, ref: IncidentRef): Promise<Reconc
   }
   if (actions?.endedSnooze !== undefined) {
     const ended = actions.endedSnooze;
+    const first = stored.posts[snoozeEndedPostId(ended.seq)]?.state !== 'posted';
     await ensurePost(deps, owner, snoozeEndedPostId(ended.seq), thread, () =>
       renderSnoozeEndedReply(view, ended, { named }),
     );
+    // The message still says "Snoozed by…" though nothing else may have changed: shown once, with the reply.
+    if (first && rendered !== 'updated') {
+      await deps.notifier.update({
+        ...main.posted,
+        ...withIncidentControls(renderIncidentMessage(view), actions),
+      });
+    }
   }
   if (incident.status === 'resolved' && incident.resolutions > 0) {
     await reply(resolutionPostId(incident.resolutions), () => renderResolutionReply(view, { named }));

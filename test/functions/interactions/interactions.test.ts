@@ -313,6 +313,21 @@ describe('snooze', () => {
     expect(JSON.stringify(mainMessage().blocks)).not.toContain('Snoozed by');
   });
 
+  it('takes "Snoozed by" off the message when the snooze ends though nothing else changed', async () => {
+    const message = await firstIncident();
+    at(2);
+    await send(click(message, ACTION_ID.snooze, bob, '1 hour'));
+    expect(JSON.stringify(mainMessage().blocks)).toContain('Snoozed by @bob');
+    at(63);
+    await pipeline.notifyTick();
+    at(64);
+    await pipeline.notifyTick();
+    expect(pipeline.slack.repliesTo(message.ts).map((reply) => reply.text)).toEqual([
+      expect.stringContaining('Snooze ended: @bob snoozed this at 10:02 UTC until 11:02 UTC'),
+    ]);
+    expect(JSON.stringify(mainMessage().blocks)).not.toContain('Snoozed by');
+  });
+
   it("a snoozed workload's new incident is not posted while other workloads' are; unsnooze lifts it", async () => {
     const message = await firstIncident();
     at(1);
