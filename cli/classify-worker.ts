@@ -2,12 +2,9 @@
 import { parentPort } from 'node:worker_threads';
 import { classifyBlock } from './classify-lines';
 
-const encoder = new TextEncoder();
-
-// The answer goes back encoded, its buffer transferred: the main thread writes the bytes as they
-// are, without copying the text or encoding it itself.
+// The answer goes back as UTF-8 bytes with its buffer transferred: the main thread writes them as
+// they are, without copying or encoding.
 parentPort?.on('message', ({ id, block }: { id: number; block: string }) => {
   const { text, failed } = classifyBlock(block);
-  const bytes = encoder.encode(text);
-  parentPort!.postMessage({ id, text: bytes, failed }, [bytes.buffer]);
+  parentPort!.postMessage({ id, text, failed }, [text.buffer as ArrayBuffer]);
 });
