@@ -11,42 +11,16 @@
  * write, so that a line costs its parse, its diagnosis and its serialisation, not a system call.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { z } from 'zod';
-import { type DiagnosisInput, diagnose } from '#shared/diagnosis/diagnose';
+import { diagnose } from '#shared/diagnosis/diagnose';
 import { ByteOutput } from './byte-output';
+import { parseClassifyRequest } from './classify-request';
 import { MAX_JSON_DEPTH, MAX_JSON_LINE_CHARS, nestedDeeperThan, tooLong } from '#shared/json-limits';
 
 /** The 1 MiB adversarial messages of the bench fit. */
 const MAX_LINE_CHARS = MAX_JSON_LINE_CHARS;
 
-const optionalText = z.string().nullish();
-const ClassifyRequest = z.object({
-  message: z.string(),
-  reason: optionalText,
-  image: optionalText,
-  namespace: optionalText,
-  pod: optionalText,
-  container: optionalText,
-  node: optionalText,
-});
-type ClassifyRequest = z.infer<typeof ClassifyRequest>;
-const OPTIONAL_FIELDS = ['reason', 'image', 'namespace', 'pod', 'container', 'node'] as const;
-
-const describeIssue = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.join('.') || '(line)'}: ${issue.message}`).join('; ');
-
 const errorLine = (error: string, idJson?: string): string =>
   idJson === undefined ? JSON.stringify({ error }) : `{"id":${idJson},"error":${JSON.stringify(error)}}`;
-
-/** The request as the engine takes it: null fields left out. */
-const diagnosisInput = (request: ClassifyRequest): DiagnosisInput => {
-  const input: DiagnosisInput = { message: request.message };
-  for (const field of OPTIONAL_FIELDS) {
-    const value = request[field];
-    if (value !== undefined && value !== null) input[field] = value;
-  }
-  return input;
-};
 
 const overlongLine = (): string => errorLine(`line ${tooLong(MAX_LINE_CHARS)}`);
 
@@ -71,10 +45,9 @@ const classifyLine = (line: string, out: ByteOutput): boolean => {
     return fail(out, errorLine(`invalid request: id: nested deeper than ${MAX_JSON_DEPTH} levels`));
   }
   const idJson = id === undefined ? undefined : JSON.stringify(id);
-  const request = ClassifyRequest.safeParse(parsed);
-  if (!request.success)
-    return fail(out, errorLine(`invalid request: ${describeIssue(request.error)}`, idJson));
-  const verdict = JSON.stringify(diagnose(diagnosisInput(request.data)));
+  const request = parseClassifyRequest(parsed);
+  if ('error' in request) return fail(out, errorLine(`invalid request: ${request.error}`, idJson));
+  const verdict = JSON.stringify(diagnose(request.input));
   if (idJson === undefined) out.write(verdict);
   else {
     // `{"id":…` then the verdict with its `{` made a `,`: the id first, and no copy of the verdict.
