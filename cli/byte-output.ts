@@ -8,9 +8,13 @@ export class ByteOutput {
   private bytes: Buffer;
   private length = 0;
 
-  constructor(capacity: number) {
+  /** Writes into `spare` when it holds `capacity` bytes. */
+  constructor(capacity: number, spare?: ArrayBuffer) {
     // Not from Node's shared pool: the whole buffer can be transferred to another thread.
-    this.bytes = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
+    this.bytes =
+      spare !== undefined && spare.byteLength >= capacity
+        ? Buffer.from(spare)
+        : Buffer.allocUnsafeSlow(Math.max(1024, capacity));
   }
 
   /** Appends `text` as UTF-8; returns where it starts. */
