@@ -59,6 +59,12 @@ export const startClassifyPool = (threads: number): BlockClassifier => {
         least.worker.postMessage({ id, block });
       });
     },
+    recycle: (text) => {
+      // To the least busy thread, which will likely take the next block.
+      const least = workers.reduce((best, entry) => (entry.waiting.size < best.waiting.size ? entry : best));
+      const spare = text.buffer as ArrayBuffer;
+      least.worker.postMessage({ spare }, [spare]);
+    },
     close: async () => {
       await Promise.all(workers.map(({ worker }) => worker.terminate()));
     },

@@ -30,6 +30,10 @@ const writeOut = (text: string | Uint8Array): Promise<void> =>
 
 const writeLine = (line: string): Promise<void> => writeOut(`${line}\n`);
 
+/** Resolves once stdout has handed `bytes` to the system: the caller may then reuse them. */
+const writeFlushed = (bytes: string | Uint8Array): Promise<void> =>
+  new Promise((resolve) => process.stdout.write(bytes, () => resolve()));
+
 class UsageError extends Error {}
 /** The data could not be read (exit 1). */
 class ReadError extends Error {}
@@ -146,7 +150,7 @@ export const buildProgram = (): Command => {
         }
         const failed = await classifyStream(
           process.stdin,
-          writeOut,
+          writeFlushed,
           threads > 1 ? { start: () => startClassifyPool(threads), inFlight: 2 * threads } : undefined,
         );
         if (failed > 0) {

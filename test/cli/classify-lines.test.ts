@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { diagnose } from '#shared/diagnosis/diagnose';
 import { startClassifyPool } from '../../cli/classify-pool';
 import { classifyStream } from '../../cli/classify-lines';
 
@@ -57,5 +60,44 @@ describe('classifyStream', () => {
     expect(threaded).toEqual(inline);
     expect(inline.failed).toBe(31);
     expect(inline.out.trim().split('\n')).toHaveLength(3000);
+  });
+
+  it('writes each verdict byte for byte as JSON.stringify of the id and the verdict', async () => {
+    const corpus = readFileSync(join(__dirname, '..', 'fixtures', 'messages', 'corpus.jsonl'), 'utf8')
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as { message: string; reason?: string; image?: string });
+    // Ids of every JSON kind, with text that JSON escapes or that UTF-8 takes several bytes for.
+    const ids = [
+      undefined,
+      7,
+      -0.5,
+      'é-“’”-😀',
+      'a"b\\c\u0000\u001f',
+      '\ud800',
+      { k: ['v', null] },
+      [],
+      null,
+      true,
+    ];
+    const requests = corpus.map(({ message, reason, image }, index) => ({
+      id: ids[index % ids.length],
+      // A lone surrogate and control characters in the text the verdict quotes back.
+      message: index % 7 === 0 ? `${message} \ud83d \u0007 ’` : message,
+      reason,
+      image,
+    }));
+    const expected = requests.map(({ id, ...input }) => {
+      const verdict = diagnose(input);
+      return `${JSON.stringify(id === undefined ? verdict : { id, ...verdict })}\n`;
+    });
+    const bytes = Buffer.from(requests.map((request) => JSON.stringify(request)).join('\n'));
+    const written: Buffer[] = [];
+    const failed = await classifyStream(chunks([bytes]), (out) => {
+      written.push(Buffer.from(out));
+      return Promise.resolve();
+    });
+    expect(failed).toBe(0);
+    expect(Buffer.concat(written).equals(Buffer.from(expected.join('')))).toBe(true);
   });
 });
