@@ -261,6 +261,16 @@ export const activeSnooze = (
   return snooze;
 };
 
+/** The snooze that ran out by itself while its subject is still open (one reply says so). */
+export const endedSnooze = (
+  state: Pick<ActionState, 'snooze'>,
+  now: number,
+  resolved: boolean,
+): Snooze | undefined => {
+  const { snooze } = state;
+  return snooze !== undefined && !resolved && now >= snooze.until ? snooze : undefined;
+};
+
 export type ActionOutcome =
   /** The state changed: store `state`; the record goes in the timeline and on the bus. */
   | { kind: 'applied'; state: ActionState; record: ActionRecord }
@@ -415,6 +425,13 @@ export interface WorkloadMute extends Actor {
   /** The incident it was muted from. */
   subjectId: string;
 }
+
+/** The stored mute a `muted` record makes of a workload. */
+export const muteOf = (
+  record: Pick<ActionRecord, 'userId' | 'userName' | 'at'>,
+  workload: WorkloadRef,
+  subjectId: string,
+): WorkloadMute => ({ workload, userId: record.userId, userName: record.userName, at: record.at, subjectId });
 
 export interface WorkloadSilence {
   snooze?: WorkloadSnooze;

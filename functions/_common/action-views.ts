@@ -18,6 +18,7 @@ import {
   type Snooze,
   type WorkloadRef,
   activeSnooze,
+  endedSnooze,
   silenceAt,
   subjectIdOf,
   workloadRefText,
@@ -104,10 +105,7 @@ export const incidentActions = async (
       until: other.untilResolved ? Math.min(other.until, now + RECHECK_UNTIL_RESOLVED_MS) : other.until,
     };
   }
-  const ended =
-    state.snooze !== undefined && !resolved && snooze === undefined && now >= state.snooze.until
-      ? state.snooze
-      : undefined;
+  const ended = endedSnooze(state, now, resolved);
   return {
     controls,
     silence: incidentSilence,
@@ -185,10 +183,7 @@ export const stormActions = async (
         }),
     resolved,
   };
-  const ended =
-    state.snooze !== undefined && !resolved && snooze === undefined && now >= state.snooze.until
-      ? state.snooze
-      : undefined;
+  const ended = endedSnooze(state, now, resolved);
   return {
     controls,
     ...(snooze === undefined ? {} : { heldUntil: heldUntil(snooze, now) }),

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import { type IncidentWindows, incidentIdOfIncident } from '#shared/incident';
 import {
   type ActionRecord,
+  muteOf,
   type ActionRequest,
   type ActionSubject,
   type MuteAllowList,
@@ -214,14 +215,7 @@ export const applyActionRequest = async (deps: ApplyDeps, request: ActionRequest
     await deps.posts.markRenderDue(ref, record.until);
   }
   if (record.kind === 'unsnoozed') await deps.actions.clearSnooze(workload, subjectId);
-  if (record.kind === 'muted')
-    await deps.actions.putMute({
-      workload,
-      userId: record.userId,
-      userName: record.userName,
-      at: record.at,
-      subjectId,
-    });
+  if (record.kind === 'muted') await deps.actions.putMute(muteOf(record, workload, subjectId));
 
   // 3. The re-check, answered in the thread.
   const view = incidentView(incident, deps.windows);
@@ -304,13 +298,7 @@ const applyToStorm = async (
   }
   const muted = record.kind === 'muted' ? workloadsMutedFrom(view, record.at) : [];
   await inParallel(muted, concurrency, async (workload) => {
-    await deps.actions.putMute({
-      workload,
-      userId: record.userId,
-      userName: record.userName,
-      at: record.at,
-      subjectId,
-    });
+    await deps.actions.putMute(muteOf(record, workload, subjectId));
   });
 
   // 3. The re-check, answered in the roll-up's thread.

@@ -23,6 +23,8 @@ export class CapacityMeter {
   writeUnits = 0;
   /** The most one single-item write consumed (≈ the item's size in KB, rounded up). */
   largestWriteUnits = 0;
+  /** Of `writeUnits`, those of conditional writes refused (lost races: billed, nothing written). */
+  refusedWriteUnits = 0;
   readonly byCommand = new Map<string, { calls: number; units: number }>();
 
   constructor(client: DynamoDBClient) {
@@ -39,8 +41,10 @@ export class CapacityMeter {
           return result;
         } catch (error) {
           // A refused conditional write consumes capacity too (one unit at least), as in DynamoDB.
-          if (WRITES.has(context.commandName ?? ''))
+          if (WRITES.has(context.commandName ?? '')) {
             this.record(context.commandName ?? 'unknown', { CapacityUnits: 1 });
+            this.refusedWriteUnits += 1;
+          }
           throw error;
         }
       },
@@ -68,6 +72,7 @@ export class CapacityMeter {
     this.readUnits = 0;
     this.writeUnits = 0;
     this.largestWriteUnits = 0;
+    this.refusedWriteUnits = 0;
     this.byCommand.clear();
   }
 }
