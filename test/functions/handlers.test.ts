@@ -5,7 +5,6 @@
  */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
-import { DUMMY_CREDENTIALS, TEST_REGION } from '../support/dynalite';
 import {
   type Pipeline,
   SLACK_TOKEN,
@@ -13,6 +12,7 @@ import {
   deliver,
   failed,
   heartbeat,
+  lambdaEnv,
   startPipeline,
 } from './support/pipeline';
 
@@ -88,23 +88,7 @@ describe('wired through the environment', () => {
     await pipeline.stop();
   });
 
-  const wiredEnv = (): NodeJS.ProcessEnv => ({
-    ...saved,
-    AWS_REGION: TEST_REGION,
-    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-    AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
-    AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
-    AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
-    SLACK_API_URL: pipeline.slack.apiUrl,
-    PULLWATCH_EVENT_BUS: 'pullwatch-test',
-    PULLWATCH_TABLE: pipeline.dynamo.tableName,
-    PULLWATCH_SLACK_CHANNEL: '#alerts',
-    PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
-    PULLWATCH_STORM_HOLD: '0',
-    POWERTOOLS_LOG_LEVEL: 'SILENT',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+  const wiredEnv = (): NodeJS.ProcessEnv => ({ ...saved, ...lambdaEnv(pipeline) });
 
   it('turns one failure into one incident and one Slack post', async () => {
     process.env = wiredEnv();

@@ -4,8 +4,7 @@
  * real `POST /slack/events` over HTTP, and envelopes over a Socket Mode WebSocket from a local
  * Socket Mode endpoint (apps.connections.open, hello, envelope, ack). Measures the ack latency.
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { FakeDistribution } from '../support/fake-distribution';
 import { DETAIL_TYPE, SOURCE } from '#shared/contract';
 import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { ACTION_ID, type ActionSubject } from '#shared/incident-actions';
@@ -174,9 +173,7 @@ describe('POST /slack/events', () => {
 });
 
 describe('re-check in local mode', () => {
-  let registry: Server;
-  let host: string;
-  let registryRequests = 0;
+  let registry: FakeDistribution;
   const startHttp = async () => {
     interactions = await startLocalInteractions({
       env: { SLACK_SIGNING_SECRET: SIGNING_SECRET, PULLWATCH_INTERACTIONS_PORT: '0' },
@@ -206,24 +203,8 @@ describe('re-check in local mode', () => {
 
   describe('with the registry check on', () => {
     beforeAll(async () => {
-      // A Distribution registry, as far as the check asks: the tag is missing, others exist.
-      registry = createServer((request, response) => {
-        registryRequests++;
-        const url = request.url ?? '';
-        const answer = (status: number, body: unknown) => {
-          response.writeHead(status, {
-            'content-type': 'application/json',
-            'docker-distribution-api-version': 'registry/2.0',
-          });
-          response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
-        };
-        if (url === '/v2/') answer(200, {});
-        else if (url.startsWith('/v2/acme/app/tags/list'))
-          answer(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
-        else answer(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
-      });
-      await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-      host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+      registry = await new FakeDistribution().start();
+      const { host } = registry;
       const image = `${host}/acme/app:1.0.2`;
       firstFailure = {
         at: 0,
@@ -242,18 +223,18 @@ describe('re-check in local mode', () => {
     afterAll(async () => {
       extra = {};
       firstFailure = { at: 0 };
-      await new Promise<void>((resolve) => registry.close(() => resolve()));
+      await registry.stop();
     });
 
     it("answers from classify's check: one checker, one cache (the registry is not asked again)", async () => {
       // classify asked when the failure came.
-      const asked = registryRequests;
+      const asked = registry.requests;
       expect(asked).toBeGreaterThan(0);
       await startHttp();
       expect(await recheck()).toEqual([
         expect.stringMatching(/Re-check asked by @alice .*Registry check: \*confirmed\*: .*1\.0\.1/),
       ]);
-      expect(registryRequests).toBe(asked);
+      expect(registry.requests).toBe(asked);
     });
   });
 });

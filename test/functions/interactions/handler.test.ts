@@ -4,14 +4,20 @@
  * them: a Function URL event (base64 body, as Function URLs deliver a form post), then the worker
  * from its queue. The signing secret is read from the Slack secret (JSON, next to the token).
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { FakeDistribution } from '../../support/fake-distribution';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ACTION_ID } from '#shared/incident-actions';
 import { PIPELINE_DETAIL_TYPE } from '#shared/incident-events';
-import { DUMMY_CREDENTIALS, TEST_REGION } from '../../support/dynalite';
 import { type SignedRequest, SlackInteractionClient } from '../../support/slack-interactions';
-import { type Pipeline, SLACK_TOKEN, delivered, deliver, failed, startPipeline } from '../support/pipeline';
+import {
+  type Pipeline,
+  SLACK_TOKEN,
+  delivered,
+  deliver,
+  failed,
+  lambdaEnv,
+  startPipeline,
+} from '../support/pipeline';
 
 jest.setTimeout(60_000);
 
@@ -51,23 +57,10 @@ const urlEvent = (request: SignedRequest): LambdaFunctionURLEvent =>
 
 const awsEnv = () => ({
   ...saved,
-  AWS_REGION: TEST_REGION,
-  AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
-  AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
-  AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
-  AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
-  SLACK_API_URL: pipeline.slack.apiUrl,
-  PULLWATCH_EVENT_BUS: 'pullwatch-test',
-  PULLWATCH_TABLE: pipeline.dynamo.tableName,
-  PULLWATCH_SLACK_CHANNEL: '#alerts',
-  PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
+  ...lambdaEnv(pipeline),
   PULLWATCH_SLACK_INTERACTIONS: 'true',
   PULLWATCH_SLACK_TEAM_IDS: 'T0PULLWATCH',
   PULLWATCH_SLACK_APP_IDS: 'A0PULLWATCH',
-  PULLWATCH_STORM_HOLD: '0',
-  POWERTOOLS_LOG_LEVEL: 'SILENT',
-  POWERTOOLS_METRICS_DISABLED: 'true',
 });
 type QueueHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 type UrlHandler = (event: LambdaFunctionURLEvent) => Promise<LambdaFunctionURLResult>;
@@ -110,29 +103,14 @@ it('a signed click through the Function URL is applied by the worker; a forged o
 });
 
 describe('the worker as configured by the stack: re-check asks the registry; the allow-list asks Slack', () => {
-  let registry: Server;
+  let registry: FakeDistribution;
   let host: string;
   beforeAll(async () => {
-    // A Distribution registry, as far as the check asks: the tag is missing, others exist.
-    registry = createServer((request, response) => {
-      const url = request.url ?? '';
-      const answer = (status: number, body: unknown) => {
-        response.writeHead(status, {
-          'content-type': 'application/json',
-          'docker-distribution-api-version': 'registry/2.0',
-        });
-        response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
-      };
-      if (url === '/v2/') answer(200, {});
-      else if (url.startsWith('/v2/acme/app/tags/list'))
-        answer(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
-      else answer(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
-    });
-    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    registry = await new FakeDistribution().start();
+    host = registry.host;
   });
   afterAll(async () => {
-    await new Promise<void>((resolve) => registry.close(() => resolve()));
+    await registry.stop();
   });
 
   it('answers a re-check with the registry check; refuses a mute by someone in no listed group', async () => {

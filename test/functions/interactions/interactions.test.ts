@@ -5,8 +5,7 @@
  * worker applies them from the queue against dynalite and the local Slack Web API; notify honours
  * snoozes and mutes.
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { FakeDistribution } from '../../support/fake-distribution';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { IncidentWindows } from '#shared/incident';
@@ -733,29 +732,11 @@ describe('the mute allow-list with a user group', () => {
 });
 
 describe('re-check with the registry check', () => {
-  let registry: Server;
+  let registry: FakeDistribution;
   let host: string;
   beforeAll(async () => {
-    // A Distribution registry, as far as the check asks: the tag is missing, others exist.
-    registry = createServer((request, response) => {
-      const url = request.url ?? '';
-      const send = (status: number, body: unknown) => {
-        response.writeHead(status, {
-          'content-type': 'application/json',
-          'docker-distribution-api-version': 'registry/2.0',
-        });
-        response.end(request.method === 'HEAD' ? undefined : JSON.stringify(body));
-      };
-      if (url === '/v2/') send(200, {});
-      else if (url.startsWith('/v2/acme/app/tags/list'))
-        send(200, { name: 'acme/app', tags: ['1.0.0', '1.0.1', '2.0.0'] });
-      else if (url.startsWith('/v2/acme/app/manifests/'))
-        send(404, { errors: [{ code: 'MANIFEST_UNKNOWN', message: 'manifest unknown' }] });
-      else
-        send(404, { errors: [{ code: 'NAME_UNKNOWN', message: 'repository name not known to registry' }] });
-    });
-    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-    host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+    registry = await new FakeDistribution().start();
+    host = registry.host;
     // The check as the Lambda builds it (classify's config and site), the registry listed as private.
     const check = lambdaRegistryCheck(
       registryCheckConfigSchema.parse({
@@ -770,7 +751,7 @@ describe('re-check with the registry check', () => {
   });
   afterAll(async () => {
     options = {};
-    await new Promise<void>((resolve) => registry.close(() => resolve()));
+    await registry.stop();
   });
 
   it("answers in the thread with the registry's answer", async () => {

@@ -527,3 +527,24 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
   };
   return pipeline;
 };
+
+/**
+ * The environment the stack gives the Lambda functions, pointed at this pipeline's peers: what a
+ * handler module reads when it is loaded as Lambda loads it.
+ */
+export const lambdaEnv = (pipeline: Pipeline): NodeJS.ProcessEnv => ({
+  AWS_REGION: TEST_REGION,
+  AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+  AWS_ENDPOINT_URL_DYNAMODB: pipeline.dynamo.endpoint,
+  AWS_ENDPOINT_URL_EVENTBRIDGE: pipeline.bus.endpoint,
+  AWS_ENDPOINT_URL_SECRETS_MANAGER: pipeline.secrets.endpoint,
+  SLACK_API_URL: pipeline.slack.apiUrl,
+  PULLWATCH_EVENT_BUS: 'pullwatch-test',
+  PULLWATCH_TABLE: pipeline.dynamo.tableName,
+  PULLWATCH_SLACK_CHANNEL: '#alerts',
+  PULLWATCH_SLACK_TOKEN_SECRET: 'pullwatch/slack',
+  PULLWATCH_STORM_HOLD: '0',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+});
