@@ -136,7 +136,7 @@ describe('CapacityProxy', () => {
       largestItemBytes: 5000,
     });
     expect(describeCapacity(proxy.report(), 5)[1]).toMatch(
-      /^ {2}13 WCU, 2\.60 per observation; 2\.5 RCU, 0\.50 per observation; 8 calls, 1 refused/,
+      /^ {2}13 WCU, 2\.60 per observation; 2\.5 RCU, 0\.50 per observation; 8 calls, 1\.60 per observation, 1 refused/,
     );
   });
 

@@ -301,7 +301,7 @@ export const describeCapacity = (
       : `, ${(units / observations).toFixed(2)} per observation`;
   const lines = [
     `DynamoDB capacity (ReturnConsumedCapacity=TOTAL on every call, table units as dynalite counts them, no GSI writes):`,
-    `  ${totals.writeUnits} WCU${per(totals.writeUnits)}; ${totals.readUnits} RCU${per(totals.readUnits)}; ${totals.calls} calls, ${totals.errors} refused (conditional failures: DynamoDB bills them, dynalite reports 0)`,
+    `  ${totals.writeUnits} WCU${per(totals.writeUnits)}; ${totals.readUnits} RCU${per(totals.readUnits)}; ${totals.calls} calls${per(totals.calls)}, ${totals.errors} refused (conditional failures: DynamoDB bills them, dynalite reports 0)`,
     `  largest single write: ${totals.largestWrite === undefined ? 'none' : `${totals.largestWrite.writeUnits} WCU (${totals.largestWrite.operation}, an item of about ${totals.largestWrite.writeUnits} KB)`}; largest item put whole: ${totals.largestItemBytes === undefined ? 'none' : `${(totals.largestItemBytes / 1024).toFixed(1)} KB`}`,
   ];
   for (const [operation, entry] of [...byOperation].sort(([a], [b]) => a.localeCompare(b))) {
