@@ -18,6 +18,7 @@ import { DEFAULT_DATA_DIR } from '../local/config';
 import { openLocalStore } from '../local/store';
 import { IncidentQueries } from '../functions/history/queries';
 import { DynamoActionStore, type WorkloadSilences } from '../functions/_common/incident-actions-store';
+import { TABLE_CLIENT_CONFIG } from '../functions/_common/table-client';
 
 export interface SourceOptions {
   table?: string;
@@ -78,7 +79,7 @@ const deployedTable = (
   description: string,
   eventBusName: string | undefined,
 ): HistorySource => {
-  const client = new DynamoDBClient({ region });
+  const client = new DynamoDBClient({ ...TABLE_CLIENT_CONFIG, region });
   const events = eventBusName === undefined ? undefined : new EventBridgeClient({ region });
   return {
     queries: new IncidentQueries(client, { tableName }),

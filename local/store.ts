@@ -38,6 +38,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { incidentTableDefinition } from '../functions/_common/incident-table';
 import { sleep } from '../functions/_common/sleep';
+import { TABLE_CLIENT_CONFIG } from '../functions/_common/table-client';
 import type { StoreProcessMessage } from './dynalite-process';
 import type { StoreState } from './store-check';
 
@@ -307,6 +308,7 @@ const unsigned = {
 
 const clientFor = (endpoint: string): DynamoDBClient =>
   new DynamoDBClient({
+    ...TABLE_CLIENT_CONFIG,
     endpoint,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,

@@ -11,13 +11,7 @@
  * The decisions (what an action changes, whether a workload is silenced) are shared/incident-actions.ts.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   type ActionOutcome,
   type ActionState,
@@ -30,7 +24,7 @@ import {
 } from '#shared/incident-actions';
 import { DEFAULT_RETENTION_DAYS, INCIDENT_TABLE, ITEM_SCHEMA_VERSION } from './incident-table';
 import { untilWritten } from './conflict-retry';
-import { conditionally } from './table-client';
+import { Documents, conditionally, deleteDocument } from './table-client';
 import {
   MUTES_PK,
   WORKLOAD_SNOOZE_SK,
@@ -89,17 +83,15 @@ export interface DynamoActionStoreOptions {
 }
 
 export class DynamoActionStore implements IncidentActions, WorkloadSilences {
-  private readonly documents: DynamoDBDocumentClient;
+  private readonly documents: Documents;
   private readonly tableName: string;
   private readonly retentionSeconds: number;
 
   constructor(
-    client: DynamoDBClient,
+    private readonly client: DynamoDBClient,
     private readonly options: DynamoActionStoreOptions,
   ) {
-    this.documents = DynamoDBDocumentClient.from(client, {
-      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-    });
+    this.documents = new Documents(client);
     this.tableName = options.tableName;
     this.retentionSeconds = (options.retentionDays ?? DEFAULT_RETENTION_DAYS) * DAY_SECONDS;
   }
@@ -204,15 +196,13 @@ export class DynamoActionStore implements IncidentActions, WorkloadSilences {
 
   async clearSnooze(workload: WorkloadRef, subjectId: string): Promise<void> {
     await conditionally(() =>
-      this.documents.send(
-        new DeleteCommand({
-          TableName: this.tableName,
-          Key: { pk: workloadSnoozePk(workload), sk: WORKLOAD_SNOOZE_SK },
-          ConditionExpression: '#snooze.#subject = :subject',
-          ExpressionAttributeNames: { '#snooze': 'snooze', '#subject': 'subjectId' },
-          ExpressionAttributeValues: { ':subject': subjectId },
-        }),
-      ),
+      deleteDocument(this.client, {
+        TableName: this.tableName,
+        Key: { pk: workloadSnoozePk(workload), sk: WORKLOAD_SNOOZE_SK },
+        ConditionExpression: '#snooze.#subject = :subject',
+        ExpressionAttributeNames: { '#snooze': 'snooze', '#subject': 'subjectId' },
+        ExpressionAttributeValues: { ':subject': subjectId },
+      }),
     );
   }
 
@@ -230,13 +220,11 @@ export class DynamoActionStore implements IncidentActions, WorkloadSilences {
   }
 
   async deleteMute(workload: WorkloadRef): Promise<WorkloadMute | undefined> {
-    const result = await this.documents.send(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: { pk: MUTES_PK, sk: muteSk(workload) },
-        ReturnValues: 'ALL_OLD',
-      }),
-    );
+    const result = await deleteDocument(this.client, {
+      TableName: this.tableName,
+      Key: { pk: MUTES_PK, sk: muteSk(workload) },
+      ReturnValues: 'ALL_OLD',
+    });
     return result.Attributes?.mute as WorkloadMute | undefined;
   }
 

@@ -3,7 +3,8 @@
  * each change writing the events that describe it into the item's `outbox`, where they stay until
  * they are published: a change and its events are one write, whatever crashes after it.
  */
-import { type DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Documents } from './table-client';
 import { INCIDENT_TABLE } from './incident-table';
 import type { PostRecord, RenderRecord } from './post-store';
 import { type ItemKey, conditionally } from './table-client';
@@ -127,7 +128,7 @@ const updateOf = (write: VersionedWrite): UpdateCommand => {
  * `version` is still the one read). False when that condition failed: someone else changed or
  * created the item since it was read.
  */
-export const saveVersioned = (documents: DynamoDBDocumentClient, write: VersionedWrite): Promise<boolean> =>
+export const saveVersioned = (documents: Documents, write: VersionedWrite): Promise<boolean> =>
   conditionally(() =>
     write.expectedVersion === 0 ? documents.send(creationOf(write)) : documents.send(updateOf(write)),
   );

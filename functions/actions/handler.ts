@@ -1,5 +1,6 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLE_CLIENT_CONFIG } from '../_common/table-client';
 import { DynamoActionStore } from '../_common/incident-actions-store';
 import { DynamoIncidentStore } from '../_common/incident-store';
 import { lambdaRegistryCheck } from '../_common/registry-check/pipeline-checker';
@@ -9,7 +10,7 @@ import { loadWorkerConfig } from './config';
 import { createInteractionsWorker } from './worker';
 
 const config = loadWorkerConfig(process.env);
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(TABLE_CLIENT_CONFIG);
 
 const store = new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows });
 const slack = slackFunctionDeps('actions', config);

@@ -1,5 +1,6 @@
 /** Lambda entry points: wiring only (config read once, clients at module scope). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLE_CLIENT_CONFIG } from '../_common/table-client';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { EventBridgePublisher } from '../_common/event-publisher';
 import { DynamoIncidentStore } from '../_common/incident-store';
@@ -8,7 +9,7 @@ import { loadDedupeConfig } from './config';
 import { type DedupeDeps, createDedupeHandler, createTickHandler } from './dedupe';
 
 const config = loadDedupeConfig(process.env);
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(TABLE_CLIENT_CONFIG);
 const eventBridge = new EventBridgeClient({});
 
 const deps: DedupeDeps = {

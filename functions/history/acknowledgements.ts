@@ -4,10 +4,11 @@
  * action items (functions/_common/incident-actions-store.ts), by key: one BatchGetItem per 100
  * incidents, projecting only the first acknowledgement.
  */
-import { BatchGetCommand, type DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { ActionRecord } from '#shared/incident-actions';
 import { INCIDENT_TABLE } from '../_common/incident-table';
 import { sleep } from '../_common/sleep';
+import type { DocumentReads } from '../_common/table-client';
 import { actionsPk, actionsSk } from '../_common/table-keys';
 import type { IncidentSummary } from './filters';
 
@@ -25,7 +26,7 @@ const stormKeyOf = (ref: { groupId: string; seq: number }) => ({
 export type TimelineAction = ActionRecord & { stormId?: string };
 
 const timelineOf = async (
-  documents: DynamoDBDocumentClient,
+  documents: DocumentReads,
   tableName: string,
   key: Record<string, string>,
 ): Promise<ActionRecord[]> => {
@@ -42,7 +43,7 @@ const timelineOf = async (
  * taken on the roll-up of the storm it is threaded under (they snoozed, muted or re-checked it too).
  */
 export const actionTimelineOf = async (
-  documents: DynamoDBDocumentClient,
+  documents: DocumentReads,
   tableName: string,
   ref: { keyId: string; generation: number },
   storm?: { groupId: string; seq: number },
@@ -59,7 +60,7 @@ export const actionTimelineOf = async (
 
 /** Adds `acknowledgedAt` (the first acknowledgement) to the incidents that have one. */
 export const withAcknowledgements = async (
-  documents: DynamoDBDocumentClient,
+  documents: DocumentReads,
   tableName: string,
   incidents: IncidentSummary[],
 ): Promise<IncidentSummary[]> => {

@@ -12,7 +12,7 @@
  * (`<firstSeen>#<incidentId>`), so old incidents are not even read.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ruleFor } from '#shared/diagnosis/catalogue';
 import { isCauseId } from '#shared/diagnosis/causes';
 import { type Incident, figuresOf } from '#shared/incident';
@@ -20,7 +20,7 @@ import { parseIncidentId } from '#shared/incident-key';
 import type { PostRecord, RenderRecord } from '../_common/incident-store';
 import { type StoredJournal, journalRegisters, readAllRegisters } from '../_common/container-rows';
 import { INCIDENT_TABLE } from '../_common/incident-table';
-import { TableReader } from '../_common/table-client';
+import { type DocumentReads, TableReader } from '../_common/table-client';
 import { actionTimelineOf, withAcknowledgements } from './acknowledgements';
 import { type LatestText, type StoredHead, withLatestText } from '../_common/latest-text';
 import { generationSk, incidentPk, postsPk, postsSk, textPk, textSk } from '../_common/table-keys';
@@ -134,7 +134,7 @@ export interface IncidentQueriesOptions {
 
 export class IncidentQueries {
   private readonly table: TableReader;
-  private readonly documents: DynamoDBDocumentClient;
+  private readonly documents: DocumentReads;
   private readonly tableName: string;
   private readonly now: () => number;
   private readonly pageSize: number;

@@ -1,6 +1,7 @@
 /** Lambda entry point: wiring only (config read once, clients at module scope). */
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLE_CLIENT_CONFIG } from '../_common/table-client';
 import { DynamoActionStore } from '../_common/incident-actions-store';
 import { DynamoIncidentStore } from '../_common/incident-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
@@ -9,7 +10,7 @@ import { type NotifyDeps, createNotifyHandler, createNotifyTickHandler } from '.
 import { createRouter } from '#shared/routing';
 
 const config = loadNotifyConfig(process.env);
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(TABLE_CLIENT_CONFIG);
 
 const store = new DynamoIncidentStore(dynamodb, { tableName: config.tableName, windows: config.windows });
 const { checkSlackAuth, ...slack } = slackFunctionDeps('notify', config);

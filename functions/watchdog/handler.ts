@@ -1,5 +1,6 @@
 /** Lambda entry points: wiring only (config read once, clients at module scope). */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { TABLE_CLIENT_CONFIG } from '../_common/table-client';
 import { DynamoForwarderStore } from '../_common/forwarder-store';
 import { slackFunctionDeps } from '../_common/slack-wiring';
 import { createClusterRouter } from '#shared/routing';
@@ -7,7 +8,7 @@ import { loadWatchdogConfig } from './config';
 import { type WatchdogDeps, createHeartbeatHandler, createWatchdogTickHandler } from './watchdog';
 
 const config = loadWatchdogConfig(process.env);
-const dynamodb = new DynamoDBClient({});
+const dynamodb = new DynamoDBClient(TABLE_CLIENT_CONFIG);
 
 const store = new DynamoForwarderStore(dynamodb, {
   tableName: config.tableName,

@@ -5,11 +5,10 @@
  * what Slack received: the first post never waits for the registry, and the late answer updates it.
  */
 import { ECRClient } from '@aws-sdk/client-ecr';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { PIPELINE_DETAIL_TYPE, type ClassifiedDetail, type IncidentDetail } from '#shared/incident-events';
 import { registryCheckConfigSchema } from '#shared/registry-check/check-config';
 import { PipelineRegistryCheck } from '../../functions/_common/registry-check/pipeline-checker';
-import { DUMMY_CREDENTIALS } from '../support/dynalite';
+import { DUMMY_CREDENTIALS, scanAll } from '../support/dynalite';
 import { FakeEcr } from '../support/fake-ecr';
 import { PagingFront, SilentServer } from './_common/registry-check/support/hostile-registry';
 import {
@@ -163,12 +162,7 @@ describeLab('the registry check after classify', () => {
     const updates = await dedupeAndNotify(pipeline, followUp.map(delivered));
     expect(updates.map((event) => event.detailType)).toEqual(['IncidentUpdated']);
     expect((updates[0]!.detail as IncidentDetail).registryCheck).toEqual(answer);
-    const items =
-      (
-        await DynamoDBDocumentClient.from(pipeline.dynamo.client).send(
-          new ScanCommand({ TableName: pipeline.dynamo.tableName }),
-        )
-      ).Items ?? [];
+    const items = await scanAll(pipeline.dynamo);
     const texts = items.filter(
       (item) => (item.text as { registryCheck?: unknown } | undefined)?.registryCheck !== undefined,
     );

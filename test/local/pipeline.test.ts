@@ -3,8 +3,8 @@
  * leaves published events in the outbox for the incident's next write to remove, and a flush removes
  * the rest; a process that stops without flushing leaves them to the outbox's crash path.
  */
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { PIPELINE_SOURCE } from '#shared/incident-events';
+import { scanAll } from '../support/dynalite';
 import { LocalBus } from '../../local/bus';
 import { type TestPipeline, T0, startTestPipeline } from './support/local-pipeline';
 
@@ -35,8 +35,7 @@ const spyOnIncidentEvents = (bus: LocalBus): string[] => {
 
 /** The outbox of every incident item: event ids, per incident. */
 const outboxes = async (): Promise<string[][]> => {
-  const documents = DynamoDBDocumentClient.from(test.dynamo.client);
-  const { Items = [] } = await documents.send(new ScanCommand({ TableName: test.dynamo.tableName }));
+  const Items = await scanAll(test.dynamo);
   return Items.filter((item) => String(item.sk).startsWith('GEN#')).map((item) =>
     Object.keys((item.outbox as Record<string, unknown> | undefined) ?? {}).sort(),
   );

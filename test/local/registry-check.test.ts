@@ -3,8 +3,8 @@
  * laptop against a real Distribution registry, and said so (`checkedFrom: laptop`) in the table and in
  * the message terminal Slack shows once the throttled update is due.
  */
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { loadLocalConfig } from '../../local/config';
+import { scanAll } from '../support/dynalite';
 import {
   CONTENT,
   type RegistryLab,
@@ -48,8 +48,7 @@ describeLab('local mode asks the registry from the laptop', () => {
     const message = `Failed to pull image "${image}": rpc error: code = NotFound desc = failed to pull and unpack image "${image}": failed to resolve reference "${image}": ${image}: not found`;
     await world.failed({ at: T0, image, message });
 
-    const documents = DynamoDBDocumentClient.from(world.dynamo.client);
-    const { Items = [] } = await documents.send(new ScanCommand({ TableName: world.dynamo.tableName }));
+    const Items = await scanAll(world.dynamo);
     const checks = Items.flatMap((item) => {
       const check = (item.text as { registryCheck?: { checkedFrom: string; outcome: string } } | undefined)
         ?.registryCheck;

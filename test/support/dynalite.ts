@@ -4,8 +4,15 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DynamoDBClient,
+  ScanCommand,
+} from '@aws-sdk/client-dynamodb';
+import { type NativeAttributeValue, unmarshall } from '@aws-sdk/util-dynamodb';
 import { incidentTableDefinition } from '../../functions/_common/incident-table';
+import { TABLE_CLIENT_CONFIG } from '../../functions/_common/table-client';
 
 export const DUMMY_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'test-secret' } as const;
 export const TEST_REGION = 'eu-west-1';
@@ -29,7 +36,13 @@ export const startDynalite = async (tableName = 'pullwatch-incidents'): Promise<
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const newClient = () =>
-    new DynamoDBClient({ endpoint, region: TEST_REGION, credentials: DUMMY_CREDENTIALS, maxAttempts: 1 });
+    new DynamoDBClient({
+      ...TABLE_CLIENT_CONFIG,
+      endpoint,
+      region: TEST_REGION,
+      credentials: DUMMY_CREDENTIALS,
+      maxAttempts: 1,
+    });
   const client = newClient();
   await client.send(new CreateTableCommand(incidentTableDefinition(tableName)));
   return {
@@ -43,4 +56,23 @@ export const startDynalite = async (tableName = 'pullwatch-incidents'): Promise<
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+};
+
+/** Every item of the table (every page), as plain values: what the tests look at directly. */
+export const scanAll = async (
+  dynamo: Pick<LocalDynamo, 'client' | 'tableName'>,
+): Promise<Record<string, NativeAttributeValue>[]> => {
+  const items: Record<string, NativeAttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await dynamo.client.send(
+      new ScanCommand({
+        TableName: dynamo.tableName,
+        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
+      }),
+    );
+    items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
+    start = page.LastEvaluatedKey;
+  } while (start !== undefined);
+  return items;
 };

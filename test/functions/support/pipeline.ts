@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { DETAIL_TYPE, type FailedDetail, type RecoveryKind, SCHEMA_VERSION, SOURCE } from '#shared/contract';
 import { type IncidentWindows, incidentWindows } from '#shared/incident';
@@ -39,7 +38,13 @@ import {
   createWatchdogTickHandler,
 } from '../../../functions/watchdog/watchdog';
 import { CapacityMeter } from '../../support/capacity-meter';
-import { type LocalDynamo, DUMMY_CREDENTIALS, TEST_REGION, startDynalite } from '../../support/dynalite';
+import {
+  type LocalDynamo,
+  DUMMY_CREDENTIALS,
+  TEST_REGION,
+  scanAll,
+  startDynalite,
+} from '../../support/dynalite';
 import { type AcceptedEvent, FakeEventBridge } from '../../support/fake-eventbridge';
 import { FakeSlack } from '../../support/fake-slack';
 import { FakeSecretsManager } from './fake-secrets-manager';
@@ -324,7 +329,7 @@ export interface Pipeline {
   /** Ticks, then notifies whatever the tick changed. */
   tickAndNotify(): Promise<void>;
   /** The incidents' items in the table (no pointers, storms or clusters), as documents. */
-  incidentItems(): Promise<NonNullable<ScanCommandOutput['Items']>>;
+  incidentItems(): Promise<Awaited<ReturnType<typeof scanAll>>>;
   stop(): Promise<void>;
 }
 
@@ -502,8 +507,7 @@ export const startPipeline = async (options: PipelineOptions = {}): Promise<Pipe
       await deliverUntilDone(notify, incidentEvents, { between: afterVisibilityTimeout });
     },
     incidentItems: async () => {
-      const documents = DynamoDBDocumentClient.from(dynamo.client);
-      const all = (await documents.send(new ScanCommand({ TableName: dynamo.tableName }))).Items ?? [];
+      const all = await scanAll(dynamo);
       // Each head, with its incident's Slack state (posts, render, storm) from the Slack item.
       const slack = new Map(all.map((item) => [`${String(item.pk)}\n${String(item.sk)}`, item]));
       return all
