@@ -189,6 +189,100 @@ const BATCH_GET_LIMIT = 100;
 /** Rounds of unprocessed keys asked again before giving up (throttling that does not pass). */
 const BATCH_GET_ATTEMPTS = 8;
 
+const idOfKey = (key: ItemKey): string =>
+  `${key[INCIDENT_TABLE.partitionKey]}\u0000${key[INCIDENT_TABLE.sortKey]}`;
+
+/** Whether a read's items name their keys (so that a shared answer can be given back per asker). */
+const keepsKeys = (projection: Projection | undefined): boolean => {
+  if (projection === undefined) return true;
+  const names = Object.values(projection.ExpressionAttributeNames);
+  return names.includes(INCIDENT_TABLE.partitionKey) && names.includes(INCIDENT_TABLE.sortKey);
+};
+
+const idOfProjection = (projection: Projection | undefined): string =>
+  projection === undefined
+    ? ''
+    : `${projection.ProjectionExpression}\u0000${JSON.stringify(projection.ExpressionAttributeNames)}`;
+
+interface ReadRequest {
+  keys: readonly ItemKey[];
+  projection: Projection | undefined;
+  /** Asked as one item (GetItem when alone). */
+  single: boolean;
+  resolve: (items: Item[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Consistent reads asked for in the same turn of the event loop, sent as one BatchGetItem per
+ * projection (a batch handler's groups start their reads together, and a call costs the client far
+ * more CPU than its keys do). A key asked for twice is read once, and each asker gets its own copy.
+ * A read alone is sent as it was asked (GetItem or BatchGetItem). The capacity is the same: DynamoDB
+ * charges a batch per item.
+ */
+class ReadsTogether {
+  private waiting: ReadRequest[] = [];
+
+  constructor(
+    private readonly send: {
+      one: (key: ItemKey, projection?: Projection) => Promise<Item | undefined>;
+      many: (keys: readonly ItemKey[], projection?: Projection) => Promise<Item[]>;
+    },
+  ) {}
+
+  read(keys: readonly ItemKey[], single: boolean, projection: Projection | undefined): Promise<Item[]> {
+    return new Promise((resolve, reject) => {
+      if (this.waiting.length === 0) setImmediate(() => void this.flush());
+      this.waiting.push({ keys, projection, single, resolve, reject });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const groups = new Map<string, ReadRequest[]>();
+    for (const request of this.waiting) {
+      const id = idOfProjection(request.projection);
+      groups.set(id, [...(groups.get(id) ?? []), request]);
+    }
+    this.waiting = [];
+    await Promise.all([...groups.values()].map((group) => this.sendTogether(group)));
+  }
+
+  private async sendTogether(requests: readonly ReadRequest[]): Promise<void> {
+    const { projection } = requests[0]!;
+    if (requests.length === 1) {
+      const [{ keys, single, resolve, reject }] = requests as [ReadRequest];
+      try {
+        if (!single) return resolve(await this.send.many(keys, projection));
+        const item = await this.send.one(keys[0]!, projection);
+        return resolve(item === undefined ? [] : [item]);
+      } catch (error) {
+        return reject(error);
+      }
+    }
+    const unique = new Map<string, ItemKey>();
+    for (const { keys } of requests) for (const key of keys) unique.set(idOfKey(key), key);
+    let items: Map<string, Item>;
+    try {
+      const read = await this.send.many([...unique.values()], projection);
+      items = new Map(read.map((item) => [idOfKey(item as ItemKey), item]));
+    } catch (error) {
+      for (const { reject } of requests) reject(error);
+      return;
+    }
+    const given = new Set<string>();
+    for (const { keys, resolve } of requests) {
+      const mine: Item[] = [];
+      for (const id of new Set(keys.map(idOfKey))) {
+        const item = items.get(id);
+        if (item === undefined) continue;
+        mine.push(given.has(id) ? structuredClone(item) : item);
+        given.add(id);
+      }
+      resolve(mine);
+    }
+  }
+}
+
 export interface TableOptions {
   tableName: string;
   retentionDays?: number;
@@ -206,6 +300,11 @@ export class TableReader {
 
   /** One item (or the attributes `projection` names), read consistently. */
   async read(key: ItemKey, projection?: Projection): Promise<Item | undefined> {
+    if (keepsKeys(projection)) return (await this.together.read([key], true, projection))[0];
+    return this.getItem(key, projection);
+  }
+
+  private async getItem(key: ItemKey, projection?: Projection): Promise<Item | undefined> {
     const result = await this.documents.send(
       new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true, ...projection }),
     );
@@ -214,9 +313,27 @@ export class TableReader {
 
   /**
    * Items by key, read consistently unless told (in calls of at most 100 keys; unprocessed keys
-   * asked again with back-off, a few times).
+   * asked again with back-off, a few times). Consistent reads whose items keep their keys are read
+   * together with the others asked for in the same turn of the event loop (`ReadsTogether`).
    */
   async readMany(
+    keys: readonly ItemKey[],
+    projection?: Projection,
+    options: { consistent?: boolean } = {},
+  ): Promise<Item[]> {
+    if (keys.length === 0) return [];
+    if (keepsKeys(projection) && options.consistent !== false) {
+      return this.together.read(keys, false, projection);
+    }
+    return this.batchGet(keys, projection, options);
+  }
+
+  private readonly together = new ReadsTogether({
+    one: (key, projection) => this.getItem(key, projection),
+    many: (keys, projection) => this.batchGet(keys, projection),
+  });
+
+  private async batchGet(
     keys: readonly ItemKey[],
     projection?: Projection,
     options: { consistent?: boolean } = {},

@@ -2,6 +2,7 @@
  * Documents: lib-dynamodb's commands over a client that caches its handlers (TABLE_CLIENT_CONFIG),
  * against dynalite. What the cache must not break: concurrent calls each get their own answer, every
  * item-valued attribute round-trips, pages follow, and a condition's refusal is still recognised.
+ * And the reader's reads of one turn, sent together: fewer calls, the same answers.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
@@ -15,6 +16,7 @@ import {
 import {
   Documents,
   TABLE_CLIENT_CONFIG,
+  TableReader,
   conditionally,
   deleteDocument,
 } from '../../../functions/_common/table-client';
@@ -148,5 +150,107 @@ describe('Documents', () => {
     const client = new DynamoDBClient({ ...TABLE_CLIENT_CONFIG, region: 'eu-west-1' });
     expect(() => DynamoDBDocumentClient.from(client)).toThrow(/cacheMiddleware/);
     client.destroy();
+  });
+});
+
+describe('TableReader: reads asked for together', () => {
+  /** A reader over a client that records the commands it sends; `fail` makes dynalite refuse them. */
+  const recordedReader = (options: { fail?: boolean } = {}) => {
+    const commands: string[] = [];
+    const client = dynamo.newClient();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        commands.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'recordCommands' },
+    );
+    const reader = new TableReader(client, { tableName: options.fail ? 'no-such-table' : dynamo.tableName });
+    return { reader, commands };
+  };
+
+  beforeAll(async () => {
+    await Promise.all(
+      Array.from({ length: 150 }, (_, i) =>
+        documents.send(
+          new PutCommand({
+            TableName: dynamo.tableName,
+            Item: { ...key('DOC#together', `T#${i}`), i, nested: { list: [i] } },
+          }),
+        ),
+      ),
+    );
+  });
+
+  it('sends the reads of one turn as BatchGetItem calls of at most 100 keys; each asker gets exactly its items', async () => {
+    const { reader, commands } = recordedReader();
+    // 60 single reads, 30 reads of 3 keys (overlapping the singles), and keys that do not exist.
+    const singles = Array.from({ length: 60 }, (_, i) => reader.read(key('DOC#together', `T#${i}`)));
+    const triples = Array.from({ length: 30 }, (_, j) =>
+      reader.readMany([0, 1, 2].map((n) => key('DOC#together', `T#${40 + j * 3 + n}`))),
+    );
+    const missing = [
+      reader.read(key('DOC#together', 'none')),
+      reader.readMany([key('DOC#together', 'nope')]),
+    ];
+    const [one, many, absent] = await Promise.all([
+      Promise.all(singles),
+      Promise.all(triples),
+      Promise.all(missing),
+    ]);
+    expect(one.map((item) => item?.i)).toEqual(Array.from({ length: 60 }, (_, i) => i));
+    expect(many.map((items) => items.map((item) => item.i).sort((a, b) => Number(a) - Number(b)))).toEqual(
+      Array.from({ length: 30 }, (_, j) => [0, 1, 2].map((n) => 40 + j * 3 + n)),
+    );
+    expect(absent).toEqual([undefined, []]);
+    // 132 distinct keys (T#0–T#129, two missing): two calls, and nothing else.
+    expect(commands).toEqual(['BatchGetItemCommand', 'BatchGetItemCommand']);
+  });
+
+  it('gives each asker of the same key its own copy', async () => {
+    const { reader } = recordedReader();
+    const [first, second] = await Promise.all([
+      reader.read(key('DOC#together', 'T#7')),
+      reader.readMany([key('DOC#together', 'T#7'), key('DOC#together', 'T#8')]),
+    ]);
+    (first!.nested as { list: number[] }).list.push(99);
+    expect(second.find((item) => item.i === 7)?.nested).toEqual({ list: [7] });
+  });
+
+  it('sends a read alone as it was asked, reads of one projection together, and apart those whose items lose their keys', async () => {
+    const { reader, commands } = recordedReader();
+    expect((await reader.read(key('DOC#together', 'T#1')))?.i).toBe(1);
+    expect((await reader.readMany([key('DOC#together', 'T#2')])).map((item) => item.i)).toEqual([2]);
+    expect(commands.splice(0)).toEqual(['GetItemCommand', 'BatchGetItemCommand']);
+
+    const keyless = { ProjectionExpression: '#i', ExpressionAttributeNames: { '#i': 'i' } };
+    const keyed = {
+      ProjectionExpression: '#pk, #sk, #i',
+      ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#i': 'i' },
+    };
+    const [apart, projected, alsoProjected, whole] = await Promise.all([
+      reader.read(key('DOC#together', 'T#3'), keyless),
+      reader.read(key('DOC#together', 'T#4'), keyed),
+      reader.readMany([key('DOC#together', 'T#5'), key('DOC#together', 'T#6')], keyed),
+      reader.read(key('DOC#together', 'T#7')),
+    ]);
+    expect(apart).toEqual({ i: 3 });
+    expect(projected).toEqual({ ...key('DOC#together', 'T#4'), i: 4 });
+    expect(alsoProjected.map((item) => item.i).sort()).toEqual([5, 6]);
+    expect(whole?.nested).toEqual({ list: [7] });
+    // The keyless read and the whole one alone (GetItem each), the two projected ones in one call.
+    expect(commands.sort()).toEqual(['BatchGetItemCommand', 'GetItemCommand', 'GetItemCommand']);
+  });
+
+  it('fails every asker of a call that fails', async () => {
+    const { reader } = recordedReader({ fail: true });
+    const results = await Promise.allSettled([
+      reader.read(key('DOC#together', 'T#1')),
+      reader.readMany([key('DOC#together', 'T#2')]),
+    ]);
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(
+      /ResourceNotFound|non-existent table/,
+    );
   });
 });

@@ -227,8 +227,8 @@ describe('one incident', () => {
     // full timeline is asked for.
     expect(record!.incident.containers).toEqual({});
     expect(Object.keys(record!.posts).sort()).toEqual(['main', 'resolved-1']);
-    // The head, the Slack item, the latest text and the actions from Slack.
-    expect(commands).toEqual(['GetItemCommand', 'GetItemCommand', 'GetItemCommand', 'GetItemCommand']);
+    // The head and the Slack item (asked together: one call), the latest text and the actions from Slack.
+    expect(commands).toEqual(['BatchGetItemCommand', 'GetItemCommand', 'GetItemCommand']);
     const full = await queries().get(web!.incidentId, { full: true });
     expect(Object.values(full!.incident.containers).map((container) => container.pod)).toEqual(['web-a']);
   });
