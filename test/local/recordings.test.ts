@@ -83,6 +83,12 @@ describe('the fleet recording', () => {
     expect(truth.lastRecoveryAt).toBe(Math.round((createdAt(1999) + 34) * 1000));
     expect(truth.failingAt(12_000)).toBe(2000);
     expect(truth.failingAt(truth.lastRecoveryAt)).toBe(0);
+    // Pods affected so far: none before the first failure, all by the peak, and never fewer after.
+    expect(truth.affectedAt(truth.firstFailureAt - 1)).toBe(0);
+    expect(truth.affectedAt(truth.firstFailureAt)).toBeGreaterThan(0);
+    expect(truth.affectedAt(truth.firstFailureAt)).toBeLessThan(2000);
+    expect(truth.affectedAt(12_000)).toBe(2000);
+    expect(truth.affectedAt(truth.lastRecoveryAt)).toBe(2000);
   });
 });
 

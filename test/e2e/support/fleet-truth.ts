@@ -22,6 +22,8 @@ export interface FleetTruth {
   lastRecoveryAt: number;
   /** Containers failing right after the changes at or before `ms` (recording time). */
   failingAt(ms: number): number;
+  /** Pods with a container that failed at or before `ms` (recording time). */
+  affectedAt(ms: number): number;
   /**
    * The longest stretch during which a constant share of the containers fail (neither none nor
    * the peak): e.g. after a third recovered. Recording ms.
@@ -34,6 +36,8 @@ export const fleetTruth = (recording: Recording): FleetTruth => {
   const failing = new Map<string, number>();
   let failingNow = 0;
   const affected = new Set<string>();
+  /** Recording ms at which each affected pod first failed, in order. */
+  const firstFailures: number[] = [];
   /** [recording ms, failing containers from then on], one per change of the count. */
   const steps: Array<[number, number]> = [];
   for (const change of recording.changes) {
@@ -47,7 +51,10 @@ export const fleetTruth = (recording: Recording): FleetTruth => {
     const podFailing = statuses.filter((status) =>
       PULL_FAILURES.has(status.state?.waiting?.reason ?? ''),
     ).length;
-    if (podFailing > 0) affected.add(pod);
+    if (podFailing > 0 && !affected.has(pod)) {
+      affected.add(pod);
+      firstFailures.push(change.at);
+    }
     failingNow += podFailing - (failing.get(pod) ?? 0);
     failing.set(pod, podFailing);
     if (steps.at(-1)?.[1] === failingNow) continue;
@@ -79,6 +86,7 @@ export const fleetTruth = (recording: Recording): FleetTruth => {
       }
       return count;
     },
+    affectedAt: (ms) => firstFailures.filter((at) => at <= ms).length,
     plateau,
   };
 };
