@@ -241,7 +241,9 @@ class ReadsTogether {
     const groups = new Map<string, ReadRequest[]>();
     for (const request of this.waiting) {
       const id = idOfProjection(request.projection);
-      groups.set(id, [...(groups.get(id) ?? []), request]);
+      const group = groups.get(id);
+      if (group === undefined) groups.set(id, [request]);
+      else group.push(request);
     }
     this.waiting = [];
     await Promise.all([...groups.values()].map((group) => this.sendTogether(group)));

@@ -58,21 +58,25 @@ export const startDynalite = async (tableName = 'pullwatch-incidents'): Promise<
   };
 };
 
-/** Every item of the table (every page), as plain values: what the tests look at directly. */
-export const scanAll = async (
-  dynamo: Pick<LocalDynamo, 'client' | 'tableName'>,
-): Promise<Record<string, NativeAttributeValue>[]> => {
-  const items: Record<string, NativeAttributeValue>[] = [];
+/** Every item of a table (every page), as DynamoDB sends them (attribute values). */
+export const scanItems = async (
+  client: DynamoDBClient,
+  tableName: string,
+): Promise<Record<string, AttributeValue>[]> => {
+  const items: Record<string, AttributeValue>[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
-    const page = await dynamo.client.send(
-      new ScanCommand({
-        TableName: dynamo.tableName,
-        ...(start === undefined ? {} : { ExclusiveStartKey: start }),
-      }),
+    const page = await client.send(
+      new ScanCommand({ TableName: tableName, ...(start === undefined ? {} : { ExclusiveStartKey: start }) }),
     );
-    items.push(...(page.Items ?? []).map((item) => unmarshall(item)));
+    items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start !== undefined);
   return items;
 };
+
+/** Every item of the table (every page), as plain values: what the tests look at directly. */
+export const scanAll = async (
+  dynamo: Pick<LocalDynamo, 'client' | 'tableName'>,
+): Promise<Record<string, NativeAttributeValue>[]> =>
+  (await scanItems(dynamo.client, dynamo.tableName)).map((item) => unmarshall(item));

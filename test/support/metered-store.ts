@@ -6,9 +6,9 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { join } from 'node:path';
-import { DynamoDBClient, ScanCommand, type ScanCommandOutput } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type CapacityReport, itemSize } from './capacity-proxy';
-import { DUMMY_CREDENTIALS, TEST_REGION } from './dynalite';
+import { DUMMY_CREDENTIALS, TEST_REGION, scanItems } from './dynalite';
 
 export interface StoredItem {
   pk: string;
@@ -67,16 +67,11 @@ export const startMeteredStore = async (folder: string): Promise<MeteredStore> =
       });
       let largest: StoredItem | undefined;
       try {
-        let from: ScanCommandOutput['LastEvaluatedKey'];
-        do {
-          const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: from }));
-          for (const item of page.Items ?? []) {
-            const bytes = itemSize(item as unknown as Parameters<typeof itemSize>[0]);
-            if (bytes > (largest?.bytes ?? -1))
-              largest = { pk: item.pk?.S ?? '?', sk: item.sk?.S ?? '?', bytes };
-          }
-          from = page.LastEvaluatedKey;
-        } while (from !== undefined);
+        for (const item of await scanItems(client, tableName)) {
+          const bytes = itemSize(item as unknown as Parameters<typeof itemSize>[0]);
+          if (bytes > (largest?.bytes ?? -1))
+            largest = { pk: item.pk?.S ?? '?', sk: item.sk?.S ?? '?', bytes };
+        }
       } finally {
         client.destroy();
       }
