@@ -10,7 +10,9 @@
  *
  * Target: p99 under 1 s. Its table is behind the capacity meter
  * (test/support/capacity-proxy.ts, through PULLWATCH_DYNAMODB_ENDPOINT): it prints the WCU and RCU
- * per observation too.
+ * per observation too. It also prints how busy the machine's cores and local mode's process were while
+ * the load ran, second by second: local mode runs the pipeline on one thread, and its store in a
+ * second process, so a latency is read knowing whether the cores were saturated.
  *
  *   BENCH_RATE (100 per second)  BENCH_SECONDS (20)  BENCH_WORKLOADS (50)
  *   BENCH_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" for local mode)  BENCH_KEEP (keep its data folder)
@@ -30,7 +32,7 @@ import {
 import { FakeSlack, type SlackCall } from '../test/support/fake-slack';
 import { describeCapacity } from '../test/support/capacity-proxy';
 import { startMeteredStore } from '../test/support/metered-store';
-import { removeOrKeep, runBench } from './bench-run';
+import { removeOrKeep, runBench, sampleCpu } from './bench-run';
 import { batchesOf, observationsHandled } from './local-log';
 
 const RATE = Number(process.env.BENCH_RATE ?? 100);
@@ -141,6 +143,7 @@ const main = async (): Promise<void> => {
     // RATE observations per second, round robin over the Deployments.
     const observations: Observation[] = [];
     const start = Date.now() + 200;
+    const cpu = sampleCpu(local.pid);
     for (let i = 0; i < OBSERVATIONS; i++) {
       const due = start + (i * 1000) / RATE;
       const wait = due - Date.now();
@@ -166,6 +169,7 @@ const main = async (): Promise<void> => {
       observations.push({ workload: name, count: p + 1, at: Date.now() });
     }
     const behind = observations.at(-1)!.at - (start + ((OBSERVATIONS - 1) * 1000) / RATE);
+    const cpuLines = cpu.stop();
 
     // Latency: until the first Slack call that counts the observation.
     const latencyOf = (observation: Observation): number | undefined => {
@@ -214,6 +218,7 @@ const main = async (): Promise<void> => {
         })
         .filter((line) => line !== ''),
       `  target p99 < 1000 ms: ${missing === 0 && p99 < 1000 ? 'met' : 'NOT met'}`,
+      ...cpuLines,
     ];
     local.signal('SIGINT');
     const exit = await local.exited;
