@@ -123,6 +123,12 @@ export interface IncidentRef {
   generation: number;
 }
 
+/** An incident's head as written (or read) at a version. */
+export interface HeadVersion {
+  generation: number;
+  version: number;
+}
+
 /** An item that can own Slack posts: an incident, a storm bucket (more kinds may follow). */
 export type PostOwnerRef = IncidentRef | StormRef;
 
@@ -189,9 +195,11 @@ export class IncidentWriteConflict extends Error {
 export interface Incidents {
   /**
    * The key's latest incidents (at most two), newest first, read consistently, each with the
-   * registers of the containers named (those it tracks).
+   * registers of the containers named (those it tracks). `expected`: the head as this caller last
+   * wrote it (a fold in turns); the rows are then read together with the heads, one round trip
+   * instead of two, and used only if that head is still at that version.
    */
-  loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]>;
+  loadKey(keyId: string, containerIds: readonly string[], expected?: HeadVersion): Promise<StoredIncident[]>;
   /** Every container register of an incident (for a full timeline: reads all its rows). */
   containersOf(ref: IncidentRef): Promise<Record<string, TrackedContainer>>;
   /** Creates or updates an incident; throws IncidentWriteConflict if it changed since it was read. */
@@ -329,10 +337,12 @@ export class DynamoIncidentStore implements IncidentStore {
   }
 
   /** The registers of `containerIds` in an incident: its rows, overlaid with its head's journal. */
+  /** The registers of `containerIds`: the journal's, else their rows (`rows`: already read). */
   private async registersOf(
     ref: IncidentRef,
     journal: Record<string, TrackedContainer>,
     containerIds: readonly string[],
+    rows?: readonly Record<string, unknown>[],
   ): Promise<Record<string, TrackedContainer>> {
     const registers: Record<string, TrackedContainer> = {};
     const unread = [...new Set(containerIds)].filter((id) => {
@@ -340,9 +350,9 @@ export class DynamoIncidentStore implements IncidentStore {
       if (journaled !== undefined) registers[id] = journaled;
       return journaled === undefined;
     });
-    for (const row of await this.table.readMany(unread.map((id) => rowKey(ref, id)))) {
+    for (const row of rows ?? (await this.table.readMany(unread.map((id) => rowKey(ref, id))))) {
       const id = containerIdOfRowSk(String(row[INCIDENT_TABLE.sortKey]));
-      registers[id] = registerOf(id, row.register as CompactRegister);
+      if (journal[id] === undefined) registers[id] = registerOf(id, row.register as CompactRegister);
     }
     return registers;
   }
@@ -405,14 +415,37 @@ export class DynamoIncidentStore implements IncidentStore {
     return stored;
   }
 
-  async loadKey(keyId: string, containerIds: readonly string[]): Promise<StoredIncident[]> {
-    const heads = await this.table.newestOf(incidentPk(keyId), 2);
+  async loadKey(
+    keyId: string,
+    containerIds: readonly string[],
+    expected?: HeadVersion,
+  ): Promise<StoredIncident[]> {
+    const [heads, early] = await Promise.all([
+      this.table.newestOf(incidentPk(keyId), 2),
+      expected === undefined
+        ? undefined
+        : this.table.readMany(
+            [...new Set(containerIds)].map((id) => rowKey({ keyId, generation: expected.generation }, id)),
+          ),
+    ]);
     const texts = await this.textsOf(heads);
     return Promise.all(
       heads.map(async (head) => {
         const ref = { keyId, generation: Number(head.generation) };
         const journal = journalRegisters(head.journal as StoredJournal | undefined);
-        return fromItems(head, undefined, await this.registersOf(ref, journal, containerIds), texts);
+        // Rows read before their head are its rows only if nobody wrote the head since `expected`:
+        // a writer copies its journal to the rows before it replaces the head, so a head changed
+        // since may have moved registers into rows after they were read (they are read again).
+        const unchanged =
+          expected !== undefined &&
+          ref.generation === expected.generation &&
+          Number(head.version) === expected.version;
+        return fromItems(
+          head,
+          undefined,
+          await this.registersOf(ref, journal, containerIds, unchanged ? early : undefined),
+          texts,
+        );
       }),
     );
   }

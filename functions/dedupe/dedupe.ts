@@ -44,6 +44,7 @@ import { TooManyConflicts, untilWritten } from '../_common/conflict-retry';
 import { type EventPublisher, publishAll } from '../_common/event-publisher';
 import {
   type ContainerPointer,
+  type HeadVersion,
   type IncidentRef,
   type ContainerPointers,
   type Incidents,
@@ -183,8 +184,11 @@ export interface KeyWork {
  */
 export const JOURNAL_BUDGET: JournalBudget = { containers: 20, bytes: 2200 };
 
-/** Container pointers written at once (each is one small conditional put). */
-const POINTER_WRITES_AT_ONCE = 16;
+/**
+ * Container pointers written at once (each is one small conditional put): a fleet's batch of a
+ * hundred containers goes in three rounds instead of seven, within the SDK's 50 sockets a client.
+ */
+const POINTER_WRITES_AT_ONCE = 48;
 
 /**
  * Folds observations, cause changes and/or a tick into one key's incidents, writes, and publishes
@@ -196,15 +200,33 @@ export const reconcileKey = async (
   work: KeyWork,
 ): Promise<string | undefined> => {
   const groups = inContainerGroups(work.observations, JOURNAL_BUDGET);
-  if (groups.length <= 1) return reconcileOnce(deps, keyId, work);
-  let latest: string | undefined;
+  if (groups.length <= 1) return (await reconcileOnce(deps, keyId, work)).latest;
+  let turn: Turn | undefined;
   for (const [index, observations] of groups.entries()) {
-    latest = await reconcileOnce(deps, keyId, index === 0 ? { ...work, observations } : { observations });
+    // Each turn after the first knows the head the one before left: its rows come with the heads.
+    turn = await reconcileOnce(
+      deps,
+      keyId,
+      index === 0 ? { ...work, observations } : { observations },
+      turn?.head,
+    );
   }
-  return latest;
+  return turn?.latest;
 };
 
-const reconcileOnce = (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<string | undefined> => {
+/** What one turn of a fold did: the key's latest incident's id, and its head as the turn left it. */
+interface Turn {
+  latest?: string;
+  head?: HeadVersion;
+}
+
+const reconcileOnce = (
+  deps: DedupeDeps,
+  keyId: string,
+  work: KeyWork,
+  /** The head the previous turn left (only the first attempt counts on it: a conflict means it moved). */
+  previous?: HeadVersion,
+): Promise<Turn> => {
   const { store, windows, metrics } = deps;
   const cleanup = deps.outboxCleanup ?? clearAtOnce(store);
   const containerIds = [
@@ -218,10 +240,11 @@ const reconcileOnce = (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<
     isConflict: (error: unknown) => error instanceof IncidentWriteConflict,
     onConflict: () => metrics.count(METRIC.writeConflicts),
   };
-  return untilWritten(keyId, retry, async () => {
-    const stored = await store.loadKey(keyId, containerIds);
+  let attempts = 0;
+  return untilWritten(keyId, retry, async (): Promise<Turn> => {
+    const stored = await store.loadKey(keyId, containerIds, attempts++ === 0 ? previous : undefined);
     const key = work.key ?? stored[0]?.incident.key;
-    if (key === undefined) return undefined;
+    if (key === undefined) return {};
     const versions = new Map(stored.map((item) => [item.incident.generation, item.version]));
     const journals = new Map(stored.map((item) => [item.incident.generation, item.journal]));
     const state = keyState(
@@ -309,7 +332,12 @@ const reconcileOnce = (deps: DedupeDeps, keyId: string, work: KeyWork): Promise<
         now,
       );
     }
-    return latest === undefined ? undefined : incidentIdOfIncident(latest);
+    if (latest === undefined) return {};
+    const version = versions.get(latest.generation);
+    return {
+      latest: incidentIdOfIncident(latest),
+      ...(version === undefined ? {} : { head: { generation: latest.generation, version } }),
+    };
   });
 };
 
