@@ -336,8 +336,10 @@ export class DynamoIncidentStore implements IncidentStore {
     this.owed = new DynamoOwedPosts(this.table);
   }
 
-  /** The registers of `containerIds` in an incident: its rows, overlaid with its head's journal. */
-  /** The registers of `containerIds`: the journal's, else their rows (`rows`: already read). */
+  /**
+   * The registers of `containerIds` (each once) in an incident: its head's journal, else their rows
+   * (`rows`: already read).
+   */
   private async registersOf(
     ref: IncidentRef,
     journal: Record<string, TrackedContainer>,
@@ -345,7 +347,7 @@ export class DynamoIncidentStore implements IncidentStore {
     rows?: readonly Record<string, unknown>[],
   ): Promise<Record<string, TrackedContainer>> {
     const registers: Record<string, TrackedContainer> = {};
-    const unread = [...new Set(containerIds)].filter((id) => {
+    const unread = containerIds.filter((id) => {
       const journaled = journal[id];
       if (journaled !== undefined) registers[id] = journaled;
       return journaled === undefined;
@@ -420,13 +422,12 @@ export class DynamoIncidentStore implements IncidentStore {
     containerIds: readonly string[],
     expected?: HeadVersion,
   ): Promise<StoredIncident[]> {
+    const ids = [...new Set(containerIds)];
     const [heads, early] = await Promise.all([
       this.table.newestOf(incidentPk(keyId), 2),
       expected === undefined
         ? undefined
-        : this.table.readMany(
-            [...new Set(containerIds)].map((id) => rowKey({ keyId, generation: expected.generation }, id)),
-          ),
+        : this.table.readMany(ids.map((id) => rowKey({ keyId, generation: expected.generation }, id))),
     ]);
     const texts = await this.textsOf(heads);
     return Promise.all(
@@ -443,7 +444,7 @@ export class DynamoIncidentStore implements IncidentStore {
         return fromItems(
           head,
           undefined,
-          await this.registersOf(ref, journal, containerIds, unchanged ? early : undefined),
+          await this.registersOf(ref, journal, ids, unchanged ? early : undefined),
           texts,
         );
       }),
